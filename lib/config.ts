@@ -1,0 +1,130 @@
+/**
+ * The only place that reads the environment. Every other module receives values from here,
+ * so the README's configuration table and this file describe the same knobs.
+ */
+import { randomBytes } from "crypto";
+
+export const ALL_SERVICES = ["api", "students", "courses", "users"] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
+
+/** Services that own a database; each may get its own `<NAME>_DATABASE_URL`. */
+export type DatabaseOwner = Exclude<ServiceName, "api">;
+
+/** The development administrator, documented in the README; refused in production. */
+export const DEV_ADMIN_EMAIL = "admin@campus.local";
+export const DEV_ADMIN_PASSWORD = "campus-admin-dev";
+
+export interface CampusConfig {
+  nodeEnv: string;
+  port: number;
+  services: ServiceName[];
+  transporter: string | null;
+  cacher: string | null;
+  namespace: string;
+  nodeID: string | null;
+  databaseUrls: Record<DatabaseOwner, string | null>;
+  /** Where the embedded database keeps its files; null keeps it in memory (`DATA_DIR=:memory:`). */
+  dataDir: string | null;
+  jwt: { secret: string; issuer: string; audience: string; expiresInSeconds: number };
+  admin: { email: string; password: string };
+  log: { level: string; format: "json" | "pretty" };
+  metricsPort: number;
+  bodyLimit: string;
+  rateLimitPerMinute: number;
+  authRateLimitPerMinute: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** A configuration mistake the operator must fix; the entry point prints it and exits 1. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(env: Env, key: string, fallback: number, min = 0): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${key} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function parseServices(raw: string | undefined): ServiceName[] {
+  if (raw === undefined || raw.trim() === "") return [...ALL_SERVICES];
+  const names = raw
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !(ALL_SERVICES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `SERVICES has unknown service(s): ${unknown.join(", ")}; known: ${ALL_SERVICES.join(", ")}`,
+    );
+  }
+  return [...new Set(names)] as ServiceName[];
+}
+
+export function loadConfig(env: Env = process.env): CampusConfig {
+  const nodeEnv = env.NODE_ENV ?? "development";
+  const production = nodeEnv === "production";
+  const transporter = env.TRANSPORTER?.trim() || null;
+
+  const jwtSecret = env.JWT_SECRET ?? "";
+  if (!jwtSecret && (transporter || production)) {
+    throw new ConfigError(
+      "JWT_SECRET is required when TRANSPORTER is set or NODE_ENV=production " +
+        "(every node must verify the same tokens)",
+    );
+  }
+
+  const adminEmail = env.ADMIN_EMAIL ?? "";
+  const adminPassword = env.ADMIN_PASSWORD ?? "";
+  if (production && (!adminEmail || !adminPassword)) {
+    throw new ConfigError("ADMIN_EMAIL and ADMIN_PASSWORD are required when NODE_ENV=production");
+  }
+
+  const sharedUrl = env.DATABASE_URL?.trim() || null;
+  const logFormat = env.LOG_FORMAT ?? (process.stdout.isTTY ? "pretty" : "json");
+  if (logFormat !== "json" && logFormat !== "pretty") {
+    throw new ConfigError(`LOG_FORMAT must be "json" or "pretty", got "${logFormat}"`);
+  }
+
+  return {
+    nodeEnv,
+    port: intFrom(env, "PORT", 3000),
+    services: parseServices(env.SERVICES),
+    transporter,
+    cacher: env.CACHER?.trim() || null,
+    namespace: env.NAMESPACE ?? "campus",
+    nodeID: env.NODE_ID?.trim() || null,
+    databaseUrls: {
+      students: env.STUDENTS_DATABASE_URL?.trim() || sharedUrl,
+      courses: env.COURSES_DATABASE_URL?.trim() || sharedUrl,
+      users: env.USERS_DATABASE_URL?.trim() || sharedUrl,
+    },
+    dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),
+    jwt: {
+      // A random per-start secret keeps single-process development safe without setup;
+      // tokens simply stop working after a restart.
+      secret: jwtSecret || randomBytes(48).toString("base64url"),
+      issuer: env.JWT_ISSUER ?? "campus",
+      audience: env.JWT_AUDIENCE ?? "campus-api",
+      expiresInSeconds: intFrom(env, "JWT_EXPIRES_IN", 3600, 60),
+    },
+    admin: {
+      email: (adminEmail || DEV_ADMIN_EMAIL).toLowerCase(),
+      password: adminPassword || DEV_ADMIN_PASSWORD,
+    },
+    log: { level: env.LOG_LEVEL ?? "info", format: logFormat },
+    metricsPort: intFrom(env, "METRICS_PORT", 3030),
+    bodyLimit: env.BODY_LIMIT ?? "100kb",
+    rateLimitPerMinute: intFrom(env, "RATE_LIMIT_PER_MINUTE", 600),
+    authRateLimitPerMinute: intFrom(env, "AUTH_RATE_LIMIT_PER_MINUTE", 20),
+    requestTimeoutMs: intFrom(env, "REQUEST_TIMEOUT", 10000),
+    shutdownTimeoutMs: intFrom(env, "SHUTDOWN_TIMEOUT", 10000),
+  };
+}

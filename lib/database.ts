@@ -1,0 +1,88 @@
+/**
+ * Connections and migrations for every service database. A service owns one PostgreSQL schema
+ * (named after it) in the database its URL points at, so services never share tables even when
+ * an operator gives them one database.
+ */
+import { createHash } from "crypto";
+import { Client } from "pg";
+import { QueryInterface, Sequelize } from "sequelize";
+import { SequelizeStorage, Umzug } from "umzug";
+
+export interface Migration {
+  name: string;
+  up(queryInterface: QueryInterface, schema: string): Promise<void>;
+}
+
+export interface SequelizeConnectionOptions {
+  dialect: "postgres";
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password?: string;
+  logging: false;
+  pool: { max: number; min: number; idle: number; acquire: number };
+  define: { schema: string; underscored: true; timestamps: true };
+  dialectOptions: { application_name: string };
+  /** Read by moleculer-db-adapter-sequelize: never `sync()`, migrations own the schema. */
+  noSync: true;
+}
+
+export function connectionOptions(url: string, schema: string): SequelizeConnectionOptions {
+  const parsed = new URL(url);
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new Error(`unsupported database URL scheme "${parsed.protocol}"`);
+  }
+  return {
+    dialect: "postgres",
+    host: parsed.hostname,
+    port: Number(parsed.port || 5432),
+    database: decodeURIComponent(parsed.pathname.slice(1)) || "postgres",
+    username: decodeURIComponent(parsed.username) || "postgres",
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    logging: false,
+    pool: { max: 5, min: 0, idle: 10000, acquire: 10000 },
+    define: { schema, underscored: true, timestamps: true },
+    dialectOptions: { application_name: `campus-${schema}` },
+    noSync: true,
+  };
+}
+
+/** A stable 63-bit key per schema for `pg_advisory_lock`. */
+export function advisoryLockKey(schema: string): string {
+  const digest = createHash("sha256").update(`campus:migrations:${schema}`).digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+/**
+ * Applies the pending migrations of one schema. Two nodes starting at once serialize on a
+ * session-level advisory lock held by a dedicated connection; the second then finds nothing to do.
+ */
+export async function migrate(
+  sequelize: Sequelize,
+  url: string,
+  schema: string,
+  migrations: Migration[],
+): Promise<string[]> {
+  const lockClient = new Client({ connectionString: url });
+  await lockClient.connect();
+  const key = advisoryLockKey(schema);
+  try {
+    await lockClient.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+    await sequelize.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    const queryInterface = sequelize.getQueryInterface();
+    const umzug = new Umzug({
+      migrations: migrations.map((migration) => ({
+        name: migration.name,
+        up: () => migration.up(queryInterface, schema),
+      })),
+      storage: new SequelizeStorage({ sequelize, schema, tableName: "migrations" }),
+      logger: undefined,
+    });
+    const applied = await umzug.up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    await lockClient.query("SELECT pg_advisory_unlock($1::bigint)", [key]).catch(() => undefined);
+    await lockClient.end();
+  }
+}

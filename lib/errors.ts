@@ -1,0 +1,188 @@
+/**
+ * Domain errors (thrown by services) and the one mapping from any error to the HTTP error body of
+ * the contract: `{name, message, code, type, data?}`. Nothing internal — stack, SQL, host, node or
+ * action name, library name — ever leaves through `toHttpError`.
+ */
+import { Errors } from "moleculer";
+
+const { MoleculerClientError, MoleculerError, ValidationError } = Errors;
+
+export interface FieldError {
+  field: string;
+  message: string;
+  type: string;
+}
+
+export const notFound = (what: string): Errors.MoleculerClientError =>
+  new MoleculerClientError(`${what} not found`, 404, "NOT_FOUND");
+
+export const conflict = (message: string, type: string): Errors.MoleculerClientError =>
+  new MoleculerClientError(message, 409, type);
+
+export const forbidden = (
+  message = "You are not allowed to do this",
+): Errors.MoleculerClientError => new MoleculerClientError(message, 403, "FORBIDDEN");
+
+export const unauthorized = (
+  message = "Authentication required",
+  type = "UNAUTHORIZED",
+): Errors.MoleculerClientError => new MoleculerClientError(message, 401, type);
+
+export const tooManyRequests = (
+  message: string,
+  retryAfterSeconds: number,
+): Errors.MoleculerClientError =>
+  new MoleculerClientError(message, 429, "TOO_MANY_REQUESTS", { retryAfter: retryAfterSeconds });
+
+export const invalid = (fields: FieldError[]): Errors.ValidationError =>
+  new ValidationError("Validation failed", "VALIDATION_ERROR", fields);
+
+export interface HttpError {
+  status: number;
+  headers: Record<string, string>;
+  body: { name: string; message: string; code: number; type: string; data?: unknown };
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: "BadRequest",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  409: "Conflict",
+  413: "PayloadTooLarge",
+  415: "UnsupportedMediaType",
+  422: "ValidationError",
+  429: "TooManyRequests",
+  500: "InternalServerError",
+  503: "ServiceUnavailable",
+};
+
+/** Errors that mean "a service this request needs is not there right now": retry later. */
+const UNAVAILABLE_TYPES = new Set([
+  "SERVICE_NOT_FOUND",
+  "SERVICE_NOT_AVAILABLE",
+  "REQUEST_TIMEOUT",
+  "REQUEST_REJECTED",
+  "QUEUE_FULL",
+  "BAD_GATEWAY",
+  "DATABASE_UNAVAILABLE",
+]);
+
+/** moleculer-web and body-parser errors, renamed to the contract's UPPER_SNAKE types. */
+const GATEWAY_TYPES: Record<string, { status: number; type: string; message: string }> = {
+  "entity.parse.failed": { status: 400, type: "MALFORMED_JSON", message: "Malformed JSON body" },
+  "entity.too.large": { status: 413, type: "PAYLOAD_TOO_LARGE", message: "Request body too large" },
+  "encoding.unsupported": {
+    status: 415,
+    type: "UNSUPPORTED_ENCODING",
+    message: "Unsupported content encoding",
+  },
+  "charset.unsupported": {
+    status: 415,
+    type: "UNSUPPORTED_CHARSET",
+    message: "Unsupported charset",
+  },
+  NO_TOKEN: { status: 401, type: "UNAUTHORIZED", message: "Authentication required" },
+  INVALID_TOKEN: { status: 401, type: "INVALID_TOKEN", message: "Invalid or expired token" },
+  UNABLE_DECODE_PARAM: { status: 400, type: "BAD_REQUEST", message: "Malformed URL parameter" },
+  ORIGIN_NOT_ALLOWED: { status: 403, type: "ORIGIN_NOT_ALLOWED", message: "Origin not allowed" },
+  INVALID_REQUEST_BODY: { status: 400, type: "BAD_REQUEST", message: "Invalid request body" },
+};
+
+export const RETRY_AFTER_SECONDS = 5;
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  type?: unknown;
+  data?: unknown;
+  status?: unknown;
+}
+
+/** Keeps what a client may see of validation items: the field, why, and the rule. */
+function publicFieldErrors(data: unknown): FieldError[] | undefined {
+  if (!Array.isArray(data)) return undefined;
+  return data.map((item: Record<string, unknown>) => ({
+    field: String(item.field ?? ""),
+    message: String(item.message ?? "is invalid"),
+    type: String(item.type ?? "invalid"),
+  }));
+}
+
+function body(status: number, type: string, message: string, data?: unknown): HttpError["body"] {
+  const result: HttpError["body"] = {
+    name: STATUS_NAMES[status] ?? (status >= 500 ? "InternalServerError" : "BadRequest"),
+    message,
+    code: status,
+    type,
+  };
+  if (data !== undefined) result.data = data;
+  return result;
+}
+
+export function toHttpError(err: unknown): HttpError {
+  const e: ErrorLike = err && typeof err === "object" ? (err as ErrorLike) : {};
+  const type = typeof e.type === "string" ? e.type : "";
+
+  const gateway = GATEWAY_TYPES[type];
+  if (gateway) {
+    return {
+      status: gateway.status,
+      headers: {},
+      body: body(gateway.status, gateway.type, gateway.message),
+    };
+  }
+
+  const code = typeof e.code === "number" ? e.code : Number(e.status);
+  if (UNAVAILABLE_TYPES.has(type) || code === 503 || code === 504) {
+    return {
+      status: 503,
+      headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
+      body: body(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "A service needed for this request is unavailable; retry later",
+      ),
+    };
+  }
+
+  // Only errors we raised on purpose (Moleculer client errors) keep their message and data.
+  if (err instanceof MoleculerError && code >= 400 && code < 500) {
+    const message = typeof e.message === "string" ? e.message : "Bad request";
+    if (code === 404 && !type.startsWith("SERVICE_")) {
+      return {
+        status: 404,
+        headers: {},
+        body: body(404, type || "NOT_FOUND", type ? message : "Not found"),
+      };
+    }
+    if (code === 422) {
+      return {
+        status: 422,
+        headers: {},
+        body: body(422, "VALIDATION_ERROR", message, publicFieldErrors(e.data)),
+      };
+    }
+    if (code === 429) {
+      const retryAfter = Number((e.data as { retryAfter?: number } | undefined)?.retryAfter ?? 60);
+      return {
+        status: 429,
+        headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfter))) },
+        body: body(429, "TOO_MANY_REQUESTS", message),
+      };
+    }
+    return { status: code, headers: {}, body: body(code, type || "BAD_REQUEST", message) };
+  }
+
+  // Routing 404 of moleculer-web (unknown route) arrives as NotFoundError with type NOT_FOUND.
+  if (type === "NOT_FOUND")
+    return { status: 404, headers: {}, body: body(404, "NOT_FOUND", "Not found") };
+
+  return {
+    status: 500,
+    headers: {},
+    body: body(500, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged"),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Builds one Campus node: a broker from `moleculer.config.ts` with the services that
+ * `SERVICES` names. Used by `npm start`, `npm run repl` and the tests, so all run the same wiring.
+ */
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import { brokerOptions } from "../moleculer.config";
+import apiService from "../services/api.service";
+import coursesService from "../services/courses.service";
+import studentsService from "../services/students.service";
+import usersService from "../services/users.service";
+import type { CampusConfig, ServiceName } from "./config";
+import { healthRoute } from "./health";
+
+// Each factory's schema is typed with its own `this`; the broker takes any schema.
+const SERVICE_FACTORIES: Record<ServiceName, (config: CampusConfig) => unknown> = {
+  api: apiService,
+  students: studentsService,
+  courses: coursesService,
+  users: usersService,
+};
+
+/** A node without the gateway still answers `/health/*` on PORT, and nothing else. */
+function healthOnlyService(config: CampusConfig): ServiceSchema {
+  return {
+    name: "health",
+    mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
+    settings: {
+      port: config.port,
+      ip: "0.0.0.0",
+      logRequest: null,
+      logResponse: null,
+      routes: [healthRoute()],
+    },
+  } as ServiceSchema;
+}
+
+export function createNode(
+  config: CampusConfig,
+  services: ServiceName[] = config.services,
+): ServiceBroker {
+  const broker = new ServiceBroker(brokerOptions(config));
+  for (const name of services)
+    broker.createService(SERVICE_FACTORIES[name](config) as ServiceSchema);
+  if (!services.includes("api")) broker.createService(healthOnlyService(config));
+  return broker;
+}

@@ -1,0 +1,57 @@
+/**
+ * Access tokens: HS256 only (pinned on both sides, so `alg: none` and RS/HS confusion fail),
+ * with issuer, audience, subject, role and expiry.
+ */
+import jwt from "jsonwebtoken";
+
+export type Role = "admin" | "teacher" | "student";
+export const ROLES: readonly Role[] = ["admin", "teacher", "student"];
+
+export interface TokenSettings {
+  secret: string;
+  issuer: string;
+  audience: string;
+  expiresInSeconds: number;
+}
+
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+}
+
+export function signAccessToken(claims: TokenClaims, settings: TokenSettings): string {
+  return jwt.sign({ role: claims.role }, settings.secret, {
+    algorithm: "HS256",
+    subject: claims.sub,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    expiresIn: settings.expiresInSeconds,
+  });
+}
+
+/** The verified claims, or null for any token that is missing, malformed, forged or expired. */
+export function verifyAccessToken(
+  token: string,
+  settings: TokenSettings,
+): (TokenClaims & { iat: number }) | null {
+  try {
+    const payload = jwt.verify(token, settings.secret, {
+      algorithms: ["HS256"],
+      issuer: settings.issuer,
+      audience: settings.audience,
+      clockTolerance: 5,
+    });
+    if (typeof payload === "string" || typeof payload.sub !== "string") return null;
+    if (!ROLES.includes(payload.role as Role) || typeof payload.iat !== "number") return null;
+    return { sub: payload.sub, role: payload.role as Role, iat: payload.iat };
+  } catch {
+    return null;
+  }
+}
+
+/** `Authorization: Bearer <token>` → the token, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
+  return match ? match[1] : null;
+}

@@ -1,0 +1,26 @@
+import type { Migration } from "../lib/database";
+
+export const usersMigrations: Migration[] = [
+  {
+    name: "001-create-users",
+    async up(queryInterface, schema) {
+      await queryInterface.sequelize.query(`
+        CREATE TABLE "${schema}".users (
+          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          email varchar(254) NOT NULL,
+          password_hash text NOT NULL,
+          role varchar(16) NOT NULL CHECK (role IN ('admin', 'teacher', 'student')),
+          student_id uuid,
+          disabled boolean NOT NULL DEFAULT false,
+          tokens_valid_after bigint NOT NULL DEFAULT 0,
+          failed_logins integer NOT NULL DEFAULT 0,
+          failed_window_start timestamptz,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE UNIQUE INDEX users_email_key ON "${schema}".users (lower(email));
+        CREATE UNIQUE INDEX users_student_key ON "${schema}".users (student_id);
+      `);
+    },
+  },
+];

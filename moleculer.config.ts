@@ -1,0 +1,65 @@
+/**
+ * The broker configuration of every Campus node — the only one. Values come from `lib/config.ts`
+ * (the environment); the README explains each fault-tolerance number.
+ */
+import type { BrokerOptions, Errors } from "moleculer";
+import type { CampusConfig } from "./lib/config";
+import { loggerConfig } from "./lib/logging";
+import PermissionsMiddleware from "./middlewares/permissions.middleware";
+import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
+
+/** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
+function isRetryable(err: Error): boolean {
+  return Boolean((err as Errors.MoleculerRetryableError).retryable);
+}
+
+export function brokerOptions(config: CampusConfig): BrokerOptions {
+  return {
+    namespace: config.namespace,
+    nodeID: config.nodeID ?? undefined,
+    // A URL string such as nats://host:4222; Moleculer picks the transporter from the scheme.
+    transporter: (config.transporter ?? undefined) as BrokerOptions["transporter"],
+    serializer: "JSON",
+    cacher: config.cacher
+      ? ({
+          type: "Redis",
+          options: { redis: config.cacher, ttl: 300 },
+        } as unknown as BrokerOptions["cacher"])
+      : { type: "Memory", options: { ttl: 300 } },
+
+    logger: loggerConfig(config.log.level, config.log.format),
+
+    // Fault tolerance (see README "Fault tolerance"): bounded waits, retries only for
+    // retryable transport-level failures, per-endpoint breaker, and a bulkhead per action.
+    requestTimeout: config.requestTimeoutMs,
+    retryPolicy: {
+      enabled: true,
+      retries: 3,
+      delay: 100,
+      maxDelay: 1000,
+      factor: 2,
+      check: isRetryable,
+    },
+    circuitBreaker: {
+      enabled: true,
+      threshold: 0.5,
+      minRequestCount: 20,
+      windowTime: 60,
+      halfOpenTime: 10 * 1000,
+      check: isRetryable,
+    },
+    bulkhead: { enabled: true, concurrency: 100, maxQueueSize: 1000 },
+    registry: { strategy: "RoundRobin", preferLocal: true },
+    heartbeatInterval: 2,
+    heartbeatTimeout: 6,
+    tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
+
+    metrics: {
+      enabled: true,
+      reporter: { type: "Prometheus", options: { port: config.metricsPort, path: "/metrics" } },
+    },
+
+    validator: true,
+    middlewares: [RequestScopeMiddleware, PermissionsMiddleware],
+  };
+}

@@ -1,0 +1,496 @@
+/**
+ * courses — the course records and the enrollments (own database), and the course's side of
+ * enrollments, answered with student data from the students service in one call per page.
+ */
+import type { Context, Service } from "moleculer";
+import { DataTypes, Op, QueryTypes, type Transaction, type WhereOptions } from "sequelize";
+import type { CampusConfig } from "../lib/config";
+import {
+  COURSE_SORT_FIELDS,
+  courseChanges,
+  courseFields,
+  coursePatchFields,
+  courseProblems,
+  courseReplacement,
+  toCourse,
+  type Course,
+  type CourseInput,
+  type CourseRow,
+  type Enrollment,
+} from "../lib/courses";
+import { conflict, forbidden, invalid, notFound } from "../lib/errors";
+import { idParam, isUuid } from "../lib/ids";
+import {
+  containsPattern,
+  pageParams,
+  pageRequest,
+  parseSort,
+  searchParams,
+  toPage,
+  type Page,
+} from "../lib/paging";
+import { canActForStudent, type Identity } from "../lib/permissions";
+import type { Student } from "../lib/students";
+import { coursesMigrations } from "../migrations/courses";
+import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import type { CampusServiceSchema } from "../types/service";
+
+type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type CoursesThis = Service &
+  DbServiceThis &
+  CacheCleanerThis & {
+    findCourse(ctx: Context, id: string): Promise<Course>;
+    writeCourse(ctx: Context, current: Course, values: CourseInput): Promise<Course>;
+    enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
+    courseKeys(id: string): string[];
+  };
+
+const courseModel = {
+  name: "course",
+  define: {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    code: { type: DataTypes.STRING(32), allowNull: false },
+    title: { type: DataTypes.STRING(200), allowNull: false },
+    description: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },
+    capacity: { type: DataTypes.INTEGER, allowNull: true },
+    enrolledCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+    startDate: { type: DataTypes.DATEONLY, allowNull: true },
+    endDate: { type: DataTypes.DATEONLY, allowNull: true },
+  },
+  options: { tableName: "courses" },
+};
+
+const enrollmentModel = {
+  name: "enrollment",
+  define: {
+    courseId: { type: DataTypes.UUID, primaryKey: true },
+    studentId: { type: DataTypes.UUID, primaryKey: true },
+    enrolledAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
+  },
+  options: { tableName: "enrollments", timestamps: false },
+};
+
+const DUPLICATE_CODE = {
+  message: "A course with this code already exists",
+  type: "DUPLICATE_COURSE_CODE",
+};
+const ALREADY_ENROLLED = {
+  message: "The student is already enrolled in this course",
+  type: "ALREADY_ENROLLED",
+};
+
+/** Stale keys after an enrollment changes a course's roster and count. */
+function enrollmentKeys(courseId: string, studentId: string): string[] {
+  return [
+    cacheKeys.exact("courses.byId", courseId),
+    cacheKeys.all("courses.page"),
+    cacheKeys.startingWith("courses.rosterIds", courseId),
+    cacheKeys.startingWith("courses.coursesOfStudent", studentId),
+  ];
+}
+
+export default function coursesService(config: CampusConfig): CampusServiceSchema<CoursesThis> {
+  return {
+    name: "courses",
+    mixins: [
+      DbMixin("courses", config, {
+        model: courseModel,
+        extraModels: [enrollmentModel],
+        migrations: coursesMigrations,
+        uniqueViolations: { courses_code_key: DUPLICATE_CODE, enrollments_pkey: ALREADY_ENROLLED },
+      }),
+      CacheCleanerMixin,
+    ],
+    settings: { rest: "/courses" },
+
+    actions: {
+      // ---- Published ----
+
+      list: {
+        rest: "GET /",
+        permissions: ["admin", "teacher", "student"],
+        params: { $$strict: "remove", ...pageParams, ...searchParams },
+        handler(ctx: Context<Record<string, unknown>>): Promise<Page<Course>> {
+          return ctx.call("courses.page", ctx.params);
+        },
+      },
+
+      create: {
+        rest: "POST /",
+        permissions: ["admin", "teacher"],
+        params: { $$strict: "remove", ...courseFields },
+        async handler(this: CoursesThis, ctx: Context<CourseInput, Meta>): Promise<Course> {
+          const values = courseReplacement(ctx.params);
+          const problems = courseProblems({ ...values, enrolledCount: 0 });
+          if (problems.length > 0) throw invalid(problems);
+          const row = await this.adapter.model.create(values);
+          await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
+          const course = toCourse(row.get({ plain: true }) as CourseRow);
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = `/api/courses/${course.id}`;
+          return course;
+        },
+      },
+
+      get: {
+        rest: "GET /:id",
+        permissions: ["admin", "teacher", "student"],
+        params: { $$strict: "remove", id: idParam },
+        handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
+          return this.findCourse(ctx, ctx.params.id);
+        },
+      },
+
+      replace: {
+        rest: "PUT /:id",
+        permissions: ["admin", "teacher"],
+        params: { $$strict: "remove", id: idParam, ...courseFields },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<CourseInput & { id: string }>,
+        ): Promise<Course> {
+          const current = await this.findCourse(ctx, ctx.params.id);
+          return this.writeCourse(ctx, current, courseReplacement(ctx.params));
+        },
+      },
+
+      update: {
+        rest: "PATCH /:id",
+        permissions: ["admin", "teacher"],
+        params: { $$strict: "remove", id: idParam, ...coursePatchFields },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<CourseInput & { id: string }>,
+        ): Promise<Course> {
+          const current = await this.findCourse(ctx, ctx.params.id);
+          return this.writeCourse(ctx, current, courseChanges(ctx.params));
+        },
+      },
+
+      remove: {
+        rest: "DELETE /:id",
+        permissions: ["admin"],
+        params: { $$strict: "remove", id: idParam },
+        async handler(this: CoursesThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
+          const course = await this.findCourse(ctx, ctx.params.id);
+          // The course and its enrollments go together or not at all.
+          const studentIds = await this.sequelize.transaction(async (transaction) => {
+            const ids = await this.enrolledStudentIds(course.id, transaction);
+            await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
+            await this.adapter.model.destroy({ where: { id: course.id }, transaction });
+            return ids;
+          });
+          await this.invalidate(ctx, [
+            ...this.courseKeys(course.id),
+            cacheKeys.startingWith("courses.rosterIds", course.id),
+            ...studentIds.map((studentId) =>
+              cacheKeys.startingWith("courses.coursesOfStudent", studentId),
+            ),
+          ]);
+          await ctx.emit("course.deleted", {
+            courseId: course.id,
+            code: course.code,
+            title: course.title,
+            studentIds,
+          });
+          ctx.meta.$statusCode = 204;
+          return null;
+        },
+      },
+
+      students: {
+        rest: "GET /:id/students",
+        permissions: ["admin", "teacher"],
+        params: { $$strict: "remove", id: idParam, ...pageParams },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ id: string; page?: number; pageSize?: number }>,
+        ): Promise<Page<Student>> {
+          const course = await this.findCourse(ctx, ctx.params.id);
+          const ids: Page<string> = await ctx.call("courses.rosterIds", {
+            courseId: course.id,
+            page: ctx.params.page,
+            pageSize: ctx.params.pageSize,
+          });
+          // One call for the whole page (no N+1).
+          const students: Student[] = await ctx.call("students.byIds", { ids: ids.rows });
+          return { ...ids, rows: students };
+        },
+      },
+
+      enroll: {
+        rest: "POST /:id/students",
+        permissions: ["admin", "teacher", "student"],
+        params: { $$strict: "remove", id: idParam, studentId: idParam },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ id: string; studentId: string }, Meta>,
+        ): Promise<Enrollment> {
+          const { id: courseId, studentId } = ctx.params;
+          if (!canActForStudent(ctx.meta.user!, studentId))
+            throw forbidden("You may only enroll yourself");
+          await this.findCourse(ctx, courseId);
+          await ctx.call("students.byId", { id: studentId });
+
+          const enrollment = await this.sequelize.transaction(async (transaction) => {
+            // One conditional update takes the seat: concurrent enrollments cannot oversell.
+            const [taken] = await this.sequelize.query<{ id: string }>(
+              `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now()
+               WHERE id = :courseId AND (capacity IS NULL OR enrolled_count < capacity) RETURNING id`,
+              { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
+            );
+            if (!taken) throw conflict("The course is full", "COURSE_FULL");
+            const row = await this.models.enrollment.create(
+              { courseId, studentId },
+              { transaction },
+            );
+            return row.get({ plain: true }) as {
+              courseId: string;
+              studentId: string;
+              enrolledAt: Date;
+            };
+          });
+
+          await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
+          await ctx.emit("enrollment.created", { courseId, studentId });
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = `/api/courses/${courseId}/students`;
+          return { courseId, studentId, enrolledAt: enrollment.enrolledAt.toISOString() };
+        },
+      },
+
+      drop: {
+        rest: "DELETE /:id/students/:studentId",
+        permissions: ["admin", "teacher", "student"],
+        params: { $$strict: "remove", id: idParam, studentId: idParam },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ id: string; studentId: string }, Meta>,
+        ): Promise<null> {
+          const { id: courseId, studentId } = ctx.params;
+          if (!canActForStudent(ctx.meta.user!, studentId))
+            throw forbidden("You may only drop your own enrollments");
+          if (!isUuid(courseId) || !isUuid(studentId)) throw notFound("Enrollment");
+          const dropped = await this.sequelize.transaction(async (transaction) => {
+            const removed = await this.models.enrollment.destroy({
+              where: { courseId, studentId },
+              transaction,
+            });
+            if (removed === 0) return false;
+            await this.sequelize.query(
+              `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id = :courseId`,
+              { replacements: { courseId }, transaction },
+            );
+            return true;
+          });
+          if (!dropped) throw notFound("Enrollment");
+          await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
+          await ctx.emit("enrollment.dropped", { courseId, studentId });
+          ctx.meta.$statusCode = 204;
+          return null;
+        },
+      },
+
+      // ---- Internal ----
+
+      byId: {
+        visibility: "public",
+        params: { id: idParam },
+        cache: { keys: ["id"] },
+        async handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
+          if (!isUuid(ctx.params.id)) throw notFound("Course");
+          const row = await this.adapter.model.findByPk(ctx.params.id);
+          if (!row) throw notFound("Course");
+          return toCourse(row.get({ plain: true }) as CourseRow);
+        },
+      },
+
+      page: {
+        visibility: "public",
+        params: { ...pageParams, ...searchParams },
+        cache: { keys: ["page", "pageSize", "search", "sort"] },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ page?: number; pageSize?: number; search?: string; sort?: string }>,
+        ) {
+          const request = pageRequest(ctx.params);
+          const order = parseSort(ctx.params.sort, COURSE_SORT_FIELDS, [["code", "ASC"]]);
+          let where: WhereOptions = {};
+          if (ctx.params.search) {
+            const pattern = containsPattern(ctx.params.search);
+            where = {
+              [Op.or]: [{ code: { [Op.iLike]: pattern } }, { title: { [Op.iLike]: pattern } }],
+            };
+          }
+          const { rows, count } = await this.adapter.model.findAndCountAll({
+            where,
+            order,
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          return toPage(
+            rows.map((row) => toCourse(row.get({ plain: true }) as CourseRow)),
+            count,
+            request,
+          );
+        },
+      },
+
+      rosterIds: {
+        visibility: "public",
+        params: { courseId: { type: "uuid" }, ...pageParams },
+        cache: { keys: ["courseId", "page", "pageSize"] },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ courseId: string; page?: number; pageSize?: number }>,
+        ): Promise<Page<string>> {
+          const request = pageRequest(ctx.params);
+          const { rows, count } = await this.models.enrollment.findAndCountAll({
+            where: { courseId: ctx.params.courseId },
+            order: [
+              ["enrolledAt", "ASC"],
+              ["studentId", "ASC"],
+            ],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          return toPage(
+            rows.map((row) => row.get("studentId") as string),
+            count,
+            request,
+          );
+        },
+      },
+
+      coursesOfStudent: {
+        visibility: "public",
+        params: { studentId: { type: "uuid" }, ...pageParams },
+        cache: { keys: ["studentId", "page", "pageSize"] },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ studentId: string; page?: number; pageSize?: number }>,
+        ) {
+          const request = pageRequest(ctx.params);
+          const { rows, count } = await this.models.enrollment.findAndCountAll({
+            where: { studentId: ctx.params.studentId },
+            order: [
+              ["enrolledAt", "ASC"],
+              ["courseId", "ASC"],
+            ],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          const courseIds = rows.map((row) => row.get("courseId") as string);
+          const courses = await this.adapter.model.findAll({ where: { id: courseIds } });
+          const byId = new Map(
+            courses.map((row) => [
+              row.get("id") as string,
+              toCourse(row.get({ plain: true }) as CourseRow),
+            ]),
+          );
+          const enrolled = rows.flatMap((row) => {
+            const course = byId.get(row.get("courseId") as string);
+            return course
+              ? [{ ...course, enrolledAt: (row.get("enrolledAt") as Date).toISOString() }]
+              : [];
+          });
+          return toPage(enrolled, count, request);
+        },
+      },
+    },
+
+    events: {
+      /** A deleted student leaves every roster; seat counts follow. Idempotent. */
+      "student.deleted": {
+        params: { studentId: "uuid" },
+        async handler(this: CoursesThis, ctx: Context<{ studentId: string }>) {
+          const { studentId } = ctx.params;
+          const courseIds = await this.sequelize.transaction(async (transaction) => {
+            const rows = await this.sequelize.query<{ course_id: string }>(
+              `DELETE FROM courses.enrollments WHERE student_id = :studentId RETURNING course_id`,
+              { replacements: { studentId }, type: QueryTypes.SELECT, transaction },
+            );
+            const ids = rows.map((row) => row.course_id);
+            if (ids.length > 0) {
+              await this.sequelize.query(
+                `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id IN (:ids)`,
+                { replacements: { ids }, transaction },
+              );
+            }
+            return ids;
+          });
+          await this.invalidate(
+            ctx,
+            courseIds.flatMap((courseId) => enrollmentKeys(courseId, studentId)),
+          );
+          if (courseIds.length > 0)
+            this.logger.info("Student left rosters", { studentId, courses: courseIds.length });
+        },
+      },
+    },
+
+    methods: {
+      findCourse(ctx: Context, id: string): Promise<Course> {
+        return ctx.call("courses.byId", { id });
+      },
+
+      async enrolledStudentIds(
+        this: CoursesThis,
+        courseId: string,
+        transaction?: Transaction,
+      ): Promise<string[]> {
+        const rows = await this.models.enrollment.findAll({
+          where: { courseId },
+          attributes: ["studentId"],
+          transaction,
+        });
+        return rows.map((row) => row.get("studentId") as string);
+      },
+
+      async writeCourse(
+        this: CoursesThis,
+        ctx: Context,
+        current: Course,
+        values: CourseInput,
+      ): Promise<Course> {
+        const next = { ...current, ...values };
+        const problems = courseProblems(next);
+        if (problems.length > 0) throw invalid(problems);
+        // The capacity check is repeated in SQL so a concurrent enrollment cannot slip under it.
+        const [, rows] = await this.adapter.model.update(values, {
+          where: {
+            id: current.id,
+            ...(values.capacity != null ? { enrolledCount: { [Op.lte]: values.capacity } } : {}),
+          },
+          returning: true,
+        });
+        if (rows.length === 0) {
+          throw invalid([
+            {
+              field: "capacity",
+              message: "must not be below the students already enrolled",
+              type: "capacityBelowEnrolled",
+            },
+          ]);
+        }
+        const course = toCourse(rows[0].get({ plain: true }) as CourseRow);
+        await this.invalidate(ctx, [
+          ...this.courseKeys(course.id),
+          cacheKeys.all("courses.coursesOfStudent"),
+        ]);
+        await ctx.emit("course.updated", {
+          courseId: course.id,
+          code: course.code,
+          title: course.title,
+          studentIds: await this.enrolledStudentIds(course.id),
+        });
+        return course;
+      },
+
+      courseKeys(id: string): string[] {
+        return [cacheKeys.exact("courses.byId", id), cacheKeys.all("courses.page")];
+      },
+    },
+  };
+}

@@ -1,0 +1,490 @@
+/**
+ * users — accounts, registration, login and access tokens (own database). Registration creates
+ * the student record through the students service and undoes it if the account cannot be made.
+ */
+import type { Context, Service } from "moleculer";
+import { DataTypes, Op, type WhereOptions } from "sequelize";
+import type { CampusConfig } from "../lib/config";
+import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../lib/errors";
+import { idParam, isUuid } from "../lib/ids";
+import { containsPattern, pageParams, pageRequest, toPage, MAX_SEARCH_LENGTH } from "../lib/paging";
+import {
+  decoyPasswordHash,
+  hashPassword,
+  passwordProblems,
+  verifyPassword,
+} from "../lib/passwords";
+import type { Identity } from "../lib/permissions";
+import type { Student } from "../lib/students";
+import { ROLES, signAccessToken, verifyAccessToken, type Role } from "../lib/tokens";
+import { loginLockout, recordLoginFailure } from "../lib/login-throttle";
+import { usersMigrations } from "../migrations/users";
+import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import type { CampusServiceSchema } from "../types/service";
+
+type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+
+interface UserRow {
+  id: string;
+  email: string;
+  passwordHash: string;
+  role: Role;
+  studentId: string | null;
+  disabled: boolean;
+  tokensValidAfter: string | number;
+  failedLogins: number;
+  failedWindowStart: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  studentId: string | null;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The account as the gateway needs it on every request. */
+interface AccountState extends Identity {
+  disabled: boolean;
+  tokensValidAfter: number;
+}
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    studentId: row.studentId,
+    disabled: row.disabled,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+type UsersThis = Service &
+  DbServiceThis &
+  CacheCleanerThis & {
+    settings: { config: CampusConfig };
+    findRow(id: string): Promise<UserRow>;
+    issueToken(user: User): {
+      accessToken: string;
+      tokenType: "Bearer";
+      expiresIn: number;
+      user: User;
+    };
+    createAccount(values: {
+      email: string;
+      password: string;
+      role: Role;
+      studentId: string | null;
+    }): Promise<User>;
+    accountKeys(id: string): string[];
+  };
+
+const userModel = {
+  name: "user",
+  define: {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    email: { type: DataTypes.STRING(254), allowNull: false },
+    passwordHash: { type: DataTypes.TEXT, allowNull: false },
+    role: { type: DataTypes.STRING(16), allowNull: false },
+    studentId: { type: DataTypes.UUID, allowNull: true },
+    disabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+    tokensValidAfter: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
+    failedLogins: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+    failedWindowStart: { type: DataTypes.DATE, allowNull: true },
+  },
+  options: { tableName: "users" },
+};
+
+const email = { type: "email", normalize: true, min: 3, max: 254 } as const;
+// Length rules live in passwordProblems (422 with a clear reason); this bound only stops abuse.
+const password = { type: "string", min: 1, max: 1024 } as const;
+const name = { type: "string", trim: true, min: 1, max: 100 } as const;
+
+const INVALID_CREDENTIALS = "Invalid email or password";
+
+export default function usersService(config: CampusConfig): CampusServiceSchema<UsersThis> {
+  return {
+    name: "users",
+    mixins: [
+      DbMixin("users", config, {
+        model: userModel,
+        migrations: usersMigrations,
+        uniqueViolations: {
+          users_email_key: {
+            message: "An account with this email already exists",
+            type: "DUPLICATE_EMAIL",
+          },
+          users_student_key: {
+            message: "This student already has an account",
+            type: "DUPLICATE_ACCOUNT",
+          },
+        },
+      }),
+      CacheCleanerMixin,
+    ],
+    settings: { rest: "/", config, $secureSettings: ["config"] },
+
+    actions: {
+      // ---- Auth (the gateway's /api/auth route) ----
+
+      register: {
+        permissions: ["$anyone"],
+        params: { $$strict: "remove", email, password, firstName: name, lastName: name },
+        async handler(
+          this: UsersThis,
+          ctx: Context<
+            { email: string; password: string; firstName: string; lastName: string },
+            Meta
+          >,
+        ) {
+          const { firstName, lastName } = ctx.params;
+          const address = ctx.params.email.toLowerCase();
+          const problems = passwordProblems(ctx.params.password, address);
+          if (problems.length > 0) throw invalid(problems);
+          const existing = await this.adapter.model.count({ where: { email: address } });
+          if (existing > 0)
+            throw conflict("An account with this email already exists", "DUPLICATE_EMAIL");
+
+          const student: Student = await ctx.call("students.createRecord", {
+            firstName,
+            lastName,
+            email: address,
+          });
+          let user: User;
+          try {
+            user = await this.createAccount({
+              email: address,
+              password: ctx.params.password,
+              role: "student",
+              studentId: student.id,
+            });
+          } catch (err) {
+            // No half-written registration: the student record goes if the account could not be made.
+            await ctx.call("students.deleteRecord", { id: student.id }).catch((undoErr: Error) =>
+              this.logger.error("Could not undo the student record of a failed registration", {
+                studentId: student.id,
+                error: undoErr.message,
+              }),
+            );
+            throw err;
+          }
+          await ctx.emit("user.registered", { userId: user.id, studentId: student.id, firstName });
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = "/api/auth/me";
+          return this.issueToken(user);
+        },
+      },
+
+      login: {
+        permissions: ["$anyone"],
+        params: { $$strict: "remove", email: { type: "string", min: 1, max: 254 }, password },
+        async handler(this: UsersThis, ctx: Context<{ email: string; password: string }>) {
+          const address = ctx.params.email.trim().toLowerCase();
+          const row = (await this.adapter.model.findOne({ where: { email: address } }))?.get({
+            plain: true,
+          }) as UserRow | undefined;
+          if (!row) {
+            // Same work as a wrong password, so timing does not tell which emails have accounts.
+            await verifyPassword(ctx.params.password, await decoyPasswordHash());
+            throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
+          }
+          const now = Date.now();
+          const lock = loginLockout(row.failedLogins, row.failedWindowStart, now);
+          if (lock)
+            throw tooManyRequests(
+              "Too many failed logins for this account; try again later",
+              lock.retryAfterSeconds,
+            );
+
+          const valid = await verifyPassword(ctx.params.password, row.passwordHash);
+          if (!valid || row.disabled) {
+            if (!valid) {
+              const failure = recordLoginFailure(row.failedLogins, row.failedWindowStart, now);
+              await this.adapter.model.update(failure, { where: { id: row.id } });
+              this.logger.warn("Login failed", { userId: row.id, failures: failure.failedLogins });
+            }
+            throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
+          }
+          if (row.failedLogins > 0) {
+            await this.adapter.model.update(
+              { failedLogins: 0, failedWindowStart: null },
+              { where: { id: row.id } },
+            );
+          }
+          return this.issueToken(toUser(row));
+        },
+      },
+
+      me: {
+        rest: "GET /auth/me",
+        permissions: ["admin", "teacher", "student"],
+        async handler(this: UsersThis, ctx: Context<unknown, Meta>): Promise<User> {
+          return toUser(await this.findRow(ctx.meta.user!.id));
+        },
+      },
+
+      // ---- Account management (admin) ----
+
+      list: {
+        rest: "GET /users",
+        permissions: ["admin"],
+        params: {
+          $$strict: "remove",
+          ...pageParams,
+          search: { type: "string", max: MAX_SEARCH_LENGTH, optional: true },
+          role: { type: "enum", values: ROLES, optional: true },
+        },
+        async handler(
+          this: UsersThis,
+          ctx: Context<{ page?: number; pageSize?: number; search?: string; role?: Role }>,
+        ) {
+          const request = pageRequest(ctx.params);
+          const where: WhereOptions = {};
+          if (ctx.params.search)
+            Object.assign(where, { email: { [Op.iLike]: containsPattern(ctx.params.search) } });
+          if (ctx.params.role) Object.assign(where, { role: ctx.params.role });
+          const { rows, count } = await this.adapter.model.findAndCountAll({
+            where,
+            order: [
+              ["email", "ASC"],
+              ["id", "ASC"],
+            ],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          return toPage(
+            rows.map((row) => toUser(row.get({ plain: true }) as UserRow)),
+            count,
+            request,
+          );
+        },
+      },
+
+      create: {
+        rest: "POST /users",
+        permissions: ["admin"],
+        params: {
+          $$strict: "remove",
+          email,
+          password,
+          role: { type: "enum", values: ROLES },
+          studentId: { type: "uuid", nullable: true, optional: true },
+        },
+        async handler(
+          this: UsersThis,
+          ctx: Context<
+            { email: string; password: string; role: Role; studentId?: string | null },
+            Meta
+          >,
+        ) {
+          const address = ctx.params.email.toLowerCase();
+          const problems = passwordProblems(ctx.params.password, address);
+          if (ctx.params.role === "student" && !ctx.params.studentId) {
+            problems.push({
+              field: "studentId",
+              message: "is required for a student account",
+              type: "required",
+            });
+          }
+          if (ctx.params.role !== "student" && ctx.params.studentId) {
+            problems.push({
+              field: "studentId",
+              message: "is only for student accounts",
+              type: "forbidden",
+            });
+          }
+          if (problems.length > 0) throw invalid(problems);
+          if (ctx.params.studentId) await ctx.call("students.byId", { id: ctx.params.studentId });
+          const user = await this.createAccount({
+            email: address,
+            password: ctx.params.password,
+            role: ctx.params.role,
+            studentId: ctx.params.studentId ?? null,
+          });
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = `/api/users/${user.id}`;
+          return user;
+        },
+      },
+
+      get: {
+        rest: "GET /users/:id",
+        permissions: ["admin"],
+        params: { $$strict: "remove", id: idParam },
+        async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<User> {
+          return toUser(await this.findRow(ctx.params.id));
+        },
+      },
+
+      update: {
+        rest: "PATCH /users/:id",
+        permissions: ["admin"],
+        params: {
+          $$strict: "remove",
+          id: idParam,
+          role: { type: "enum", values: ROLES, optional: true },
+          password: { ...password, optional: true },
+          disabled: { type: "boolean", optional: true },
+        },
+        async handler(
+          this: UsersThis,
+          ctx: Context<{ id: string; role?: Role; password?: string; disabled?: boolean }, Meta>,
+        ) {
+          const row = await this.findRow(ctx.params.id);
+          const self = row.id === ctx.meta.user!.id;
+          if (self && ((ctx.params.role && ctx.params.role !== "admin") || ctx.params.disabled)) {
+            throw conflict(
+              "An administrator cannot demote or disable their own account",
+              "SELF_LOCKOUT",
+            );
+          }
+          const changes: Partial<UserRow> = {};
+          if (ctx.params.role) changes.role = ctx.params.role;
+          if (ctx.params.disabled !== undefined) changes.disabled = ctx.params.disabled;
+          if (ctx.params.password !== undefined) {
+            const problems = passwordProblems(ctx.params.password, row.email);
+            if (problems.length > 0) throw invalid(problems);
+            changes.passwordHash = await hashPassword(ctx.params.password);
+            // Tokens issued before the change stop working.
+            changes.tokensValidAfter = Math.floor(Date.now() / 1000);
+          }
+          const [, rows] = await this.adapter.model.update(changes, {
+            where: { id: row.id },
+            returning: true,
+          });
+          await this.invalidate(ctx, this.accountKeys(row.id));
+          return toUser(rows[0].get({ plain: true }) as UserRow);
+        },
+      },
+
+      remove: {
+        rest: "DELETE /users/:id",
+        permissions: ["admin"],
+        params: { $$strict: "remove", id: idParam },
+        async handler(this: UsersThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
+          const row = await this.findRow(ctx.params.id);
+          if (row.id === ctx.meta.user!.id) {
+            throw conflict("An administrator cannot delete their own account", "SELF_LOCKOUT");
+          }
+          await this.adapter.model.destroy({ where: { id: row.id } });
+          await this.invalidate(ctx, this.accountKeys(row.id));
+          ctx.meta.$statusCode = 204;
+          return null;
+        },
+      },
+
+      // ---- Internal ----
+
+      /** Token → caller identity, or null. Used by the gateway on every request. */
+      resolveToken: {
+        visibility: "public",
+        params: { token: { type: "string", max: 4096 } },
+        async handler(this: UsersThis, ctx: Context<{ token: string }>): Promise<Identity | null> {
+          const claims = verifyAccessToken(ctx.params.token, this.settings.config.jwt);
+          if (!claims || !isUuid(claims.sub)) return null;
+          const account: AccountState | null = await ctx.call("users.account", { id: claims.sub });
+          if (!account || account.disabled || claims.iat < account.tokensValidAfter) return null;
+          return { id: account.id, role: account.role, studentId: account.studentId };
+        },
+      },
+
+      account: {
+        visibility: "public",
+        params: { id: { type: "uuid" } },
+        cache: { keys: ["id"], ttl: 60 },
+        async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<AccountState | null> {
+          const row = (await this.adapter.model.findByPk(ctx.params.id))?.get({ plain: true }) as
+            UserRow | undefined;
+          if (!row) return null;
+          return {
+            id: row.id,
+            role: row.role,
+            studentId: row.studentId,
+            disabled: row.disabled,
+            tokensValidAfter: Number(row.tokensValidAfter),
+          };
+        },
+      },
+    },
+
+    events: {
+      /** A deleted student's account goes with the record. Idempotent. */
+      "student.deleted": {
+        params: { studentId: "uuid" },
+        async handler(this: UsersThis, ctx: Context<{ studentId: string }>) {
+          const rows = await this.adapter.model.findAll({
+            where: { studentId: ctx.params.studentId },
+          });
+          for (const row of rows) {
+            const id = row.get("id") as string;
+            await this.adapter.model.destroy({ where: { id } });
+            await this.invalidate(ctx, this.accountKeys(id));
+            this.logger.info("Account of a deleted student removed", { userId: id });
+          }
+        },
+      },
+    },
+
+    methods: {
+      async findRow(this: UsersThis, id: string): Promise<UserRow> {
+        if (!isUuid(id)) throw notFound("User");
+        const row = await this.adapter.model.findByPk(id);
+        if (!row) throw notFound("User");
+        return row.get({ plain: true }) as UserRow;
+      },
+
+      async createAccount(
+        this: UsersThis,
+        values: { email: string; password: string; role: Role; studentId: string | null },
+      ): Promise<User> {
+        const row = await this.adapter.model.create({
+          email: values.email,
+          passwordHash: await hashPassword(values.password),
+          role: values.role,
+          studentId: values.studentId,
+        });
+        return toUser(row.get({ plain: true }) as UserRow);
+      },
+
+      issueToken(this: UsersThis, user: User) {
+        const jwtSettings = this.settings.config.jwt;
+        return {
+          accessToken: signAccessToken({ sub: user.id, role: user.role }, jwtSettings),
+          tokenType: "Bearer" as const,
+          expiresIn: jwtSettings.expiresInSeconds,
+          user,
+        };
+      },
+
+      accountKeys(id: string): string[] {
+        return [cacheKeys.exact("users.account", id)];
+      },
+    },
+
+    /** The bootstrap administrator, created once (a concurrent start may win the race). */
+    async started(this: UsersThis & { logger: { info(...args: unknown[]): void } }) {
+      const { email: adminEmail, password: adminPassword } = this.settings.config.admin;
+      const exists = await this.adapter.model.count({ where: { email: adminEmail } });
+      if (exists > 0) return;
+      try {
+        await this.createAccount({
+          email: adminEmail,
+          password: adminPassword,
+          role: "admin",
+          studentId: null,
+        });
+        this.logger.info("Bootstrap administrator created");
+      } catch (err) {
+        if ((err as Error).name !== "SequelizeUniqueConstraintError") throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import "moleculer";
+import type { Permission } from "../lib/permissions";
+
+declare module "moleculer" {
+  interface ActionSchema {
+    /** Who may call this action (checked by the permissions middleware); absent: internal only. */
+    permissions?: readonly Permission[];
+  }
+}
