@@ -1,7 +1,9 @@
 /** Three projects: `npm test` runs unit + integration, `npm run test:cluster` the multi-process suite. */
-const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] };
+const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
 
 module.exports = {
+  // Integration suites start a broker on an embedded PostgreSQL; cluster suites raise their own.
+  testTimeout: 60000,
   coverageDirectory: "coverage",
   collectCoverageFrom: [
     "lib/**/*.ts",
@@ -23,14 +25,12 @@ module.exports = {
       testMatch: ["<rootDir>/test/integration/**/*.spec.ts"],
       transform: tsJest,
       testEnvironment: "node",
-      testTimeout: 60000,
     },
     {
       displayName: "cluster",
       testMatch: ["<rootDir>/test/cluster/**/*.spec.ts"],
       transform: tsJest,
       testEnvironment: "node",
-      testTimeout: 300000,
     },
   ],
 };

@@ -43,12 +43,18 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function intFrom(env: Env, key: string, fallback: number, min = 0): number {
+function intFrom(
+  env: Env,
+  key: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${key} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
@@ -68,6 +74,16 @@ export function parseServices(raw: string | undefined): ServiceName[] {
   return [...new Set(names)] as ServiceName[];
 }
 
+/** `CACHER`: unset or `memory` → per-node memory cache; `redis://…` → shared Redis. */
+export function parseCacher(raw: string | undefined): string | null {
+  const value = raw?.trim() ?? "";
+  if (value === "" || value.toLowerCase() === "memory") return null;
+  if (!/^rediss?:\/\//.test(value)) {
+    throw new ConfigError(`CACHER must be "memory" or a redis:// URL, got "${value}"`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): CampusConfig {
   const nodeEnv = env.NODE_ENV ?? "development";
   const production = nodeEnv === "production";
@@ -83,6 +99,9 @@ export function loadConfig(env: Env = process.env): CampusConfig {
 
   const adminEmail = env.ADMIN_EMAIL ?? "";
   const adminPassword = env.ADMIN_PASSWORD ?? "";
+  if (production && adminPassword === DEV_ADMIN_PASSWORD) {
+    throw new ConfigError("ADMIN_PASSWORD must not be the development password in production");
+  }
   if (production && (!adminEmail || !adminPassword)) {
     throw new ConfigError("ADMIN_EMAIL and ADMIN_PASSWORD are required when NODE_ENV=production");
   }
@@ -95,10 +114,10 @@ export function loadConfig(env: Env = process.env): CampusConfig {
 
   return {
     nodeEnv,
-    port: intFrom(env, "PORT", 3000),
+    port: intFrom(env, "PORT", 3000, 0, 65535),
     services: parseServices(env.SERVICES),
     transporter,
-    cacher: env.CACHER?.trim() || null,
+    cacher: parseCacher(env.CACHER),
     namespace: env.NAMESPACE ?? "campus",
     nodeID: env.NODE_ID?.trim() || null,
     databaseUrls: {
@@ -120,7 +139,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       password: adminPassword || DEV_ADMIN_PASSWORD,
     },
     log: { level: env.LOG_LEVEL ?? "info", format: logFormat },
-    metricsPort: intFrom(env, "METRICS_PORT", 3030),
+    metricsPort: intFrom(env, "METRICS_PORT", 3030, 0, 65535),
     bodyLimit: env.BODY_LIMIT ?? "100kb",
     rateLimitPerMinute: intFrom(env, "RATE_LIMIT_PER_MINUTE", 600),
     authRateLimitPerMinute: intFrom(env, "AUTH_RATE_LIMIT_PER_MINUTE", 20),

@@ -17,7 +17,13 @@ const DATABASE_CHECK_TIMEOUT_MS = 2000;
 
 export interface Readiness {
   status: "ready" | "not ready";
-  checks: { transporter: boolean; databases: boolean; services: Record<string, boolean> };
+  checks: {
+    transporter: boolean;
+    databases: boolean;
+    services: Record<string, boolean>;
+    /** The gateway has built its routes to every service it publishes (moleculer-web rebuilds them after discovery). */
+    routes: boolean;
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -34,6 +40,7 @@ export async function readiness(broker: ServiceBroker): Promise<Readiness> {
   const local = broker.services as unknown as {
     name: string;
     checkDatabase?: () => Promise<void>;
+    aliases?: { action?: string }[];
   }[];
   const databaseChecks = local
     .filter((service) => typeof service.checkDatabase === "function")
@@ -50,9 +57,18 @@ export async function readiness(broker: ServiceBroker): Promise<Readiness> {
   );
   const services: Record<string, boolean> = {};
   for (const name of needed) services[name] = available.has(name);
+  const gateway = local.find((service) => service.name === "api");
+  const routes =
+    !gateway ||
+    (SERVICE_DEPENDENCIES.api ?? []).every((name) =>
+      (gateway.aliases ?? []).some((alias) => alias.action?.startsWith(`${name}.`)),
+    );
   const ready =
-    broker.started && transporter && databases && Object.values(services).every(Boolean);
-  return { status: ready ? "ready" : "not ready", checks: { transporter, databases, services } };
+    broker.started && transporter && databases && routes && Object.values(services).every(Boolean);
+  return {
+    status: ready ? "ready" : "not ready",
+    checks: { transporter, databases, services, routes },
+  };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

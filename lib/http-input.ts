@@ -8,7 +8,9 @@ const MAX_DEPTH = 20;
 
 /** A copy of parsed JSON without `__proto__`/`constructor`/`prototype` keys at any depth. */
 export function withoutPrototypeKeys(value: unknown, depth = 0): unknown {
-  if (depth > MAX_DEPTH || value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object") return value;
+  // Deeper than any Campus body: dropped rather than passed on unchecked.
+  if (depth > MAX_DEPTH) return null;
   if (Array.isArray(value)) return value.map((item) => withoutPrototypeKeys(item, depth + 1));
   const clean: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {

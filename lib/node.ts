@@ -9,7 +9,7 @@ import apiService from "../services/api.service";
 import coursesService from "../services/courses.service";
 import studentsService from "../services/students.service";
 import usersService from "../services/users.service";
-import type { CampusConfig, ServiceName } from "./config";
+import { ConfigError, type CampusConfig, type DatabaseOwner, type ServiceName } from "./config";
 import { healthRoute } from "./health";
 
 // Each factory's schema is typed with its own `this`; the broker takes any schema.
@@ -39,6 +39,16 @@ export function createNode(
   config: CampusConfig,
   services: ServiceName[] = config.services,
 ): ServiceBroker {
+  const embedded = services.filter(
+    (name): name is DatabaseOwner => name !== "api" && !config.databaseUrls[name],
+  );
+  if (config.transporter && embedded.length > 0) {
+    // The embedded PostgreSQL lives inside one process; cluster nodes need a shared server.
+    throw new ConfigError(
+      `${embedded.join(", ")} need DATABASE_URL (or <SERVICE>_DATABASE_URL) when TRANSPORTER is set: ` +
+        "the embedded database serves a single process",
+    );
+  }
   const broker = new ServiceBroker(brokerOptions(config));
   for (const name of services)
     broker.createService(SERVICE_FACTORIES[name](config) as ServiceSchema);

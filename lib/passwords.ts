@@ -61,18 +61,32 @@ export async function hashPassword(password: string): Promise<string> {
   ].join("$");
 }
 
+/** Stored parameters we accept: a damaged or hostile row must not make scrypt throw or hog memory. */
+function plausibleCost(n: number, r: number, p: number): boolean {
+  const powerOfTwo = Number.isInteger(n) && n >= 2 ** 10 && n <= 2 ** 17 && (n & (n - 1)) === 0;
+  return (
+    powerOfTwo &&
+    Number.isInteger(r) &&
+    r >= 1 &&
+    r <= 16 &&
+    Number.isInteger(p) &&
+    p >= 1 &&
+    p <= 16
+  );
+}
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !salt || !hash) return false;
+  const cost = [Number(n), Number(r), Number(p)] as const;
+  if (!plausibleCost(...cost)) return false;
   const expected = Buffer.from(hash, "base64url");
-  const actual = await scryptAsync(
-    password,
-    Buffer.from(salt, "base64url"),
-    Number(n),
-    Number(r),
-    Number(p),
-  );
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  try {
+    const actual = await scryptAsync(password, Buffer.from(salt, "base64url"), ...cost);
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  } catch {
+    return false;
+  }
 }
 
 /**

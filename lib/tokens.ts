@@ -17,10 +17,12 @@ export interface TokenSettings {
 export interface TokenClaims {
   sub: string;
   role: Role;
+  /** The account's token version: bumped on password change or disable, revoking older tokens. */
+  ver: number;
 }
 
 export function signAccessToken(claims: TokenClaims, settings: TokenSettings): string {
-  return jwt.sign({ role: claims.role }, settings.secret, {
+  return jwt.sign({ role: claims.role, ver: claims.ver }, settings.secret, {
     algorithm: "HS256",
     subject: claims.sub,
     issuer: settings.issuer,
@@ -43,7 +45,15 @@ export function verifyAccessToken(
     });
     if (typeof payload === "string" || typeof payload.sub !== "string") return null;
     if (!ROLES.includes(payload.role as Role) || typeof payload.iat !== "number") return null;
-    return { sub: payload.sub, role: payload.role as Role, iat: payload.iat };
+    // A token without an expiry is never ours (we always set one): refuse it.
+    if (typeof payload.exp !== "number") return null;
+    if (!Number.isInteger(payload.ver)) return null;
+    return {
+      sub: payload.sub,
+      role: payload.role as Role,
+      ver: payload.ver as number,
+      iat: payload.iat,
+    };
   } catch {
     return null;
   }

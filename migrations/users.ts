@@ -12,7 +12,7 @@ export const usersMigrations: Migration[] = [
           role varchar(16) NOT NULL CHECK (role IN ('admin', 'teacher', 'student')),
           student_id uuid,
           disabled boolean NOT NULL DEFAULT false,
-          tokens_valid_after bigint NOT NULL DEFAULT 0,
+          token_version integer NOT NULL DEFAULT 0,
           failed_logins integer NOT NULL DEFAULT 0,
           failed_window_start timestamptz,
           created_at timestamptz NOT NULL DEFAULT now(),

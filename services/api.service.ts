@@ -10,7 +10,7 @@ import type { CampusConfig } from "../lib/config";
 import { toHttpError, unauthorized } from "../lib/errors";
 import { healthRoute } from "../lib/health";
 import { acceptableRequestId, sanitizeRequest } from "../lib/http-input";
-import type { Identity } from "../lib/permissions";
+import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
 import { bearerToken } from "../lib/tokens";
 
 const gatewayHttpHandler = (
@@ -85,6 +85,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
           autoAliases: true,
           whitelist: ["students.*", "courses.*", "users.*"],
           authentication: true,
+          authorization: true,
           bodyParsers: jsonBody,
           use: [sanitizeRequest],
           rateLimit: rateLimit(config.rateLimitPerMinute),
@@ -95,6 +96,20 @@ export default function apiService(config: CampusConfig): ServiceSchema {
 
     methods: {
       /** Bearer token → identity via the users service (which also knows disabled accounts). */
+      /**
+       * The action's declared roles, checked before its parameters are validated, so a caller
+       * without the right token learns 401/403 rather than the shape of the input. The
+       * permissions middleware checks again where the action runs.
+       */
+      authorize(
+        ctx: Context<unknown, { user?: Identity | null }>,
+        _route: unknown,
+        req: IncomingMessage & { $action?: { permissions?: readonly Permission[] } },
+      ): void {
+        const permissions = req.$action?.permissions;
+        if (permissions) assertPermitted(ctx.meta.user ?? undefined, permissions);
+      },
+
       async authenticate(
         ctx: Context,
         _route: unknown,

@@ -36,7 +36,7 @@ type StudentsThis = Service &
   DbServiceThis &
   CacheCleanerThis & {
     findStudent(ctx: Context, id: string): Promise<Student>;
-    writeStudent(ctx: Context, id: string, changes: Partial<Student>): Promise<Student>;
+    writeStudent(ctx: Context, current: Student, changes: Partial<Student>): Promise<Student>;
     staleKeys(id: string): string[];
   };
 
@@ -122,7 +122,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
             ctx.params.email,
           );
           if (denial) throw forbidden(denial);
-          return this.writeStudent(ctx, current.id, studentChanges(ctx.params));
+          return this.writeStudent(ctx, current, studentChanges(ctx.params));
         },
       },
 
@@ -142,7 +142,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
             ctx.params.email,
           );
           if (denial) throw forbidden(denial);
-          return this.writeStudent(ctx, current.id, studentChanges(ctx.params));
+          return this.writeStudent(ctx, current, studentChanges(ctx.params));
         },
       },
 
@@ -298,16 +298,21 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       async writeStudent(
         this: StudentsThis,
         ctx: Context,
-        id: string,
+        current: Student,
         changes: Partial<Student>,
       ): Promise<Student> {
         const [, rows] = await this.adapter.model.update(changes, {
-          where: { id },
+          where: { id: current.id },
           returning: true,
         });
         if (rows.length === 0) throw notFound("Student");
-        await this.invalidate(ctx, this.staleKeys(id));
-        return toStudent(rows[0].get({ plain: true }) as StudentRow);
+        await this.invalidate(ctx, this.staleKeys(current.id));
+        const student = toStudent(rows[0].get({ plain: true }) as StudentRow);
+        if (student.email !== current.email) {
+          // The linked account logs in with the student's email: users follows the change.
+          await ctx.emit("student.emailChanged", { studentId: student.id, email: student.email });
+        }
+        return student;
       },
 
       staleKeys(id: string): string[] {

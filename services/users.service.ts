@@ -32,7 +32,7 @@ interface UserRow {
   role: Role;
   studentId: string | null;
   disabled: boolean;
-  tokensValidAfter: string | number;
+  tokenVersion: number;
   failedLogins: number;
   failedWindowStart: Date | null;
   createdAt: Date;
@@ -52,7 +52,7 @@ export interface User {
 /** The account as the gateway needs it on every request. */
 interface AccountState extends Identity {
   disabled: boolean;
-  tokensValidAfter: number;
+  tokenVersion: number;
 }
 
 function toUser(row: UserRow): User {
@@ -72,7 +72,10 @@ type UsersThis = Service &
   CacheCleanerThis & {
     settings: { config: CampusConfig };
     findRow(id: string): Promise<UserRow>;
-    issueToken(user: User): {
+    issueToken(
+      user: User,
+      tokenVersion: number,
+    ): {
       accessToken: string;
       tokenType: "Bearer";
       expiresIn: number;
@@ -96,7 +99,7 @@ const userModel = {
     role: { type: DataTypes.STRING(16), allowNull: false },
     studentId: { type: DataTypes.UUID, allowNull: true },
     disabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
-    tokensValidAfter: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
+    tokenVersion: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     failedLogins: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     failedWindowStart: { type: DataTypes.DATE, allowNull: true },
   },
@@ -179,7 +182,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           await ctx.emit("user.registered", { userId: user.id, studentId: student.id, firstName });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = "/api/auth/me";
-          return this.issueToken(user);
+          return this.issueToken(user, 0);
         },
       },
 
@@ -219,7 +222,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
               { where: { id: row.id } },
             );
           }
-          return this.issueToken(toUser(row));
+          return this.issueToken(toUser(row), row.tokenVersion);
         },
       },
 
@@ -353,8 +356,10 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             const problems = passwordProblems(ctx.params.password, row.email);
             if (problems.length > 0) throw invalid(problems);
             changes.passwordHash = await hashPassword(ctx.params.password);
-            // Tokens issued before the change stop working.
-            changes.tokensValidAfter = Math.floor(Date.now() / 1000);
+          }
+          // A new password or a disabled account revokes every token issued before.
+          if (changes.passwordHash || (changes.disabled && !row.disabled)) {
+            changes.tokenVersion = row.tokenVersion + 1;
           }
           const [, rows] = await this.adapter.model.update(changes, {
             where: { id: row.id },
@@ -391,7 +396,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           const claims = verifyAccessToken(ctx.params.token, this.settings.config.jwt);
           if (!claims || !isUuid(claims.sub)) return null;
           const account: AccountState | null = await ctx.call("users.account", { id: claims.sub });
-          if (!account || account.disabled || claims.iat < account.tokensValidAfter) return null;
+          if (!account || account.disabled || claims.ver !== account.tokenVersion) return null;
           return { id: account.id, role: account.role, studentId: account.studentId };
         },
       },
@@ -409,13 +414,31 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             role: row.role,
             studentId: row.studentId,
             disabled: row.disabled,
-            tokensValidAfter: Number(row.tokensValidAfter),
+            tokenVersion: row.tokenVersion,
           };
         },
       },
     },
 
     events: {
+      /** The account of a student follows the student's email. Idempotent. */
+      "student.emailChanged": {
+        params: { studentId: "uuid", email: "email" },
+        async handler(this: UsersThis, ctx: Context<{ studentId: string; email: string }>) {
+          try {
+            await this.adapter.model.update(
+              { email: ctx.params.email },
+              { where: { studentId: ctx.params.studentId } },
+            );
+          } catch (err) {
+            // Another account (staff) already has that email: the student keeps the old login.
+            this.logger.warn("Account email not changed: taken by another account", {
+              studentId: ctx.params.studentId,
+              error: (err as Error).name,
+            });
+          }
+        },
+      },
       /** A deleted student's account goes with the record. Idempotent. */
       "student.deleted": {
         params: { studentId: "uuid" },
@@ -454,10 +477,13 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         return toUser(row.get({ plain: true }) as UserRow);
       },
 
-      issueToken(this: UsersThis, user: User) {
+      issueToken(this: UsersThis, user: User, tokenVersion: number) {
         const jwtSettings = this.settings.config.jwt;
         return {
-          accessToken: signAccessToken({ sub: user.id, role: user.role }, jwtSettings),
+          accessToken: signAccessToken(
+            { sub: user.id, role: user.role, ver: tokenVersion },
+            jwtSettings,
+          ),
           tokenType: "Bearer" as const,
           expiresIn: jwtSettings.expiresInSeconds,
           user,

@@ -1,0 +1,195 @@
+import { acceptableRequestId, sanitizeRequest, withoutPrototypeKeys } from "../../lib/http-input";
+
+const hasOwn = (value: unknown, key: string) => Object.prototype.hasOwnProperty.call(value, key);
+
+describe("withoutPrototypeKeys", () => {
+  it("drops an own __proto__ key from JSON.parse'd input", () => {
+    const parsed = JSON.parse('{"__proto__":{"x":1},"name":"Ada"}');
+
+    expect(hasOwn(withoutPrototypeKeys(parsed), "__proto__")).toBe(false);
+  });
+
+  it("keeps the other keys of JSON.parse'd input with a __proto__ key", () => {
+    const parsed = JSON.parse('{"__proto__":{"x":1},"name":"Ada"}');
+
+    expect(withoutPrototypeKeys(parsed)).toEqual({ name: "Ada" });
+  });
+
+  it("the cleaned object inherits nothing from the dropped __proto__", () => {
+    const cleaned = withoutPrototypeKeys(JSON.parse('{"__proto__":{"x":1}}')) as Record<
+      string,
+      unknown
+    >;
+
+    expect(cleaned.x).toBeUndefined();
+  });
+
+  it("drops constructor and prototype keys", () => {
+    const parsed = JSON.parse('{"constructor":{"prototype":{"x":1}},"prototype":1,"ok":true}');
+
+    expect(withoutPrototypeKeys(parsed)).toEqual({ ok: true });
+  });
+
+  it("drops forbidden keys in nested objects", () => {
+    const parsed = JSON.parse('{"a":{"b":{"__proto__":{"x":1},"c":1}}}');
+
+    expect(withoutPrototypeKeys(parsed)).toEqual({ a: { b: { c: 1 } } });
+  });
+
+  it("drops forbidden keys in objects inside arrays", () => {
+    const parsed = JSON.parse('{"items":[{"constructor":1,"id":"a"},[{"__proto__":{}}]]}');
+
+    expect(withoutPrototypeKeys(parsed)).toEqual({ items: [{ id: "a" }, [{}]] });
+  });
+
+  it("drops forbidden keys 20 levels deep", () => {
+    let json = '{"__proto__":{"x":1},"leaf":true}';
+    for (let level = 0; level < 19; level += 1) json = `{"a":${json}}`;
+
+    let value = withoutPrototypeKeys(JSON.parse(json)) as Record<string, unknown>;
+    for (let level = 0; level < 19; level += 1) value = value.a as Record<string, unknown>;
+
+    expect(hasOwn(value, "__proto__")).toBe(false);
+  });
+
+  it("drops whatever is nested deeper than 20 levels instead of passing it on unchecked", () => {
+    const deep = JSON.parse(`${'{"a":'.repeat(25)}{"__proto__":{"x":1}}${"}".repeat(25)}`);
+
+    expect(JSON.stringify(withoutPrototypeKeys(deep))).not.toContain("__proto__");
+  });
+
+  it("returns primitives and null unchanged", () => {
+    expect([null, 1, "x", true].map((value) => withoutPrototypeKeys(value))).toEqual([
+      null,
+      1,
+      "x",
+      true,
+    ]);
+  });
+
+  it("returns a copy and leaves the input untouched", () => {
+    const input = { name: "Ada", nested: { constructor: 1 } };
+
+    withoutPrototypeKeys(input);
+
+    expect(input).toEqual({ name: "Ada", nested: { constructor: 1 } });
+  });
+});
+
+describe("acceptableRequestId", () => {
+  it("accepts a UUID", () => {
+    expect(acceptableRequestId("2b1c5a3e-0000-4000-8000-000000000001")).toBe(
+      "2b1c5a3e-0000-4000-8000-000000000001",
+    );
+  });
+
+  it("accepts letters, digits, dot, underscore, colon and dash", () => {
+    expect(acceptableRequestId("trace:abc_1.2-Z")).toBe("trace:abc_1.2-Z");
+  });
+
+  it("accepts 128 characters", () => {
+    expect(acceptableRequestId("a".repeat(128))).toBe("a".repeat(128));
+  });
+
+  it("refuses 129 characters", () => {
+    expect(acceptableRequestId("a".repeat(129))).toBeUndefined();
+  });
+
+  it("refuses an empty id", () => {
+    expect(acceptableRequestId("")).toBeUndefined();
+  });
+
+  it("refuses an absent header", () => {
+    expect(acceptableRequestId(undefined)).toBeUndefined();
+  });
+
+  it("refuses a header sent twice", () => {
+    expect(acceptableRequestId(["a", "b"])).toBeUndefined();
+  });
+
+  it("refuses an id with a trailing newline (log injection)", () => {
+    expect(acceptableRequestId("abc\n")).toBeUndefined();
+  });
+
+  it("refuses an id with a line break inside (log injection)", () => {
+    expect(acceptableRequestId('abc\n{"level":"error"}')).toBeUndefined();
+  });
+
+  it("refuses spaces and markup", () => {
+    expect(acceptableRequestId("<script>alert(1)</script>")).toBeUndefined();
+  });
+});
+
+describe("sanitizeRequest", () => {
+  function run(req: { method?: string; body?: unknown; query?: Record<string, unknown> }) {
+    const next = jest.fn();
+    sanitizeRequest(req, {}, next);
+    return { req, next };
+  }
+
+  it("a GET keeps the query and empties the body", () => {
+    const { req } = run({ method: "GET", query: { page: "2" }, body: { page: "9" } });
+
+    expect({ query: req.query, body: req.body }).toEqual({ query: { page: "2" }, body: {} });
+  });
+
+  it("a HEAD keeps the query and empties the body", () => {
+    const { req } = run({ method: "HEAD", query: { page: "2" }, body: { x: 1 } });
+
+    expect({ query: req.query, body: req.body }).toEqual({ query: { page: "2" }, body: {} });
+  });
+
+  it("a DELETE keeps the query and empties the body", () => {
+    const { req } = run({ method: "DELETE", query: { force: "1" }, body: { x: 1 } });
+
+    expect({ query: req.query, body: req.body }).toEqual({ query: { force: "1" }, body: {} });
+  });
+
+  it("a POST keeps the body and empties the query", () => {
+    const { req } = run({ method: "POST", query: { role: "admin" }, body: { role: "student" } });
+
+    expect({ query: req.query, body: req.body }).toEqual({ query: {}, body: { role: "student" } });
+  });
+
+  it("a PATCH keeps the body and empties the query", () => {
+    const { req } = run({ method: "PATCH", query: { email: "x@y.z" }, body: { firstName: "A" } });
+
+    expect({ query: req.query, body: req.body }).toEqual({ query: {}, body: { firstName: "A" } });
+  });
+
+  it("a PUT keeps the body and empties the query", () => {
+    const { req } = run({ method: "PUT", query: { email: "x@y.z" }, body: { firstName: "A" } });
+
+    expect({ query: req.query, body: req.body }).toEqual({ query: {}, body: { firstName: "A" } });
+  });
+
+  it("a POST without a body gets an empty body", () => {
+    const { req } = run({ method: "POST" });
+
+    expect(req.body).toEqual({});
+  });
+
+  it("a GET without a query gets an empty query", () => {
+    const { req } = run({ method: "GET" });
+
+    expect(req.query).toEqual({});
+  });
+
+  it("drops __proto__ from a POST body", () => {
+    const { req } = run({ method: "POST", body: JSON.parse('{"__proto__":{"x":1},"a":1}') });
+
+    expect(hasOwn(req.body, "__proto__")).toBe(false);
+  });
+
+  it("drops constructor from a GET query", () => {
+    const { req } = run({ method: "GET", query: { constructor: "x", page: "1" } });
+
+    expect(req.query).toEqual({ page: "1" });
+  });
+
+  it("calls next exactly once", () => {
+    const { next } = run({ method: "GET" });
+
+    expect(next).toHaveBeenCalledTimes(1);
+  });
+});

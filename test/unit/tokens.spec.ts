@@ -1,0 +1,265 @@
+import { generateKeyPairSync } from "crypto";
+import jwt from "jsonwebtoken";
+import {
+  bearerToken,
+  signAccessToken,
+  verifyAccessToken,
+  type TokenSettings,
+} from "../../lib/tokens";
+
+const settings: TokenSettings = {
+  secret: "unit-test-secret-that-is-long-enough-for-hs256",
+  issuer: "campus",
+  audience: "campus-api",
+  expiresInSeconds: 3600,
+};
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A token with the claims Campus expects, signed with jsonwebtoken directly. */
+function forge(
+  payload: Record<string, unknown> = {},
+  secret: string = settings.secret,
+  options: jwt.SignOptions = {},
+): string {
+  return jwt.sign(
+    {
+      role: "teacher",
+      ver: 0,
+      sub: "user-1",
+      iss: settings.issuer,
+      aud: settings.audience,
+      ...payload,
+    },
+    secret,
+    { algorithm: "HS256", expiresIn: 600, ...options },
+  );
+}
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+describe("signAccessToken and verifyAccessToken", () => {
+  it("a signed token verifies to its subject and role", () => {
+    const token = signAccessToken({ sub: "user-1", role: "student", ver: 3 }, settings);
+
+    expect(verifyAccessToken(token, settings)).toEqual({
+      sub: "user-1",
+      role: "student",
+      ver: 3,
+      iat: expect.any(Number),
+    });
+  });
+
+  it("a signed token is HS256 and carries exp, iat, iss, aud, sub and role", () => {
+    const token = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, settings);
+
+    const decoded = jwt.decode(token, { complete: true });
+
+    expect(decoded).toEqual({
+      header: { alg: "HS256", typ: "JWT" },
+      payload: {
+        role: "admin",
+        ver: 0,
+        sub: "user-1",
+        iss: "campus",
+        aud: "campus-api",
+        iat: expect.any(Number),
+        exp: expect.any(Number),
+      },
+      signature: expect.any(String),
+    });
+  });
+
+  it("a signed token expires expiresInSeconds after it was issued", () => {
+    const token = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, settings);
+
+    const payload = jwt.decode(token) as { iat: number; exp: number };
+
+    expect(payload.exp - payload.iat).toBe(3600);
+  });
+
+  it("a token forged with the same secret and claims verifies (the forging helper is sound)", () => {
+    expect(verifyAccessToken(forge(), settings)).toEqual({
+      sub: "user-1",
+      role: "teacher",
+      ver: 0,
+      iat: expect.any(Number),
+    });
+  });
+});
+
+describe("verifyAccessToken returns null", () => {
+  it("for an unsigned alg:none token", () => {
+    const token = `${base64url({ alg: "none", typ: "JWT" })}.${base64url({
+      role: "admin",
+      sub: "user-1",
+      iss: settings.issuer,
+      aud: settings.audience,
+      iat: nowSeconds(),
+      exp: nowSeconds() + 600,
+    })}.`;
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for an alg:none token that keeps a signature part", () => {
+    const [, payload, signature] = forge({ role: "admin" }).split(".");
+    const token = `${base64url({ alg: "none", typ: "JWT" })}.${payload}.${signature}`;
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for a token signed with another secret", () => {
+    expect(
+      verifyAccessToken(forge({}, "another-secret-another-secret-another"), settings),
+    ).toBeNull();
+  });
+
+  it("for an HS384 token signed with the right secret (the algorithm is pinned)", () => {
+    const token = forge({}, settings.secret, { algorithm: "HS384" });
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for an RS256 token", () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const token = jwt.sign(
+      { role: "admin", sub: "user-1", iss: settings.issuer, aud: settings.audience },
+      privateKey,
+      { algorithm: "RS256", expiresIn: 600 },
+    );
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for a token whose payload was changed after signing", () => {
+    const [header, , signature] = forge({ role: "student" }).split(".");
+    const payload = base64url({
+      role: "admin",
+      sub: "user-1",
+      iss: settings.issuer,
+      aud: settings.audience,
+      iat: nowSeconds(),
+      exp: nowSeconds() + 600,
+    });
+
+    expect(verifyAccessToken(`${header}.${payload}.${signature}`, settings)).toBeNull();
+  });
+
+  it("for an expired token", () => {
+    const token = jwt.sign(
+      {
+        role: "teacher",
+        sub: "user-1",
+        iss: settings.issuer,
+        aud: settings.audience,
+        iat: nowSeconds() - 7200,
+        exp: nowSeconds() - 3600,
+      },
+      settings.secret,
+      { algorithm: "HS256" },
+    );
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for a token that expired a minute ago (beyond the 5-second clock tolerance)", () => {
+    const token = forge({}, settings.secret, { expiresIn: -60 });
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for a token of another audience", () => {
+    expect(verifyAccessToken(forge({ aud: "another-api" }), settings)).toBeNull();
+  });
+
+  it("for a token of another issuer", () => {
+    expect(verifyAccessToken(forge({ iss: "someone-else" }), settings)).toBeNull();
+  });
+
+  it("for a role that is not one of admin, teacher, student", () => {
+    expect(verifyAccessToken(forge({ role: "superuser" }), settings)).toBeNull();
+  });
+
+  it("for a token without a role", () => {
+    expect(verifyAccessToken(forge({ role: undefined }), settings)).toBeNull();
+  });
+
+  it("for a token without a subject", () => {
+    expect(verifyAccessToken(forge({ sub: undefined }), settings)).toBeNull();
+  });
+
+  it("for a token without iat", () => {
+    const token = forge({}, settings.secret, { noTimestamp: true });
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for a malformed string", () => {
+    expect(verifyAccessToken("not.a.jwt", settings)).toBeNull();
+  });
+
+  it("for an empty string", () => {
+    expect(verifyAccessToken("", settings)).toBeNull();
+  });
+
+  it("for a correctly signed token without exp (the contract requires exp on every token)", () => {
+    const token = jwt.sign(
+      { role: "teacher", ver: 0, sub: "user-1", iss: settings.issuer, aud: settings.audience },
+      settings.secret,
+      { algorithm: "HS256" },
+    );
+
+    expect(verifyAccessToken(token, settings)).toBeNull();
+  });
+
+  it("for a token without a token version", () => {
+    expect(verifyAccessToken(forge({ ver: undefined }), settings)).toBeNull();
+  });
+});
+
+describe("bearerToken", () => {
+  const token = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, settings);
+
+  it("takes the token from 'Bearer <token>'", () => {
+    expect(bearerToken(`Bearer ${token}`)).toBe(token);
+  });
+
+  it("accepts the scheme in any letter case", () => {
+    expect(bearerToken(`bearer ${token}`)).toBe(token);
+  });
+
+  it("tolerates surrounding whitespace and several spaces after the scheme", () => {
+    expect(bearerToken(`  Bearer   ${token}  `)).toBe(token);
+  });
+
+  it("returns null without a header", () => {
+    expect(bearerToken(undefined)).toBeNull();
+  });
+
+  it("returns null for an empty header", () => {
+    expect(bearerToken("")).toBeNull();
+  });
+
+  it("returns null for another scheme", () => {
+    expect(bearerToken("Basic dXNlcjpwYXNz")).toBeNull();
+  });
+
+  it("returns null for the scheme without a token", () => {
+    expect(bearerToken("Bearer ")).toBeNull();
+  });
+
+  it("returns null for a token without the scheme", () => {
+    expect(bearerToken(token)).toBeNull();
+  });
+
+  it("returns null when two tokens are given", () => {
+    expect(bearerToken(`Bearer ${token} ${token}`)).toBeNull();
+  });
+
+  it("returns null for characters a token never contains", () => {
+    expect(bearerToken("Bearer abc<script>")).toBeNull();
+  });
+});
