@@ -3,8 +3,11 @@
  * (the environment); the README explains each fault-tolerance number.
  */
 import type { BrokerOptions, Errors } from "moleculer";
+import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { CampusConfig } from "./lib/config";
+import { channelsAdapter } from "./lib/domain-events";
 import { loggerConfig } from "./lib/logging";
+import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
 import PermissionsMiddleware from "./middlewares/permissions.middleware";
 import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
 
@@ -12,6 +15,9 @@ import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
 function isRetryable(err: Error): boolean {
   return Boolean((err as Errors.MoleculerRetryableError).retryable);
 }
+
+/** Cache entries live 5 minutes at most, a bound on staleness if a clean is ever missed. */
+const CACHE_TTL_SECONDS = 300;
 
 export function brokerOptions(config: CampusConfig): BrokerOptions {
   return {
@@ -21,11 +27,8 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
     transporter: (config.transporter ?? undefined) as BrokerOptions["transporter"],
     serializer: "JSON",
     cacher: config.cacher
-      ? ({
-          type: "Redis",
-          options: { redis: config.cacher, ttl: 300 },
-        } as unknown as BrokerOptions["cacher"])
-      : { type: "Memory", options: { ttl: 300 } },
+      ? new ResilientRedisCacher(config.cacher, CACHE_TTL_SECONDS)
+      : { type: "Memory", options: { ttl: CACHE_TTL_SECONDS } },
 
     logger: loggerConfig(config.log.level, config.log.format),
 
@@ -60,6 +63,11 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
     },
 
     validator: true,
-    middlewares: [RequestScopeMiddleware, PermissionsMiddleware],
+    middlewares: [
+      RequestScopeMiddleware,
+      PermissionsMiddleware,
+      // Durable domain events; typings target Moleculer 0.14, hence the cast.
+      ChannelsMiddleware({ adapter: channelsAdapter(config), context: true } as never) as never,
+    ],
   };
 }

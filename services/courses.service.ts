@@ -5,6 +5,7 @@
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type Transaction, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
   courseChanges,
@@ -34,11 +35,17 @@ import type { Student } from "../lib/students";
 import { coursesMigrations } from "../migrations/courses";
 import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import {
+  DomainEventsMixin,
+  durableConsumer,
+  type DomainEventsThis,
+} from "../mixins/domain-events.mixin";
 import type { CampusServiceSchema } from "../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type CoursesThis = Service &
   DbServiceThis &
+  DomainEventsThis &
   CacheCleanerThis & {
     findCourse(ctx: Context, id: string): Promise<Course>;
     writeCourse(ctx: Context, current: Course, values: CourseInput): Promise<Course>;
@@ -101,6 +108,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         uniqueViolations: { courses_code_key: DUPLICATE_CODE, enrollments_pkey: ALREADY_ENROLLED },
       }),
       CacheCleanerMixin,
+      DomainEventsMixin,
     ],
     settings: { rest: "/courses" },
 
@@ -108,6 +116,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       // ---- Published ----
 
       list: {
+        ...FAST_FAILOVER,
         rest: "GET /",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", ...pageParams, ...searchParams },
@@ -117,6 +126,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       create: {
+        ...NOT_RETRIED,
         rest: "POST /",
         permissions: ["admin", "teacher"],
         params: { $$strict: "remove", ...courseFields },
@@ -134,6 +144,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       get: {
+        ...FAST_FAILOVER,
         rest: "GET /:id",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam },
@@ -143,6 +154,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       replace: {
+        ...NOT_RETRIED,
         rest: "PUT /:id",
         permissions: ["admin", "teacher"],
         params: { $$strict: "remove", id: idParam, ...courseFields },
@@ -156,6 +168,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       update: {
+        ...NOT_RETRIED,
         rest: "PATCH /:id",
         permissions: ["admin", "teacher"],
         params: { $$strict: "remove", id: idParam, ...coursePatchFields },
@@ -169,6 +182,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       remove: {
+        ...NOT_RETRIED,
         rest: "DELETE /:id",
         permissions: ["admin"],
         params: { $$strict: "remove", id: idParam },
@@ -188,7 +202,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               cacheKeys.startingWith("courses.coursesOfStudent", studentId),
             ),
           ]);
-          await ctx.emit("course.deleted", {
+          await this.publishEvent(ctx, "course.deleted", {
             courseId: course.id,
             code: course.code,
             title: course.title,
@@ -200,6 +214,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       students: {
+        ...FAST_FAILOVER,
         rest: "GET /:id/students",
         permissions: ["admin", "teacher"],
         params: { $$strict: "remove", id: idParam, ...pageParams },
@@ -220,6 +235,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       enroll: {
+        ...NOT_RETRIED,
         rest: "POST /:id/students",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam, studentId: idParam },
@@ -230,7 +246,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const { id: courseId, studentId } = ctx.params;
           if (!canActForStudent(ctx.meta.user!, studentId))
             throw forbidden("You may only enroll yourself");
-          await this.findCourse(ctx, courseId);
+          const course = await this.findCourse(ctx, courseId);
           await ctx.call("students.byId", { id: studentId });
 
           const enrollment = await this.sequelize.transaction(async (transaction) => {
@@ -253,7 +269,12 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           });
 
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
-          await ctx.emit("enrollment.created", { courseId, studentId });
+          await this.publishEvent(ctx, "enrollment.created", {
+            courseId,
+            studentId,
+            courseCode: course.code,
+            courseTitle: course.title,
+          });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/courses/${courseId}/students`;
           return { courseId, studentId, enrolledAt: enrollment.enrolledAt.toISOString() };
@@ -261,6 +282,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       drop: {
+        ...NOT_RETRIED,
         rest: "DELETE /:id/students/:studentId",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam, studentId: idParam },
@@ -286,7 +308,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           });
           if (!dropped) throw notFound("Enrollment");
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
-          await ctx.emit("enrollment.dropped", { courseId, studentId });
+          await this.publishEvent(ctx, "enrollment.dropped", { courseId, studentId });
           ctx.meta.$statusCode = 204;
           return null;
         },
@@ -295,6 +317,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       // ---- Internal ----
 
       byId: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { id: idParam },
         cache: { keys: ["id"] },
@@ -307,6 +330,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       page: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { ...pageParams, ...searchParams },
         cache: { keys: ["page", "pageSize", "search", "sort"] },
@@ -338,6 +362,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       rosterIds: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { courseId: { type: "uuid" }, ...pageParams },
         cache: { keys: ["courseId", "page", "pageSize"] },
@@ -364,6 +389,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
 
       coursesOfStudent: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { studentId: { type: "uuid" }, ...pageParams },
         cache: { keys: ["studentId", "page", "pageSize"] },
@@ -400,34 +426,34 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       },
     },
 
-    events: {
+    channels: {
       /** A deleted student leaves every roster; seat counts follow. Idempotent. */
-      "student.deleted": {
-        params: { studentId: "uuid" },
-        async handler(this: CoursesThis, ctx: Context<{ studentId: string }>) {
-          const { studentId } = ctx.params;
-          const courseIds = await this.sequelize.transaction(async (transaction) => {
-            const rows = await this.sequelize.query<{ course_id: string }>(
-              `DELETE FROM courses.enrollments WHERE student_id = :studentId RETURNING course_id`,
-              { replacements: { studentId }, type: QueryTypes.SELECT, transaction },
-            );
-            const ids = rows.map((row) => row.course_id);
-            if (ids.length > 0) {
-              await this.sequelize.query(
-                `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id IN (:ids)`,
-                { replacements: { ids }, transaction },
-              );
-            }
-            return ids;
-          });
-          await this.invalidate(
-            ctx,
-            courseIds.flatMap((courseId) => enrollmentKeys(courseId, studentId)),
+      "student.deleted": durableConsumer(async function (
+        this: CoursesThis,
+        ctx: Context<{ studentId: string }>,
+      ) {
+        const { studentId } = ctx.params;
+        const courseIds = await this.sequelize.transaction(async (transaction) => {
+          const rows = await this.sequelize.query<{ course_id: string }>(
+            `DELETE FROM courses.enrollments WHERE student_id = :studentId RETURNING course_id`,
+            { replacements: { studentId }, type: QueryTypes.SELECT, transaction },
           );
-          if (courseIds.length > 0)
-            this.logger.info("Student left rosters", { studentId, courses: courseIds.length });
-        },
-      },
+          const ids = rows.map((row) => row.course_id);
+          if (ids.length > 0) {
+            await this.sequelize.query(
+              `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id IN (:ids)`,
+              { replacements: { ids }, transaction },
+            );
+          }
+          return ids;
+        });
+        await this.invalidate(
+          ctx,
+          courseIds.flatMap((courseId) => enrollmentKeys(courseId, studentId)),
+        );
+        if (courseIds.length > 0)
+          this.logger.info("Student left rosters", { studentId, courses: courseIds.length });
+      }),
     },
 
     methods: {
@@ -479,7 +505,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           ...this.courseKeys(course.id),
           cacheKeys.all("courses.coursesOfStudent"),
         ]);
-        await ctx.emit("course.updated", {
+        await this.publishEvent(ctx, "course.updated", {
           courseId: course.id,
           code: course.code,
           title: course.title,

@@ -5,6 +5,7 @@
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { forbidden, notFound } from "../lib/errors";
 import { idParam, isUuid } from "../lib/ids";
 import {
@@ -29,11 +30,13 @@ import {
 import { studentsMigrations } from "../migrations/students";
 import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import { DomainEventsMixin, type DomainEventsThis } from "../mixins/domain-events.mixin";
 import type { CampusServiceSchema } from "../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type StudentsThis = Service &
   DbServiceThis &
+  DomainEventsThis &
   CacheCleanerThis & {
     findStudent(ctx: Context, id: string): Promise<Student>;
     writeStudent(ctx: Context, current: Student, changes: Partial<Student>): Promise<Student>;
@@ -66,6 +69,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         uniqueViolations: { students_email_key: DUPLICATE_EMAIL },
       }),
       CacheCleanerMixin,
+      DomainEventsMixin,
     ],
     settings: { rest: "/students" },
 
@@ -73,6 +77,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       // ---- Published: access control, then the cached internal actions below ----
 
       list: {
+        ...FAST_FAILOVER,
         rest: "GET /",
         permissions: ["admin", "teacher"],
         params: { $$strict: "remove", ...pageParams, ...searchParams },
@@ -82,6 +87,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       create: {
+        ...NOT_RETRIED,
         rest: "POST /",
         permissions: ["admin"],
         params: { $$strict: "remove", ...studentFields },
@@ -97,6 +103,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       get: {
+        ...FAST_FAILOVER,
         rest: "GET /:id",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam },
@@ -107,6 +114,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       replace: {
+        ...NOT_RETRIED,
         rest: "PUT /:id",
         permissions: ["admin", "student"],
         params: { $$strict: "remove", id: idParam, ...studentFields },
@@ -127,6 +135,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       update: {
+        ...NOT_RETRIED,
         rest: "PATCH /:id",
         permissions: ["admin", "student"],
         params: { $$strict: "remove", id: idParam, ...studentPatchFields },
@@ -147,6 +156,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       remove: {
+        ...NOT_RETRIED,
         rest: "DELETE /:id",
         permissions: ["admin"],
         params: { $$strict: "remove", id: idParam },
@@ -158,6 +168,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       courses: {
+        ...FAST_FAILOVER,
         rest: "GET /:id/courses",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam, ...pageParams },
@@ -176,6 +187,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       enroll: {
+        ...NOT_RETRIED,
         rest: "POST /:id/courses",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam, courseId: idParam },
@@ -186,6 +198,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       drop: {
+        ...NOT_RETRIED,
         rest: "DELETE /:id/courses/:courseId",
         permissions: ["admin", "teacher", "student"],
         params: { $$strict: "remove", id: idParam, courseId: idParam },
@@ -197,6 +210,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       // ---- Internal: called by other services; not published over HTTP ----
 
       byId: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { id: idParam },
         cache: { keys: ["id"] },
@@ -209,6 +223,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       byIds: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
         cache: { keys: ["ids"] },
@@ -227,6 +242,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       page: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { ...pageParams, ...searchParams },
         cache: { keys: ["page", "pageSize", "search", "sort"] },
@@ -265,6 +281,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       createRecord: {
+        ...NOT_RETRIED,
         visibility: "public",
         params: { $$strict: "remove", ...studentFields },
         async handler(this: StudentsThis, ctx: Context<Record<string, string>>): Promise<Student> {
@@ -277,6 +294,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       },
 
       deleteRecord: {
+        ...NOT_RETRIED,
         visibility: "public",
         params: { id: idParam },
         async handler(this: StudentsThis, ctx: Context<{ id: string }>): Promise<void> {
@@ -284,7 +302,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
           await this.adapter.model.destroy({ where: { id: student.id } });
           await this.invalidate(ctx, this.staleKeys(student.id));
           // Courses take the student off every roster; users delete the linked account.
-          await ctx.emit("student.deleted", { studentId: student.id });
+          await this.publishEvent(ctx, "student.deleted", { studentId: student.id });
           this.logger.info("Student deleted", { studentId: student.id });
         },
       },
@@ -310,7 +328,10 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         const student = toStudent(rows[0].get({ plain: true }) as StudentRow);
         if (student.email !== current.email) {
           // The linked account logs in with the student's email: users follows the change.
-          await ctx.emit("student.emailChanged", { studentId: student.id, email: student.email });
+          await this.publishEvent(ctx, "student.emailChanged", {
+            studentId: student.id,
+            email: student.email,
+          });
         }
         return student;
       },

@@ -5,6 +5,7 @@
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../lib/errors";
 import { idParam, isUuid } from "../lib/ids";
 import { containsPattern, pageParams, pageRequest, toPage, MAX_SEARCH_LENGTH } from "../lib/paging";
@@ -21,6 +22,11 @@ import { loginLockout, recordLoginFailure } from "../lib/login-throttle";
 import { usersMigrations } from "../migrations/users";
 import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import {
+  DomainEventsMixin,
+  durableConsumer,
+  type DomainEventsThis,
+} from "../mixins/domain-events.mixin";
 import type { CampusServiceSchema } from "../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
@@ -69,6 +75,7 @@ function toUser(row: UserRow): User {
 
 type UsersThis = Service &
   DbServiceThis &
+  DomainEventsThis &
   CacheCleanerThis & {
     settings: { config: CampusConfig };
     findRow(id: string): Promise<UserRow>;
@@ -132,6 +139,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         },
       }),
       CacheCleanerMixin,
+      DomainEventsMixin,
     ],
     settings: { rest: "/", config, $secureSettings: ["config"] },
 
@@ -139,6 +147,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       // ---- Auth (the gateway's /api/auth route) ----
 
       register: {
+        ...NOT_RETRIED,
         permissions: ["$anyone"],
         params: { $$strict: "remove", email, password, firstName: name, lastName: name },
         async handler(
@@ -179,7 +188,11 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             );
             throw err;
           }
-          await ctx.emit("user.registered", { userId: user.id, studentId: student.id, firstName });
+          await this.publishEvent(ctx, "user.registered", {
+            userId: user.id,
+            studentId: student.id,
+            firstName,
+          });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = "/api/auth/me";
           return this.issueToken(user, 0);
@@ -187,6 +200,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       login: {
+        ...NOT_RETRIED,
         permissions: ["$anyone"],
         params: { $$strict: "remove", email: { type: "string", min: 1, max: 254 }, password },
         async handler(this: UsersThis, ctx: Context<{ email: string; password: string }>) {
@@ -227,6 +241,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       me: {
+        ...FAST_FAILOVER,
         rest: "GET /auth/me",
         permissions: ["admin", "teacher", "student"],
         async handler(this: UsersThis, ctx: Context<unknown, Meta>): Promise<User> {
@@ -237,6 +252,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       // ---- Account management (admin) ----
 
       list: {
+        ...FAST_FAILOVER,
         rest: "GET /users",
         permissions: ["admin"],
         params: {
@@ -272,6 +288,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       create: {
+        ...NOT_RETRIED,
         rest: "POST /users",
         permissions: ["admin"],
         params: {
@@ -319,6 +336,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       get: {
+        ...FAST_FAILOVER,
         rest: "GET /users/:id",
         permissions: ["admin"],
         params: { $$strict: "remove", id: idParam },
@@ -328,6 +346,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       update: {
+        ...NOT_RETRIED,
         rest: "PATCH /users/:id",
         permissions: ["admin"],
         params: {
@@ -371,6 +390,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       remove: {
+        ...NOT_RETRIED,
         rest: "DELETE /users/:id",
         permissions: ["admin"],
         params: { $$strict: "remove", id: idParam },
@@ -390,6 +410,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       /** Token → caller identity, or null. Used by the gateway on every request. */
       resolveToken: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { token: { type: "string", max: 4096 } },
         async handler(this: UsersThis, ctx: Context<{ token: string }>): Promise<Identity | null> {
@@ -402,6 +423,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
 
       account: {
+        ...FAST_FAILOVER,
         visibility: "public",
         params: { id: { type: "uuid" } },
         cache: { keys: ["id"], ttl: 60 },
@@ -420,40 +442,40 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       },
     },
 
-    events: {
+    channels: {
       /** The account of a student follows the student's email. Idempotent. */
-      "student.emailChanged": {
-        params: { studentId: "uuid", email: "email" },
-        async handler(this: UsersThis, ctx: Context<{ studentId: string; email: string }>) {
-          try {
-            await this.adapter.model.update(
-              { email: ctx.params.email },
-              { where: { studentId: ctx.params.studentId } },
-            );
-          } catch (err) {
-            // Another account (staff) already has that email: the student keeps the old login.
-            this.logger.warn("Account email not changed: taken by another account", {
-              studentId: ctx.params.studentId,
-              error: (err as Error).name,
-            });
-          }
-        },
-      },
-      /** A deleted student's account goes with the record. Idempotent. */
-      "student.deleted": {
-        params: { studentId: "uuid" },
-        async handler(this: UsersThis, ctx: Context<{ studentId: string }>) {
-          const rows = await this.adapter.model.findAll({
-            where: { studentId: ctx.params.studentId },
+      "student.emailChanged": durableConsumer(async function (
+        this: UsersThis,
+        ctx: Context<{ studentId: string; email: string }>,
+      ) {
+        try {
+          await this.adapter.model.update(
+            { email: ctx.params.email },
+            { where: { studentId: ctx.params.studentId } },
+          );
+        } catch (err) {
+          // Another account (staff) already has that email: the student keeps the old login.
+          this.logger.warn("Account email not changed: taken by another account", {
+            studentId: ctx.params.studentId,
+            error: (err as Error).name,
           });
-          for (const row of rows) {
-            const id = row.get("id") as string;
-            await this.adapter.model.destroy({ where: { id } });
-            await this.invalidate(ctx, this.accountKeys(id));
-            this.logger.info("Account of a deleted student removed", { userId: id });
-          }
-        },
-      },
+        }
+      }),
+      /** A deleted student's account goes with the record. Idempotent. */
+      "student.deleted": durableConsumer(async function (
+        this: UsersThis,
+        ctx: Context<{ studentId: string }>,
+      ) {
+        const rows = await this.adapter.model.findAll({
+          where: { studentId: ctx.params.studentId },
+        });
+        for (const row of rows) {
+          const id = row.get("id") as string;
+          await this.adapter.model.destroy({ where: { id } });
+          await this.invalidate(ctx, this.accountKeys(id));
+          this.logger.info("Account of a deleted student removed", { userId: id });
+        }
+      }),
     },
 
     methods: {

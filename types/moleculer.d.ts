@@ -6,4 +6,9 @@ declare module "moleculer" {
     /** Who may call this action (checked by the permissions middleware); absent: internal only. */
     permissions?: readonly Permission[];
   }
+
+  interface ServiceSchema {
+    /** Durable channel consumers (@moleculer/channels). */
+    channels?: Record<string, unknown>;
+  }
 }

@@ -1,0 +1,73 @@
+/**
+ * Durable domain events (@moleculer/channels): NATS JetStream in a cluster, an in-process adapter
+ * when there is no transporter, so both run the same publishing and consuming code.
+ */
+import { randomUUID } from "crypto";
+import type { CampusConfig } from "./config";
+
+/** Every domain event Campus publishes; their streams are created at start by every node. */
+export const DOMAIN_EVENTS = [
+  "user.registered",
+  "student.deleted",
+  "student.emailChanged",
+  "enrollment.created",
+  "enrollment.dropped",
+  "course.updated",
+  "course.deleted",
+] as const;
+export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
+
+/** Delivery attempts before a message is moved to the dead-letter stream. */
+export const MAX_DELIVERIES = 5;
+export const DEAD_LETTER_QUEUE = "DEAD_LETTER";
+/** How long JetStream keeps events: a consumer down for longer loses them. */
+export const EVENT_RETENTION_NS = 7 * 24 * 60 * 60 * 1e9;
+
+export interface DomainEventEnvelope {
+  /** Unique per event: consumers use it to handle a redelivered event once. */
+  eventId: string;
+  occurredAt: string;
+}
+
+export function envelope<T extends object>(payload: T): T & DomainEventEnvelope {
+  return { ...payload, eventId: randomUUID(), occurredAt: new Date().toISOString() };
+}
+
+/** NATS connection options from a `nats://[user:pass@|token@]host:port[,…]` URL. */
+export function natsConnectionOptions(url: string): {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+} {
+  const urls = url.split(",").map((part) => new URL(part.trim()));
+  const first = urls[0];
+  const credentials: { user?: string; pass?: string; token?: string } = {};
+  if (first.username && first.password) {
+    credentials.user = decodeURIComponent(first.username);
+    credentials.pass = decodeURIComponent(first.password);
+  } else if (first.username) {
+    credentials.token = decodeURIComponent(first.username);
+  }
+  return { servers: urls.map((u) => u.host), ...credentials };
+}
+
+/** The channels adapter for this node: JetStream next to a NATS transporter, else in-process. */
+export function channelsAdapter(config: CampusConfig): unknown {
+  if (!config.transporter?.startsWith("nats://")) return "Fake";
+  return {
+    type: "NATS",
+    options: {
+      maxRetries: MAX_DELIVERIES,
+      maxInFlight: 10,
+      deadLettering: { enabled: true, queueName: DEAD_LETTER_QUEUE },
+      nats: {
+        connectionOptions: natsConnectionOptions(config.transporter),
+        streamConfig: { max_age: EVENT_RETENTION_NS },
+        // A new consumer group starts at the oldest kept event, so a service deployed after
+        // events were published still gets them; ids make the replay harmless.
+        consumerOptions: { config: { deliver_policy: "all" } },
+      },
+    },
+  };
+}
