@@ -89,10 +89,11 @@ export function toCourse(row: CourseRow): Course {
   };
 }
 
-/** True for a real calendar day written as YYYY-MM-DD (rejects 2025-02-30). */
+/** True for a real calendar day written as YYYY-MM-DD (rejects 2025-02-30 and year 0000). */
 export function isCalendarDate(value: string): boolean {
   const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+  const real = !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+  return real && value >= "0001-01-01";
 }
 
 /** The full set of values a PUT writes: absent optional fields are reset. */

@@ -5,5 +5,8 @@ export function isUuid(value: unknown): value is string {
   return typeof value === "string" && UUID.test(value);
 }
 
-/** Path ids: bounded strings, checked with `isUuid` by the action (→ 404, not 422). */
-export const idParam = { type: "string", min: 1, max: 64 } as const;
+/**
+ * Path ids: any string (the URL bounds its length), checked with `isUuid` by the action, so a
+ * malformed id is simply not found (404), never a validation error.
+ */
+export const idParam = { type: "string", min: 1 } as const;

@@ -483,6 +483,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         const next = { ...current, ...values };
         const problems = courseProblems(next);
         if (problems.length > 0) throw invalid(problems);
+        if (Object.keys(values).length === 0) return current;
         // The capacity check is repeated in SQL so a concurrent enrollment cannot slip under it.
         const [, rows] = await this.adapter.model.update(values, {
           where: {

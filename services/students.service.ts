@@ -319,6 +319,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         current: Student,
         changes: Partial<Student>,
       ): Promise<Student> {
+        if (Object.keys(changes).length === 0) return current;
         const [, rows] = await this.adapter.model.update(changes, {
           where: { id: current.id },
           returning: true,
