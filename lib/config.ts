@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "crypto";
 
-export const ALL_SERVICES = ["api", "students", "courses", "users"] as const;
+export const ALL_SERVICES = ["api", "students", "courses", "users", "notifications"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Services that own a database; each may get its own `<NAME>_DATABASE_URL`. */
@@ -124,6 +124,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       students: env.STUDENTS_DATABASE_URL?.trim() || sharedUrl,
       courses: env.COURSES_DATABASE_URL?.trim() || sharedUrl,
       users: env.USERS_DATABASE_URL?.trim() || sharedUrl,
+      notifications: env.NOTIFICATIONS_DATABASE_URL?.trim() || sharedUrl,
     },
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),
     jwt: {

@@ -7,10 +7,12 @@ import type { ServiceBroker } from "moleculer";
 
 /** Which services each service calls; a node is ready only when these are reachable. */
 export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
+  // Not notifications: a gateway without it still serves everything else (its routes answer 503).
   api: ["students", "courses", "users"],
   students: ["courses"],
   courses: ["students"],
   users: ["students"],
+  notifications: ["users"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;
@@ -21,8 +23,6 @@ export interface Readiness {
     transporter: boolean;
     databases: boolean;
     services: Record<string, boolean>;
-    /** The gateway has built its routes to every service it publishes (moleculer-web rebuilds them after discovery). */
-    routes: boolean;
   };
 }
 
@@ -40,7 +40,6 @@ export async function readiness(broker: ServiceBroker): Promise<Readiness> {
   const local = broker.services as unknown as {
     name: string;
     checkDatabase?: () => Promise<void>;
-    aliases?: { action?: string }[];
   }[];
   const databaseChecks = local
     .filter((service) => typeof service.checkDatabase === "function")
@@ -57,17 +56,11 @@ export async function readiness(broker: ServiceBroker): Promise<Readiness> {
   );
   const services: Record<string, boolean> = {};
   for (const name of needed) services[name] = available.has(name);
-  const gateway = local.find((service) => service.name === "api");
-  const routes =
-    !gateway ||
-    (SERVICE_DEPENDENCIES.api ?? []).every((name) =>
-      (gateway.aliases ?? []).some((alias) => alias.action?.startsWith(`${name}.`)),
-    );
   const ready =
-    broker.started && transporter && databases && routes && Object.values(services).every(Boolean);
+    broker.started && transporter && databases && Object.values(services).every(Boolean);
   return {
     status: ready ? "ready" : "not ready",
-    checks: { transporter, databases, services, routes },
+    checks: { transporter, databases, services },
   };
 }
 

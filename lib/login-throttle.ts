@@ -20,12 +20,17 @@ export function loginLockout(
   return { retryAfterSeconds: Math.ceil((windowStart.getTime() + LOGIN_WINDOW_MS - now) / 1000) };
 }
 
-/** The account's counters after one more failed login. */
-export function recordLoginFailure(
-  failedLogins: number,
-  windowStart: Date | null,
-  now: number,
-): { failedLogins: number; failedWindowStart: Date } {
-  if (!windowOpen(windowStart, now)) return { failedLogins: 1, failedWindowStart: new Date(now) };
-  return { failedLogins: failedLogins + 1, failedWindowStart: windowStart };
-}
+/**
+ * Counts one failed login in a single statement (concurrent failures all count): a window older
+ * than LOGIN_WINDOW_MS restarts at 1. `SET` expressions read the row as it was before the update.
+ */
+export const RECORD_LOGIN_FAILURE_SQL = `
+  UPDATE users.users SET
+    failed_logins = CASE WHEN failed_window_start IS NULL
+      OR failed_window_start <= now() - make_interval(secs => :windowSeconds)
+      THEN 1 ELSE failed_logins + 1 END,
+    failed_window_start = CASE WHEN failed_window_start IS NULL
+      OR failed_window_start <= now() - make_interval(secs => :windowSeconds)
+      THEN now() ELSE failed_window_start END
+  WHERE id = :id
+  RETURNING failed_logins`;

@@ -7,6 +7,7 @@ import ApiGateway from "moleculer-web";
 import { brokerOptions } from "../moleculer.config";
 import apiService from "../services/api.service";
 import coursesService from "../services/courses.service";
+import notificationsService from "../services/notifications.service";
 import studentsService from "../services/students.service";
 import usersService from "../services/users.service";
 import { ConfigError, type CampusConfig, type DatabaseOwner, type ServiceName } from "./config";
@@ -18,6 +19,7 @@ const SERVICE_FACTORIES: Record<ServiceName, (config: CampusConfig) => unknown> 
   students: studentsService,
   courses: coursesService,
   users: usersService,
+  notifications: notificationsService,
 };
 
 /** A node without the gateway still answers `/health/*` on PORT, and nothing else. */

@@ -9,6 +9,11 @@ import ApiGateway from "moleculer-web";
 import type { CampusConfig } from "../lib/config";
 import { toHttpError, unauthorized } from "../lib/errors";
 import { healthRoute } from "../lib/health";
+import { restAliases } from "../lib/routes";
+import coursesService from "./courses.service";
+import notificationsService from "./notifications.service";
+import studentsService from "./students.service";
+import usersService from "./users.service";
 import { acceptableRequestId, sanitizeRequest } from "../lib/http-input";
 import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
 import { bearerToken } from "../lib/tokens";
@@ -82,8 +87,11 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         {
           path: "/api",
           mappingPolicy: "restrict",
-          autoAliases: true,
-          whitelist: ["students.*", "courses.*", "users.*"],
+          aliases: restAliases(
+            [studentsService, coursesService, usersService, notificationsService].map((service) =>
+              service(config),
+            ) as never,
+          ),
           authentication: true,
           authorization: true,
           bodyParsers: jsonBody,

@@ -3,7 +3,7 @@
  * the student record through the students service and undoes it if the account cannot be made.
  */
 import type { Context, Service } from "moleculer";
-import { DataTypes, Op, type WhereOptions } from "sequelize";
+import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../lib/errors";
@@ -18,7 +18,8 @@ import {
 import type { Identity } from "../lib/permissions";
 import type { Student } from "../lib/students";
 import { ROLES, signAccessToken, verifyAccessToken, type Role } from "../lib/tokens";
-import { loginLockout, recordLoginFailure } from "../lib/login-throttle";
+import { accountLinkProblems } from "../lib/accounts";
+import { LOGIN_WINDOW_MS, loginLockout, RECORD_LOGIN_FAILURE_SQL } from "../lib/login-throttle";
 import { usersMigrations } from "../migrations/users";
 import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -113,7 +114,7 @@ const userModel = {
   options: { tableName: "users" },
 };
 
-const email = { type: "email", normalize: true, min: 3, max: 254 } as const;
+const email = { type: "email", mode: "precise", normalize: true, min: 3, max: 254 } as const;
 // Length rules live in passwordProblems (422 with a clear reason); this bound only stops abuse.
 const password = { type: "string", min: 1, max: 1024 } as const;
 const name = { type: "string", trim: true, min: 1, max: 100 } as const;
@@ -224,9 +225,17 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           const valid = await verifyPassword(ctx.params.password, row.passwordHash);
           if (!valid || row.disabled) {
             if (!valid) {
-              const failure = recordLoginFailure(row.failedLogins, row.failedWindowStart, now);
-              await this.adapter.model.update(failure, { where: { id: row.id } });
-              this.logger.warn("Login failed", { userId: row.id, failures: failure.failedLogins });
+              const [counted] = await this.sequelize.query<{ failed_logins: number }>(
+                RECORD_LOGIN_FAILURE_SQL,
+                {
+                  replacements: { id: row.id, windowSeconds: LOGIN_WINDOW_MS / 1000 },
+                  type: QueryTypes.SELECT,
+                },
+              );
+              this.logger.warn("Login failed", {
+                userId: row.id,
+                failures: counted?.failed_logins,
+              });
             }
             throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
           }
@@ -307,20 +316,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         ) {
           const address = ctx.params.email.toLowerCase();
           const problems = passwordProblems(ctx.params.password, address);
-          if (ctx.params.role === "student" && !ctx.params.studentId) {
-            problems.push({
-              field: "studentId",
-              message: "is required for a student account",
-              type: "required",
-            });
-          }
-          if (ctx.params.role !== "student" && ctx.params.studentId) {
-            problems.push({
-              field: "studentId",
-              message: "is only for student accounts",
-              type: "forbidden",
-            });
-          }
+          problems.push(...accountLinkProblems(ctx.params.role, ctx.params.studentId));
           if (problems.length > 0) throw invalid(problems);
           if (ctx.params.studentId) await ctx.call("students.byId", { id: ctx.params.studentId });
           const user = await this.createAccount({
@@ -368,6 +364,11 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
               "SELF_LOCKOUT",
             );
           }
+          if (ctx.params.role) {
+            // A role change must keep the account's link to a student record consistent.
+            const problems = accountLinkProblems(ctx.params.role, row.studentId);
+            if (problems.length > 0) throw invalid(problems);
+          }
           const changes: Partial<UserRow> = {};
           if (ctx.params.role) changes.role = ctx.params.role;
           if (ctx.params.disabled !== undefined) changes.disabled = ctx.params.disabled;
@@ -380,6 +381,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           if (changes.passwordHash || (changes.disabled && !row.disabled)) {
             changes.tokenVersion = row.tokenVersion + 1;
           }
+          if (Object.keys(changes).length === 0) return toUser(row);
           const [, rows] = await this.adapter.model.update(changes, {
             where: { id: row.id },
             returning: true,
@@ -438,6 +440,27 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             disabled: row.disabled,
             tokenVersion: row.tokenVersion,
           };
+        },
+      },
+
+      /** The accounts linked to these students (students without one are left out). */
+      accountsOfStudents: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { studentIds: { type: "array", items: { type: "uuid" }, max: 1000 } },
+        async handler(
+          this: UsersThis,
+          ctx: Context<{ studentIds: string[] }>,
+        ): Promise<{ userId: string; studentId: string }[]> {
+          if (ctx.params.studentIds.length === 0) return [];
+          const rows = await this.adapter.model.findAll({
+            where: { studentId: ctx.params.studentIds },
+            attributes: ["id", "studentId"],
+          });
+          return rows.map((row) => ({
+            userId: row.get("id") as string,
+            studentId: row.get("studentId") as string,
+          }));
         },
       },
     },

@@ -45,7 +45,12 @@ describe("loadConfig defaults (empty environment)", () => {
   });
 
   it("has no database URLs: the embedded database", () => {
-    expect(config.databaseUrls).toEqual({ students: null, courses: null, users: null });
+    expect(config.databaseUrls).toEqual({
+      students: null,
+      courses: null,
+      users: null,
+      notifications: null,
+    });
   });
 
   it("keeps embedded data under ./data", () => {
@@ -124,6 +129,7 @@ describe("loadConfig reads the environment", () => {
       students: url,
       courses: url,
       users: url,
+      notifications: url,
     });
   });
 
@@ -138,6 +144,7 @@ describe("loadConfig reads the environment", () => {
       students: "postgres://shared/db",
       courses: "postgres://courses-host/courses",
       users: "postgres://shared/db",
+      notifications: "postgres://shared/db",
     });
   });
 
@@ -285,7 +292,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications",
       ),
     );
   });
@@ -294,7 +301,7 @@ describe("parseServices", () => {
     expect(() => parseServices("API")).toThrow(ConfigError);
   });
 
-  it.todo(
-    "accepts notifications (the contract lists SERVICES=api,students,courses,users,notifications; ALL_SERVICES lacks it until the notifications service exists)",
-  );
+  it("accepts notifications", () => {
+    expect(parseServices("api,notifications")).toEqual(["api", "notifications"]);
+  });
 });

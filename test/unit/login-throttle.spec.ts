@@ -1,9 +1,4 @@
-import {
-  LOGIN_FAILURE_LIMIT,
-  LOGIN_WINDOW_MS,
-  loginLockout,
-  recordLoginFailure,
-} from "../../lib/login-throttle";
+import { LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MS, loginLockout } from "../../lib/login-throttle";
 
 const windowStart = new Date("2025-03-01T10:00:00.000Z");
 const start = windowStart.getTime();
@@ -57,73 +52,5 @@ describe("loginLockout", () => {
 
   it("does not lock when the count is high but no window was recorded", () => {
     expect(loginLockout(10, null, start)).toBeNull();
-  });
-});
-
-describe("recordLoginFailure", () => {
-  it("the first failure opens a window at now with a count of 1", () => {
-    expect(recordLoginFailure(0, null, start)).toEqual({
-      failedLogins: 1,
-      failedWindowStart: new Date(start),
-    });
-  });
-
-  it("a failure inside the window counts up and keeps the window's start", () => {
-    expect(recordLoginFailure(4, windowStart, start + 14 * MINUTE)).toEqual({
-      failedLogins: 5,
-      failedWindowStart: windowStart,
-    });
-  });
-
-  it("a failure after the window starts a new window at 1", () => {
-    const now = start + 15 * MINUTE;
-
-    expect(recordLoginFailure(9, windowStart, now)).toEqual({
-      failedLogins: 1,
-      failedWindowStart: new Date(now),
-    });
-  });
-
-  it("the tenth failure inside the window locks the account", () => {
-    let state = recordLoginFailure(0, null, start);
-    for (let attempt = 2; attempt <= 10; attempt += 1) {
-      state = recordLoginFailure(
-        state.failedLogins,
-        state.failedWindowStart,
-        start + attempt * 1000,
-      );
-    }
-
-    expect(loginLockout(state.failedLogins, state.failedWindowStart, start + 11_000)).toEqual({
-      retryAfterSeconds: 15 * 60 - 11,
-    });
-  });
-
-  it("nine failures inside the window do not lock the account", () => {
-    let state = recordLoginFailure(0, null, start);
-    for (let attempt = 2; attempt <= 9; attempt += 1) {
-      state = recordLoginFailure(
-        state.failedLogins,
-        state.failedWindowStart,
-        start + attempt * 1000,
-      );
-    }
-
-    expect(loginLockout(state.failedLogins, state.failedWindowStart, start + 10_000)).toBeNull();
-  });
-
-  it("failures spread beyond the window never add up to a lock", () => {
-    let state = recordLoginFailure(0, null, start);
-    for (let attempt = 2; attempt <= 10; attempt += 1) {
-      state = recordLoginFailure(
-        state.failedLogins,
-        state.failedWindowStart,
-        start + (attempt - 1) * 2 * MINUTE,
-      );
-    }
-
-    expect(
-      loginLockout(state.failedLogins, state.failedWindowStart, start + 18 * MINUTE + 1),
-    ).toBeNull();
   });
 });

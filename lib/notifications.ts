@@ -1,0 +1,165 @@
+/**
+ * Notifications: what each domain event tells its recipients, and the public shape of a stored
+ * notification. The service decides who receives a draft; these functions decide what it says.
+ */
+import { isUuid } from "./ids";
+
+export const NOTIFICATION_TYPES = [
+  "welcome",
+  "enrolled",
+  "dropped",
+  "course_updated",
+  "course_cancelled",
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+/** Column limits of `notifications.notifications`. */
+export const MAX_TITLE_LENGTH = 200;
+
+/** The part of a notification that depends on the event, not on the recipient. */
+export interface NotificationDraft {
+  type: NotificationType;
+  title: string;
+  body: string;
+  data: Record<string, string>;
+}
+
+export interface Notification {
+  id: string;
+  userId: string;
+  type: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  readAt: string | null;
+  createdAt: string;
+}
+
+export interface NotificationRow {
+  id: string;
+  userId: string;
+  type: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown> | null;
+  readAt: Date | null;
+  createdAt: Date;
+}
+
+/** Event payloads, as published (every one also carries `eventId` and `occurredAt`). */
+export interface UserRegistered {
+  userId: string;
+  studentId: string;
+  firstName: string;
+}
+export interface EnrollmentCreated {
+  courseId: string;
+  studentId: string;
+  courseCode: string;
+  courseTitle: string;
+}
+export interface EnrollmentDropped {
+  courseId: string;
+  studentId: string;
+}
+export interface CourseChanged {
+  courseId: string;
+  code: string;
+  title: string;
+  studentIds: string[];
+}
+
+/** Cuts text to `max` characters, marking the cut with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function draft(
+  type: NotificationType,
+  title: string,
+  body: string,
+  data: Record<string, string>,
+): NotificationDraft {
+  return { type, title: truncate(title, MAX_TITLE_LENGTH), body, data };
+}
+
+export function welcomeDraft(event: UserRegistered): NotificationDraft {
+  return draft(
+    "welcome",
+    "Welcome to Campus",
+    `Hello ${event.firstName}, your account is ready. Browse the courses and enroll in the ones you like.`,
+    { studentId: event.studentId },
+  );
+}
+
+export function enrolledDraft(event: EnrollmentCreated): NotificationDraft {
+  const course = `${event.courseCode} ${event.courseTitle}`;
+  return draft("enrolled", `Enrolled in ${course}`, `You are now enrolled in ${course}.`, {
+    courseId: event.courseId,
+  });
+}
+
+/** The drop event names the course by id only. */
+export function droppedDraft(event: EnrollmentDropped): NotificationDraft {
+  return draft(
+    "dropped",
+    "Dropped from a course",
+    "You are no longer enrolled in one of your courses.",
+    { courseId: event.courseId },
+  );
+}
+
+export function courseUpdatedDraft(event: CourseChanged): NotificationDraft {
+  return draft(
+    "course_updated",
+    `Course ${event.code} updated`,
+    `The details of ${event.code} ${event.title}, a course you are enrolled in, have changed.`,
+    { courseId: event.courseId },
+  );
+}
+
+export function courseCancelledDraft(event: CourseChanged): NotificationDraft {
+  return draft(
+    "course_cancelled",
+    `Course ${event.code} cancelled`,
+    `${event.code} ${event.title} has been cancelled; you are no longer enrolled in it.`,
+    { courseId: event.courseId },
+  );
+}
+
+/** Each valid id once, in the order given (a student listed twice is notified once). */
+export function distinctIds(ids: readonly unknown[]): string[] {
+  return [...new Set(ids.filter(isUuid))];
+}
+
+/** Splits a list into consecutive batches of at most `size` items. */
+export function inBatches<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    batches.push(items.slice(start, start + size));
+  }
+  return batches;
+}
+
+/**
+ * When the notification happened: the event's `occurredAt`, so notifications sort by when things
+ * happened even if the event was handled late (a consumer that was down); now if it is missing.
+ */
+export function notificationTime(occurredAt: unknown, now: Date = new Date()): Date {
+  if (typeof occurredAt !== "string") return now;
+  const time = new Date(occurredAt);
+  return Number.isNaN(time.getTime()) ? now : time;
+}
+
+export function toNotification(row: NotificationRow): Notification {
+  return {
+    id: row.id,
+    userId: row.userId,
+    type: row.type,
+    title: row.title,
+    body: row.body,
+    data: row.data ?? {},
+    readAt: row.readAt ? row.readAt.toISOString() : null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

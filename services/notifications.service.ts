@@ -1,0 +1,288 @@
+/**
+ * notifications — the caller's own notifications (own database), made from durable domain events
+ * only, never from HTTP writes. A redelivered event inserts nothing new: every notification is
+ * unique per (event, recipient), so each one exists exactly once.
+ */
+import type { Context, Service } from "moleculer";
+import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
+import type { CampusConfig } from "../lib/config";
+import type { DomainEventEnvelope } from "../lib/domain-events";
+import { notFound } from "../lib/errors";
+import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
+import { idParam, isUuid } from "../lib/ids";
+import {
+  courseCancelledDraft,
+  courseUpdatedDraft,
+  distinctIds,
+  droppedDraft,
+  enrolledDraft,
+  inBatches,
+  notificationTime,
+  toNotification,
+  welcomeDraft,
+  type CourseChanged,
+  type EnrollmentCreated,
+  type EnrollmentDropped,
+  type Notification,
+  type NotificationDraft,
+  type NotificationRow,
+  type UserRegistered,
+} from "../lib/notifications";
+import { pageParams, pageRequest, toPage, type Page } from "../lib/paging";
+import type { Identity } from "../lib/permissions";
+import { notificationsMigrations } from "../migrations/notifications";
+import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../mixins/domain-events.mixin";
+import type { CampusServiceSchema } from "../types/service";
+
+type Meta = { user?: Identity };
+type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
+type NotificationsThis = Service &
+  DbServiceThis & {
+    notifyStudents(
+      ctx: EventContext<object>,
+      studentIds: unknown[],
+      draft: NotificationDraft,
+    ): Promise<void>;
+    notifyUsers(
+      ctx: EventContext<object>,
+      userIds: unknown[],
+      draft: NotificationDraft,
+    ): Promise<void>;
+  };
+
+/** The most students resolved to accounts in one call (the bound of `users.accountsOfStudents`). */
+const STUDENTS_PER_LOOKUP = 1000;
+
+const notificationModel = {
+  name: "notification",
+  define: {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    userId: { type: DataTypes.UUID, allowNull: false },
+    type: { type: DataTypes.STRING(40), allowNull: false },
+    title: { type: DataTypes.STRING(200), allowNull: false },
+    body: { type: DataTypes.TEXT, allowNull: false },
+    data: { type: DataTypes.JSONB, allowNull: false, defaultValue: {} },
+    readAt: { type: DataTypes.DATE, allowNull: true },
+    eventId: { type: DataTypes.UUID, allowNull: false },
+  },
+  options: { tableName: "notifications", updatedAt: false },
+};
+
+const MINE = { permissions: ["admin", "teacher", "student"] } as const;
+
+export default function notificationsService(
+  config: CampusConfig,
+): CampusServiceSchema<NotificationsThis> {
+  return {
+    name: "notifications",
+    mixins: [
+      DbMixin("notifications", config, {
+        model: notificationModel,
+        migrations: notificationsMigrations,
+        uniqueViolations: {},
+      }),
+      DomainEventsMixin,
+    ],
+    settings: { rest: "/notifications" },
+
+    // ---- Published: every query is bound to the caller; nobody reaches another's notifications ----
+
+    actions: {
+      list: {
+        ...FAST_FAILOVER,
+        ...MINE,
+        rest: "GET /",
+        params: {
+          $$strict: "remove",
+          ...pageParams,
+          unread: { type: "boolean", convert: true, optional: true },
+        },
+        async handler(
+          this: NotificationsThis,
+          ctx: Context<{ page?: number; pageSize?: number; unread?: boolean }, Meta>,
+        ): Promise<Page<Notification>> {
+          const request = pageRequest(ctx.params);
+          const where: WhereOptions = { userId: ctx.meta.user!.id };
+          if (ctx.params.unread !== undefined) {
+            Object.assign(where, { readAt: ctx.params.unread ? null : { [Op.ne]: null } });
+          }
+          const { rows, count } = await this.adapter.model.findAndCountAll({
+            where,
+            order: [
+              ["createdAt", "DESC"],
+              ["id", "DESC"],
+            ],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          return toPage(
+            rows.map((row) => toNotification(row.get({ plain: true }) as NotificationRow)),
+            count,
+            request,
+          );
+        },
+      },
+
+      unreadCount: {
+        ...FAST_FAILOVER,
+        ...MINE,
+        rest: "GET /unread-count",
+        async handler(this: NotificationsThis, ctx: Context<unknown, Meta>) {
+          const count = await this.adapter.model.count({
+            where: { userId: ctx.meta.user!.id, readAt: null },
+          });
+          return { count };
+        },
+      },
+
+      markRead: {
+        ...NOT_RETRIED,
+        ...MINE,
+        rest: "POST /:id/read",
+        params: { $$strict: "remove", id: idParam },
+        async handler(
+          this: NotificationsThis,
+          ctx: Context<{ id: string }, Meta>,
+        ): Promise<Notification> {
+          if (!isUuid(ctx.params.id)) throw notFound("Notification");
+          // Someone else's notification matches no row: 404, as for an unknown id.
+          const [, rows] = await this.adapter.model.update(
+            { readAt: this.sequelize.literal("COALESCE(read_at, now())") },
+            { where: { id: ctx.params.id, userId: ctx.meta.user!.id }, returning: true },
+          );
+          if (rows.length === 0) throw notFound("Notification");
+          return toNotification(rows[0].get({ plain: true }) as NotificationRow);
+        },
+      },
+
+      markAllRead: {
+        ...NOT_RETRIED,
+        ...MINE,
+        rest: "POST /read-all",
+        async handler(this: NotificationsThis, ctx: Context<unknown, Meta>) {
+          const [updated] = await this.adapter.model.update(
+            { readAt: this.sequelize.fn("now") },
+            { where: { userId: ctx.meta.user!.id, readAt: null } },
+          );
+          return { updated };
+        },
+      },
+    },
+
+    // ---- Durable consumers (group "notifications"): redelivery is expected and harmless ----
+
+    channels: {
+      "user.registered": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<UserRegistered>,
+      ) {
+        await this.notifyUsers(ctx, [ctx.params.userId], welcomeDraft(ctx.params));
+      }),
+
+      "enrollment.created": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<EnrollmentCreated>,
+      ) {
+        await this.notifyStudents(ctx, [ctx.params.studentId], enrolledDraft(ctx.params));
+      }),
+
+      "enrollment.dropped": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<EnrollmentDropped>,
+      ) {
+        await this.notifyStudents(ctx, [ctx.params.studentId], droppedDraft(ctx.params));
+      }),
+
+      "course.updated": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<CourseChanged>,
+      ) {
+        await this.notifyStudents(ctx, ctx.params.studentIds ?? [], courseUpdatedDraft(ctx.params));
+      }),
+
+      "course.deleted": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<CourseChanged>,
+      ) {
+        await this.notifyStudents(
+          ctx,
+          ctx.params.studentIds ?? [],
+          courseCancelledDraft(ctx.params),
+        );
+      }),
+    },
+
+    methods: {
+      /** Students → their accounts (users service); a student without an account gets nothing. */
+      async notifyStudents(
+        this: NotificationsThis,
+        ctx: EventContext<object>,
+        studentIds: unknown[],
+        draft: NotificationDraft,
+      ): Promise<void> {
+        for (const batch of inBatches(distinctIds(studentIds), STUDENTS_PER_LOOKUP)) {
+          const accounts: { userId: string; studentId: string }[] = await ctx.call(
+            "users.accountsOfStudents",
+            { studentIds: batch },
+          );
+          if (accounts.length < batch.length) {
+            const withAccount = new Set(accounts.map((account) => account.studentId));
+            this.logger.debug("Students without an account are not notified", {
+              type: draft.type,
+              studentIds: batch.filter((id) => !withAccount.has(id)),
+            });
+          }
+          await this.notifyUsers(
+            ctx,
+            accounts.map((account) => account.userId),
+            draft,
+          );
+        }
+      },
+
+      /** One row per recipient; ON CONFLICT makes a second delivery of the event insert nothing. */
+      async notifyUsers(
+        this: NotificationsThis,
+        ctx: EventContext<object>,
+        userIds: unknown[],
+        draft: NotificationDraft,
+      ): Promise<void> {
+        const { eventId, occurredAt } = ctx.params;
+        if (!isUuid(eventId)) {
+          // Without an id a redelivery could not be recognised: refuse rather than duplicate.
+          this.logger.warn("Event without a valid eventId ignored", { type: draft.type });
+          return;
+        }
+        const recipients = distinctIds(userIds);
+        if (recipients.length === 0) return;
+        const inserted = await this.sequelize.query<{ id: string }>(
+          `INSERT INTO notifications.notifications (user_id, type, title, body, data, event_id, created_at)
+           SELECT recipient, :type, :title, :body, CAST(:data AS jsonb), :eventId, :createdAt
+           FROM unnest(ARRAY[:recipients]::uuid[]) AS recipient
+           ON CONFLICT (event_id, user_id) DO NOTHING
+           RETURNING id`,
+          {
+            replacements: {
+              type: draft.type,
+              title: draft.title,
+              body: draft.body,
+              data: JSON.stringify(draft.data),
+              eventId,
+              createdAt: notificationTime(occurredAt),
+              recipients,
+            },
+            type: QueryTypes.SELECT,
+          },
+        );
+        const skipped = recipients.length - inserted.length;
+        this.logger.info("Notifications created", {
+          type: draft.type,
+          eventId,
+          created: inserted.length,
+          ...(skipped > 0 ? { alreadyNotified: skipped } : {}),
+        });
+      },
+    },
+  };
+}
