@@ -102,6 +102,13 @@ export default function apiService(config: CampusConfig): ServiceSchema {
       ],
     },
 
+    actions: {
+      // The broker must never retry the HTTP handler itself: a retry would replay the whole
+      // request (a write included) on a request object the first attempt already consumed.
+      // Retries happen one level down, on the service calls, where they are safe.
+      rest: { retryPolicy: { enabled: false } },
+    },
+
     methods: {
       /** Bearer token → identity via the users service (which also knows disabled accounts). */
       /**

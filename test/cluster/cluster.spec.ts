@@ -1,0 +1,228 @@
+/**
+ * Campus as separate processes over the machine's NATS, PostgreSQL and Redis: two gateways,
+ * two students and two courses nodes, users and notifications. Nodes are killed and stopped
+ * under load; clients must not notice.
+ */
+import { Cluster, http, login, steadyLoad, eventually, sleep } from "./harness";
+
+jest.setTimeout(300000);
+
+const cluster = new Cluster();
+let token: string;
+let base: string;
+
+async function createStudent(index: number) {
+  const result = await http(base, "POST", "/api/students", token, {
+    firstName: "Cluster",
+    lastName: `Student${index}`,
+    email: `cluster.${cluster.runId}.${index}.${Date.now()}@campus.test`,
+  });
+  expect(result.status).toBe(201);
+  return result.body as { id: string };
+}
+
+async function createCourse(code: string, capacity: number | null = null) {
+  const result = await http(base, "POST", "/api/courses", token, {
+    code: `${code}-${cluster.runId}`,
+    title: `Course ${code}`,
+    capacity,
+  });
+  expect(result.status).toBe(201);
+  return result.body as { id: string; code: string };
+}
+
+beforeAll(async () => {
+  await cluster.createDatabases();
+  // The database owners first (their migrations), then the gateways.
+  const workers = await Promise.all([
+    cluster.start("users", "users"),
+    cluster.start("students-1", "students"),
+    cluster.start("students-2", "students"),
+    cluster.start("courses-1", "courses"),
+    cluster.start("courses-2", "courses"),
+    cluster.start("notifications", "notifications"),
+  ]);
+  const gateways = await Promise.all([cluster.start("api", "api"), cluster.start("api-2", "api")]);
+  await Promise.all([...workers, ...gateways].map((node) => cluster.ready(node)));
+  base = cluster.gateway("api");
+  token = await login(base);
+});
+
+afterAll(async () => {
+  await cluster.stopAll();
+  await cluster.dropDatabases();
+  await cluster.deleteStreams();
+});
+
+describe("services calling each other across processes", () => {
+  it("answers both cross-service endpoints and spreads the calls over both replicas", async () => {
+    const course = await createCourse("XS");
+    const students = await Promise.all([1, 2, 3].map((i) => createStudent(i)));
+    for (const student of students) {
+      const enrolled = await http(base, "POST", `/api/students/${student.id}/courses`, token, {
+        courseId: course.id,
+      });
+      expect(enrolled.status).toBe(201);
+    }
+
+    const before = {
+      s1: await cluster.metric("students-1", "moleculer_request_total", {
+        action: "students.courses",
+      }),
+      s2: await cluster.metric("students-2", "moleculer_request_total", {
+        action: "students.courses",
+      }),
+      c1: await cluster.metric("courses-1", "moleculer_request_total", {
+        action: "courses.students",
+      }),
+      c2: await cluster.metric("courses-2", "moleculer_request_total", {
+        action: "courses.students",
+      }),
+    };
+    for (let i = 0; i < 10; i += 1) {
+      const courses = await http(base, "GET", `/api/students/${students[0].id}/courses`, token);
+      expect(courses.status).toBe(200);
+      expect(courses.body.rows.map((row: { id: string }) => row.id)).toEqual([course.id]);
+      const roster = await http(base, "GET", `/api/courses/${course.id}/students`, token);
+      expect(roster.status).toBe(200);
+      expect(roster.body.total).toBe(3);
+    }
+
+    const served = {
+      s1:
+        (await cluster.metric("students-1", "moleculer_request_total", {
+          action: "students.courses",
+        })) - before.s1,
+      s2:
+        (await cluster.metric("students-2", "moleculer_request_total", {
+          action: "students.courses",
+        })) - before.s2,
+      c1:
+        (await cluster.metric("courses-1", "moleculer_request_total", {
+          action: "courses.students",
+        })) - before.c1,
+      c2:
+        (await cluster.metric("courses-2", "moleculer_request_total", {
+          action: "courses.students",
+        })) - before.c2,
+    };
+    expect(served.s1 + served.s2).toBe(10);
+    expect(served.c1 + served.c2).toBe(10);
+    // Round-robin: both replicas take a share.
+    expect(Math.min(served.s1, served.s2)).toBeGreaterThanOrEqual(3);
+    expect(Math.min(served.c1, served.c2)).toBeGreaterThanOrEqual(3);
+  });
+
+  it("serves repeated reads from the shared Redis cache and shows a write made through another gateway", async () => {
+    const course = await createCourse("CACHE");
+    const foundBefore =
+      (await cluster.metric("courses-1", "moleculer_cacher_found_total")) +
+      (await cluster.metric("courses-2", "moleculer_cacher_found_total"));
+
+    for (let i = 0; i < 6; i += 1) {
+      expect((await http(base, "GET", `/api/courses/${course.id}`, token)).status).toBe(200);
+    }
+    const foundAfter =
+      (await cluster.metric("courses-1", "moleculer_cacher_found_total")) +
+      (await cluster.metric("courses-2", "moleculer_cacher_found_total"));
+    expect(foundAfter - foundBefore).toBeGreaterThanOrEqual(5);
+
+    const other = cluster.gateway("api-2");
+    const otherToken = await login(other);
+    const patched = await http(other, "PATCH", `/api/courses/${course.id}`, otherToken, {
+      title: "Renamed",
+    });
+    expect(patched.status).toBe(200);
+
+    for (let i = 0; i < 4; i += 1) {
+      const read = await http(base, "GET", `/api/courses/${course.id}`, token);
+      expect(read.body.title).toBe("Renamed");
+    }
+  });
+
+  it("keeps the seat limit exact when 20 enrollments race across two courses nodes", async () => {
+    const course = await createCourse("RACE", 5);
+    const students = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createStudent(100 + i)),
+    );
+    const gateways = [cluster.gateway("api"), cluster.gateway("api-2")];
+
+    const results = await Promise.all(
+      students.map((student, i) =>
+        http(gateways[i % 2], "POST", `/api/courses/${course.id}/students`, token, {
+          studentId: student.id,
+        }),
+      ),
+    );
+
+    const statuses = results.map((result) => result.status);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(15);
+    const after = await http(base, "GET", `/api/courses/${course.id}`, token);
+    expect(after.body.enrolledCount).toBe(5);
+  });
+});
+
+describe("nodes leaving under load", () => {
+  it("loses no request when a students node is killed with SIGKILL at 100 req/s", async () => {
+    const student = await createStudent(200);
+
+    const report = await steadyLoad(
+      () => http(base, "GET", `/api/students/${student.id}/courses`, token),
+      100,
+      10000,
+      async () => {
+        await sleep(2000);
+        await cluster.stop("students-1", "SIGKILL");
+      },
+    );
+
+    expect(report.failed).toEqual([]);
+    expect(report.sent).toBeGreaterThanOrEqual(900);
+    // Bring the replica back for the next tests.
+    await cluster.ready(await cluster.start("students-1", "students"));
+  });
+
+  it("loses no request when a students node is stopped with SIGTERM at 100 req/s, and the node exits 0", async () => {
+    const student = await createStudent(201);
+    let exitCode: number | null = -1;
+
+    const report = await steadyLoad(
+      () => http(base, "GET", `/api/students/${student.id}`, token),
+      100,
+      8000,
+      async () => {
+        await sleep(2000);
+        exitCode = await cluster.stop("students-2", "SIGTERM");
+      },
+    );
+
+    expect(report.failed).toEqual([]);
+    expect(exitCode).toBe(0);
+    await cluster.ready(await cluster.start("students-2", "students"));
+  });
+
+  it("answers 503 with Retry-After while every students node is down, and recovers when one returns", async () => {
+    const student = await createStudent(300);
+    await Promise.all([
+      cluster.stop("students-1", "SIGTERM"),
+      cluster.stop("students-2", "SIGTERM"),
+    ]);
+
+    const started = Date.now();
+    const down = await eventually(async () => {
+      const result = await http(base, "GET", `/api/students/${student.id}`, token);
+      if (result.status !== 503) throw new Error(`still ${result.status}`);
+      return result;
+    }, 15000);
+    expect(Date.now() - started).toBeLessThan(15000);
+    expect(down.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(down.body.type).toBe("SERVICE_UNAVAILABLE");
+
+    await cluster.ready(await cluster.start("students-1", "students"));
+    await eventually(async () => {
+      const result = await http(base, "GET", `/api/students/${student.id}`, token);
+      if (result.status !== 200) throw new Error(`still ${result.status}`);
+    }, 20000);
+  });
+});
