@@ -6,6 +6,7 @@ import type { BrokerOptions, Errors } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { CampusConfig } from "./lib/config";
 import { channelsAdapter } from "./lib/domain-events";
+import { DomainStreamsMiddleware } from "./mixins/domain-events.mixin";
 import { loggerConfig } from "./lib/logging";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
 import PermissionsMiddleware from "./middlewares/permissions.middleware";
@@ -68,6 +69,7 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       PermissionsMiddleware,
       // Durable domain events; typings target Moleculer 0.14, hence the cast.
       ChannelsMiddleware({ adapter: channelsAdapter(config), context: true } as never) as never,
+      DomainStreamsMiddleware,
     ],
   };
 }

@@ -1,4 +1,5 @@
 import type { Migration } from "../lib/database";
+import { outboxMigration } from "../lib/outbox";
 
 export const coursesMigrations: Migration[] = [
   {
@@ -30,4 +31,5 @@ export const coursesMigrations: Migration[] = [
       `);
     },
   },
+  outboxMigration("002-create-outbox"),
 ];

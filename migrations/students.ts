@@ -1,4 +1,5 @@
 import type { Migration } from "../lib/database";
+import { outboxMigration } from "../lib/outbox";
 
 export const studentsMigrations: Migration[] = [
   {
@@ -18,4 +19,5 @@ export const studentsMigrations: Migration[] = [
       `);
     },
   },
+  outboxMigration("002-create-outbox"),
 ];

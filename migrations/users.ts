@@ -1,4 +1,5 @@
 import type { Migration } from "../lib/database";
+import { outboxMigration } from "../lib/outbox";
 
 export const usersMigrations: Migration[] = [
   {
@@ -23,4 +24,5 @@ export const usersMigrations: Migration[] = [
       `);
     },
   },
+  outboxMigration("002-create-outbox"),
 ];

@@ -1,10 +1,19 @@
 /**
- * Publishing and consuming durable domain events. Publishers call `publishEvent`; consumers
- * declare `channels: { "student.deleted": durableConsumer(handler) }` (group = service name).
+ * Publishing and consuming durable domain events. A publisher records an event with
+ * `recordEvent(ctx, transaction, name, payload)` inside the transaction of its change (the
+ * transactional outbox, lib/outbox.ts); the relay here publishes it on @moleculer/channels after
+ * the commit. Consumers declare `channels: { "student.deleted": durableConsumer(handler) }`.
  */
 import type { Context, ServiceSchema } from "moleculer";
+import { QueryTypes, type Transaction } from "sequelize";
 import { DOMAIN_EVENTS, envelope, type DomainEventName } from "../lib/domain-events";
 import { requestScope } from "../lib/logging";
+import { claimOutboxSql, insertOutboxSql, OUTBOX_BATCH, type OutboxRow } from "../lib/outbox";
+import type { DbServiceThis } from "./db.mixin";
+
+/** How often the relay looks for events that an earlier pass could not publish. */
+const RELAY_INTERVAL_MS = 1000;
+export const PUBLISH_FAILURES_METRIC = "campus_events_publish_failures_total";
 
 interface ChannelAdapter {
   addPrefixTopic(name: string): string;
@@ -13,12 +22,28 @@ interface ChannelAdapter {
 
 type ChannelBroker = {
   channelAdapter?: ChannelAdapter;
-  sendToChannel(name: string, payload: object, opts?: { ctx?: Context }): Promise<void>;
+  sendToChannel(name: string, payload: object, opts?: { ctx?: object }): Promise<void>;
 };
 
 export interface DomainEventsThis {
-  publishEvent(ctx: Context, name: DomainEventName, payload: object): Promise<void>;
+  recordEvent(
+    ctx: Context,
+    transaction: Transaction,
+    name: DomainEventName,
+    payload: object,
+  ): Promise<void>;
+  relayEvents(): Promise<void>;
 }
+
+type RelayThis = DbServiceThis &
+  DomainEventsThis & {
+    name: string;
+    broker: Context["broker"];
+    logger: Context["broker"]["logger"];
+    relayTimer?: NodeJS.Timeout;
+    relaying?: Promise<void> | null;
+    relayAgain?: boolean;
+  };
 
 /** A channel consumer run inside the request's log scope (its id travels with the message). */
 export function durableConsumer<TThis, TParams>(
@@ -35,17 +60,14 @@ export function durableConsumer<TThis, TParams>(
   };
 }
 
-export const DomainEventsMixin: Partial<ServiceSchema> = {
-  methods: {
-    async publishEvent(ctx: Context, name: DomainEventName, payload: object): Promise<void> {
-      const broker = ctx.broker as unknown as ChannelBroker;
-      await broker.sendToChannel(name, envelope(payload), { ctx });
-    },
-  },
-
-  /** JetStream refuses a publish to a stream no consumer created yet: create them all first. */
-  async started(this: { broker: unknown }) {
-    const adapter = (this.broker as ChannelBroker).channelAdapter;
+/**
+ * Broker middleware: JetStream refuses a publish to a stream that no consumer created yet, so
+ * every node creates the streams of all domain events once its channel adapter is connected.
+ */
+export const DomainStreamsMiddleware = {
+  name: "DomainStreams",
+  async started(broker: unknown) {
+    const adapter = (broker as ChannelBroker).channelAdapter;
     if (!adapter?.createStream) return;
     for (const name of DOMAIN_EVENTS) {
       const subject = adapter.addPrefixTopic(name);
@@ -53,3 +75,117 @@ export const DomainEventsMixin: Partial<ServiceSchema> = {
     }
   },
 };
+
+// Typed loosely: its handlers need the DB mixin's members on `this`, which ServiceSchema cannot express.
+export const DomainEventsMixin = {
+  methods: {
+    async recordEvent(
+      this: RelayThis,
+      ctx: Context,
+      transaction: Transaction,
+      name: DomainEventName,
+      payload: object,
+    ): Promise<void> {
+      const event = envelope(payload);
+      await this.sequelize.query(insertOutboxSql(this.name), {
+        replacements: {
+          id: event.eventId,
+          name,
+          payload: JSON.stringify(event),
+          requestId: ctx.requestID ?? null,
+          meta: JSON.stringify({ user: (ctx.meta as { user?: unknown }).user ?? null }),
+        },
+        transaction,
+      });
+      // Publish as soon as the change is committed; the timer catches anything missed.
+      transaction.afterCommit(() => {
+        void this.relayEvents();
+      });
+    },
+
+    /** Publishes pending events in order; one pass at a time per node, repeated while busy. */
+    relayEvents(this: RelayThis): Promise<void> {
+      if (this.relaying) {
+        this.relayAgain = true;
+        return this.relaying;
+      }
+      const pass = async () => {
+        do {
+          this.relayAgain = false;
+          const published = await relayBatch(this);
+          if (published === OUTBOX_BATCH) this.relayAgain = true;
+        } while (this.relayAgain);
+      };
+      this.relaying = pass()
+        .catch((err: Error) =>
+          this.logger.warn("Event relay pass failed; retrying soon:", err.message),
+        )
+        .finally(() => {
+          this.relaying = null;
+        });
+      return this.relaying;
+    },
+  },
+
+  created(this: RelayThis) {
+    if (!this.broker.metrics.getMetric(PUBLISH_FAILURES_METRIC)) {
+      this.broker.metrics.register({
+        type: "counter",
+        name: PUBLISH_FAILURES_METRIC,
+        labelNames: ["event"],
+        description: "Domain events whose publish failed (they stay in the outbox and are retried)",
+      });
+    }
+  },
+
+  started(this: RelayThis) {
+    this.relayTimer = setInterval(() => void this.relayEvents(), RELAY_INTERVAL_MS);
+    this.relayTimer.unref();
+  },
+
+  async stopped(this: RelayThis) {
+    if (this.relayTimer) clearInterval(this.relayTimer);
+    await this.relaying;
+  },
+} as unknown as Partial<ServiceSchema>;
+
+/** One claimed batch: publish each event, delete it once the broker took it. */
+async function relayBatch(service: RelayThis): Promise<number> {
+  const broker = service.broker as unknown as ChannelBroker & { started: boolean };
+  if (!broker.started) return 0;
+  const rows = await service.sequelize.query<OutboxRow>(claimOutboxSql(service.name), {
+    type: QueryTypes.SELECT,
+  });
+  rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+  for (const [index, row] of rows.entries()) {
+    try {
+      // The message carries the request id and caller of the change, as a direct publish would.
+      const origin = {
+        id: row.id,
+        requestID: row.request_id ?? row.id,
+        tracing: false,
+        level: 1,
+        service: { fullName: service.name },
+        meta: row.meta,
+      };
+      await broker.sendToChannel(row.name, row.payload, { ctx: origin });
+      await service.sequelize.query(`DELETE FROM "${service.name}".outbox WHERE id = :id`, {
+        replacements: { id: row.id },
+      });
+    } catch (err) {
+      service.broker.metrics.increment(PUBLISH_FAILURES_METRIC, { event: row.name });
+      service.logger.warn(
+        `Publishing ${row.name} failed; it stays in the outbox:`,
+        (err as Error).message,
+      );
+      // Release this and the later rows of the batch so the next pass retries them in order.
+      const unpublished = rows.slice(index).map((r) => r.id);
+      await service.sequelize.query(
+        `UPDATE "${service.name}".outbox SET claimed_at = NULL WHERE id IN (:ids)`,
+        { replacements: { ids: unpublished } },
+      );
+      return 0;
+    }
+  }
+  return rows.length;
+}

@@ -193,6 +193,12 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             const ids = await this.enrolledStudentIds(course.id, transaction);
             await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
             await this.adapter.model.destroy({ where: { id: course.id }, transaction });
+            await this.recordEvent(ctx, transaction, "course.deleted", {
+              courseId: course.id,
+              code: course.code,
+              title: course.title,
+              studentIds: ids,
+            });
             return ids;
           });
           await this.invalidate(ctx, [
@@ -202,12 +208,6 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               cacheKeys.startingWith("courses.coursesOfStudent", studentId),
             ),
           ]);
-          await this.publishEvent(ctx, "course.deleted", {
-            courseId: course.id,
-            code: course.code,
-            title: course.title,
-            studentIds,
-          });
           ctx.meta.$statusCode = 204;
           return null;
         },
@@ -261,6 +261,12 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               { courseId, studentId },
               { transaction },
             );
+            await this.recordEvent(ctx, transaction, "enrollment.created", {
+              courseId,
+              studentId,
+              courseCode: course.code,
+              courseTitle: course.title,
+            });
             return row.get({ plain: true }) as {
               courseId: string;
               studentId: string;
@@ -269,12 +275,6 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           });
 
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
-          await this.publishEvent(ctx, "enrollment.created", {
-            courseId,
-            studentId,
-            courseCode: course.code,
-            courseTitle: course.title,
-          });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/courses/${courseId}/students`;
           return { courseId, studentId, enrolledAt: enrollment.enrolledAt.toISOString() };
@@ -304,11 +304,11 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id = :courseId`,
               { replacements: { courseId }, transaction },
             );
+            await this.recordEvent(ctx, transaction, "enrollment.dropped", { courseId, studentId });
             return true;
           });
           if (!dropped) throw notFound("Enrollment");
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
-          await this.publishEvent(ctx, "enrollment.dropped", { courseId, studentId });
           ctx.meta.$statusCode = 204;
           return null;
         },
@@ -484,34 +484,38 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         const problems = courseProblems(next);
         if (problems.length > 0) throw invalid(problems);
         if (Object.keys(values).length === 0) return current;
-        // The capacity check is repeated in SQL so a concurrent enrollment cannot slip under it.
-        const [, rows] = await this.adapter.model.update(values, {
-          where: {
-            id: current.id,
-            ...(values.capacity != null ? { enrolledCount: { [Op.lte]: values.capacity } } : {}),
-          },
-          returning: true,
-        });
-        if (rows.length === 0) {
-          throw invalid([
-            {
-              field: "capacity",
-              message: "must not be below the students already enrolled",
-              type: "capacityBelowEnrolled",
+        const course = await this.sequelize.transaction(async (transaction) => {
+          // The capacity check is repeated in SQL so a concurrent enrollment cannot slip under it.
+          const [, rows] = await this.adapter.model.update(values, {
+            where: {
+              id: current.id,
+              ...(values.capacity != null ? { enrolledCount: { [Op.lte]: values.capacity } } : {}),
             },
-          ]);
-        }
-        const course = toCourse(rows[0].get({ plain: true }) as CourseRow);
+            returning: true,
+            transaction,
+          });
+          if (rows.length === 0) {
+            throw invalid([
+              {
+                field: "capacity",
+                message: "must not be below the students already enrolled",
+                type: "capacityBelowEnrolled",
+              },
+            ]);
+          }
+          const updated = toCourse(rows[0].get({ plain: true }) as CourseRow);
+          await this.recordEvent(ctx, transaction, "course.updated", {
+            courseId: updated.id,
+            code: updated.code,
+            title: updated.title,
+            studentIds: await this.enrolledStudentIds(updated.id, transaction),
+          });
+          return updated;
+        });
         await this.invalidate(ctx, [
           ...this.courseKeys(course.id),
           cacheKeys.all("courses.coursesOfStudent"),
         ]);
-        await this.publishEvent(ctx, "course.updated", {
-          courseId: course.id,
-          code: course.code,
-          title: course.title,
-          studentIds: await this.enrolledStudentIds(course.id),
-        });
         return course;
       },
 

@@ -32,7 +32,7 @@ import { pageParams, pageRequest, toPage, type Page } from "../lib/paging";
 import type { Identity } from "../lib/permissions";
 import { notificationsMigrations } from "../migrations/notifications";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
-import { DomainEventsMixin, durableConsumer } from "../mixins/domain-events.mixin";
+import { durableConsumer } from "../mixins/domain-events.mixin";
 import type { CampusServiceSchema } from "../types/service";
 
 type Meta = { user?: Identity };
@@ -82,7 +82,6 @@ export default function notificationsService(
         migrations: notificationsMigrations,
         uniqueViolations: {},
       }),
-      DomainEventsMixin,
     ],
     settings: { rest: "/notifications" },
 

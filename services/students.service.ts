@@ -299,10 +299,12 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         params: { id: idParam },
         async handler(this: StudentsThis, ctx: Context<{ id: string }>): Promise<void> {
           const student = await this.findStudent(ctx, ctx.params.id);
-          await this.adapter.model.destroy({ where: { id: student.id } });
+          await this.sequelize.transaction(async (transaction) => {
+            await this.adapter.model.destroy({ where: { id: student.id }, transaction });
+            // Courses take the student off every roster; users delete the linked account.
+            await this.recordEvent(ctx, transaction, "student.deleted", { studentId: student.id });
+          });
           await this.invalidate(ctx, this.staleKeys(student.id));
-          // Courses take the student off every roster; users delete the linked account.
-          await this.publishEvent(ctx, "student.deleted", { studentId: student.id });
           this.logger.info("Student deleted", { studentId: student.id });
         },
       },
@@ -320,20 +322,24 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         changes: Partial<Student>,
       ): Promise<Student> {
         if (Object.keys(changes).length === 0) return current;
-        const [, rows] = await this.adapter.model.update(changes, {
-          where: { id: current.id },
-          returning: true,
-        });
-        if (rows.length === 0) throw notFound("Student");
-        await this.invalidate(ctx, this.staleKeys(current.id));
-        const student = toStudent(rows[0].get({ plain: true }) as StudentRow);
-        if (student.email !== current.email) {
-          // The linked account logs in with the student's email: users follows the change.
-          await this.publishEvent(ctx, "student.emailChanged", {
-            studentId: student.id,
-            email: student.email,
+        const student = await this.sequelize.transaction(async (transaction) => {
+          const [, rows] = await this.adapter.model.update(changes, {
+            where: { id: current.id },
+            returning: true,
+            transaction,
           });
-        }
+          if (rows.length === 0) throw notFound("Student");
+          const updated = toStudent(rows[0].get({ plain: true }) as StudentRow);
+          if (updated.email !== current.email) {
+            // The linked account logs in with the student's email: users follows the change.
+            await this.recordEvent(ctx, transaction, "student.emailChanged", {
+              studentId: updated.id,
+              email: updated.email,
+            });
+          }
+          return updated;
+        });
+        await this.invalidate(ctx, this.staleKeys(current.id));
         return student;
       },
 

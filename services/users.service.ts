@@ -166,6 +166,8 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           if (existing > 0)
             throw conflict("An account with this email already exists", "DUPLICATE_EMAIL");
 
+          // Hashed before anything is written, so no transaction waits on scrypt.
+          const passwordHash = await hashPassword(ctx.params.password);
           const student: Student = await ctx.call("students.createRecord", {
             firstName,
             lastName,
@@ -173,11 +175,18 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           });
           let user: User;
           try {
-            user = await this.createAccount({
-              email: address,
-              password: ctx.params.password,
-              role: "student",
-              studentId: student.id,
+            user = await this.sequelize.transaction(async (transaction) => {
+              const row = await this.adapter.model.create(
+                { email: address, passwordHash, role: "student", studentId: student.id },
+                { transaction },
+              );
+              const created = toUser(row.get({ plain: true }) as UserRow);
+              await this.recordEvent(ctx, transaction, "user.registered", {
+                userId: created.id,
+                studentId: student.id,
+                firstName,
+              });
+              return created;
             });
           } catch (err) {
             // No half-written registration: the student record goes if the account could not be made.
@@ -189,11 +198,6 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             );
             throw err;
           }
-          await this.publishEvent(ctx, "user.registered", {
-            userId: user.id,
-            studentId: student.id,
-            firstName,
-          });
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = "/api/auth/me";
           return this.issueToken(user, 0);

@@ -1,0 +1,55 @@
+/**
+ * Transactional outbox: a service writes its domain events into its own database in the same
+ * transaction as the change they describe, and a relay publishes them afterwards. A change is
+ * never committed without its event, and an event is never published for a change that rolled
+ * back; a publish that fails is retried until the broker takes it.
+ */
+import type { Migration } from "./database";
+
+/** Rows one relay pass claims; a claim older than this many seconds is taken over. */
+export const OUTBOX_BATCH = 100;
+export const OUTBOX_CLAIM_SECONDS = 30;
+
+export function outboxMigration(name: string): Migration {
+  return {
+    name,
+    async up(queryInterface, schema) {
+      await queryInterface.sequelize.query(`
+        CREATE TABLE "${schema}".outbox (
+          id uuid PRIMARY KEY,
+          seq bigserial NOT NULL,
+          name varchar(100) NOT NULL,
+          payload jsonb NOT NULL,
+          request_id varchar(128),
+          meta jsonb NOT NULL DEFAULT '{}',
+          claimed_at timestamptz,
+          created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX outbox_seq_idx ON "${schema}".outbox (seq);
+      `);
+    },
+  };
+}
+
+export const insertOutboxSql = (schema: string) =>
+  `INSERT INTO "${schema}".outbox (id, name, payload, request_id, meta)
+   VALUES (:id, :name, CAST(:payload AS jsonb), :requestId, CAST(:meta AS jsonb))`;
+
+/** Claims the oldest unpublished events in one statement, so two relays never share a row. */
+export const claimOutboxSql = (schema: string) =>
+  `UPDATE "${schema}".outbox SET claimed_at = now()
+   WHERE id IN (
+     SELECT id FROM "${schema}".outbox
+     WHERE claimed_at IS NULL OR claimed_at < now() - make_interval(secs => ${OUTBOX_CLAIM_SECONDS})
+     ORDER BY seq LIMIT ${OUTBOX_BATCH}
+     FOR UPDATE SKIP LOCKED)
+   RETURNING id, seq, name, payload, request_id, meta`;
+
+export interface OutboxRow {
+  id: string;
+  seq: string;
+  name: string;
+  payload: Record<string, unknown>;
+  request_id: string | null;
+  meta: Record<string, unknown>;
+}
