@@ -25,7 +25,15 @@ export interface CampusConfig {
   databaseUrls: Record<DatabaseOwner, string | null>;
   /** Where the embedded database keeps its files; null keeps it in memory (`DATA_DIR=:memory:`). */
   dataDir: string | null;
-  jwt: { secret: string; issuer: string; audience: string; expiresInSeconds: number };
+  jwt: {
+    secret: string;
+    /** Earlier signing secrets still accepted for verification while their tokens live. */
+    previousSecrets: string[];
+    issuer: string;
+    audience: string;
+    expiresInSeconds: number;
+  };
+  http: { corsOrigins: string[]; trustedProxies: string[] };
   admin: { email: string; password: string };
   log: { level: string; format: "json" | "pretty" };
   metricsPort: number;
@@ -74,6 +82,29 @@ export function parseServices(raw: string | undefined): ServiceName[] {
   return [...new Set(names)] as ServiceName[];
 }
 
+/** A comma list from the environment, blanks dropped. */
+function listFrom(raw: string | undefined): string[] {
+  return (raw ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** Placeholders from our own examples and documentation: never a real secret. */
+const KNOWN_PLACEHOLDER_SECRETS = ["changeme", "secret", "jwt-secret", "campus"];
+
+function assertProductionSecret(secret: string): void {
+  if (Buffer.byteLength(secret) < 32) {
+    throw new ConfigError("JWT_SECRET must be at least 32 bytes in production");
+  }
+  const lowered = secret.toLowerCase();
+  if (lowered.startsWith("change-me") || KNOWN_PLACEHOLDER_SECRETS.includes(lowered)) {
+    throw new ConfigError(
+      "JWT_SECRET is a placeholder; generate one (e.g. openssl rand -base64 48)",
+    );
+  }
+}
+
 /** `CACHER`: unset or `memory` → per-node memory cache; `redis://…` → shared Redis. */
 export function parseCacher(raw: string | undefined): string | null {
   const value = raw?.trim() ?? "";
@@ -95,6 +126,12 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       "JWT_SECRET is required when TRANSPORTER is set or NODE_ENV=production " +
         "(every node must verify the same tokens)",
     );
+  }
+
+  if (production) assertProductionSecret(jwtSecret);
+  const corsOrigins = listFrom(env.CORS_ORIGINS);
+  if (production && corsOrigins.includes("*")) {
+    throw new ConfigError("CORS_ORIGINS must list the allowed origins in production, not *");
   }
 
   const adminEmail = env.ADMIN_EMAIL ?? "";
@@ -131,10 +168,12 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       // A random per-start secret keeps single-process development safe without setup;
       // tokens simply stop working after a restart.
       secret: jwtSecret || randomBytes(48).toString("base64url"),
+      previousSecrets: listFrom(env.JWT_PREVIOUS_SECRETS),
       issuer: env.JWT_ISSUER ?? "campus",
       audience: env.JWT_AUDIENCE ?? "campus-api",
       expiresInSeconds: intFrom(env, "JWT_EXPIRES_IN", 3600, 60),
     },
+    http: { corsOrigins, trustedProxies: listFrom(env.TRUST_PROXY) },
     admin: {
       email: (adminEmail || DEV_ADMIN_EMAIL).toLowerCase(),
       password: adminPassword || DEV_ADMIN_PASSWORD,

@@ -2,13 +2,17 @@
  * Access tokens: HS256 only (pinned on both sides, so `alg: none` and RS/HS confusion fail),
  * with issuer, audience, subject, role and expiry.
  */
+import { createHash } from "crypto";
 import jwt from "jsonwebtoken";
 
 export type Role = "admin" | "teacher" | "student";
 export const ROLES: readonly Role[] = ["admin", "teacher", "student"];
 
 export interface TokenSettings {
+  /** Signs new tokens. */
   secret: string;
+  /** Rotated-out secrets, still verifying tokens they signed until those expire. */
+  previousSecrets?: readonly string[];
   issuer: string;
   audience: string;
   expiresInSeconds: number;
@@ -28,16 +32,32 @@ export function signAccessToken(claims: TokenClaims, settings: TokenSettings): s
     issuer: settings.issuer,
     audience: settings.audience,
     expiresIn: settings.expiresInSeconds,
+    keyid: keyId(settings.secret),
   });
 }
 
 /** The verified claims, or null for any token that is missing, malformed, forged or expired. */
+/** A public id of a secret (`kid` header): which key signed a token, without revealing it. */
+export function keyId(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex").slice(0, 16);
+}
+
+/** The secret whose id the token names; tokens without `kid` only match the current secret. */
+function verificationSecret(token: string, settings: TokenSettings): string | null {
+  const kid = jwt.decode(token, { complete: true })?.header.kid;
+  if (kid === undefined) return settings.secret;
+  const secrets = [settings.secret, ...(settings.previousSecrets ?? [])];
+  return secrets.find((secret) => keyId(secret) === kid) ?? null;
+}
+
 export function verifyAccessToken(
   token: string,
   settings: TokenSettings,
 ): (TokenClaims & { iat: number }) | null {
   try {
-    const payload = jwt.verify(token, settings.secret, {
+    const secret = verificationSecret(token, settings);
+    if (!secret) return null;
+    const payload = jwt.verify(token, secret, {
       algorithms: ["HS256"],
       issuer: settings.issuer,
       audience: settings.audience,

@@ -68,6 +68,7 @@ describe("loadConfig defaults (empty environment)", () => {
   it("issues tokens for one hour with issuer campus and audience campus-api", () => {
     expect({ ...config.jwt, secret: undefined }).toEqual({
       secret: undefined,
+      previousSecrets: [],
       issuer: "campus",
       audience: "campus-api",
       expiresInSeconds: 3600,
@@ -303,5 +304,44 @@ describe("parseServices", () => {
 
   it("accepts notifications", () => {
     expect(parseServices("api,notifications")).toEqual(["api", "notifications"]);
+  });
+});
+
+describe("production guards", () => {
+  const production = {
+    NODE_ENV: "production",
+    JWT_SECRET: "k8Jx2m9QvR4tW7yB1nC5dF0gH3jL6pS8uX2zA4eI7oU",
+    ADMIN_EMAIL: "root@school.example",
+    ADMIN_PASSWORD: "a-real-admin-password-2026",
+    LOG_FORMAT: "json",
+  };
+
+  it("accepts a complete production configuration", () => {
+    expect(loadConfig(production).nodeEnv).toBe("production");
+  });
+
+  it.each([
+    ["a JWT_SECRET shorter than 32 bytes", { JWT_SECRET: "short-secret" }],
+    [
+      "a placeholder JWT_SECRET",
+      { JWT_SECRET: "CHANGE-ME-jwt-secret-at-least-32-random-characters" },
+    ],
+    ["CORS_ORIGINS=*", { CORS_ORIGINS: "*" }],
+  ])("refuses %s", (_case, override) => {
+    expect(configError({ ...production, ...override })).toBeInstanceOf(ConfigError);
+  });
+
+  it("reads the CORS allowlist, trusted proxies and rotated JWT secrets as lists", () => {
+    const config = loadConfig({
+      ...production,
+      CORS_ORIGINS: "https://a.example, https://b.example",
+      TRUST_PROXY: "10.0.0.5",
+      JWT_PREVIOUS_SECRETS: "old-one,old-two",
+    });
+
+    expect([config.http, config.jwt.previousSecrets]).toEqual([
+      { corsOrigins: ["https://a.example", "https://b.example"], trustedProxies: ["10.0.0.5"] },
+      ["old-one", "old-two"],
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from "crypto";
 import jwt from "jsonwebtoken";
 import {
   bearerToken,
+  keyId,
   signAccessToken,
   verifyAccessToken,
   type TokenSettings,
@@ -58,7 +59,7 @@ describe("signAccessToken and verifyAccessToken", () => {
     const decoded = jwt.decode(token, { complete: true });
 
     expect(decoded).toEqual({
-      header: { alg: "HS256", typ: "JWT" },
+      header: { alg: "HS256", typ: "JWT", kid: keyId(settings.secret) },
       payload: {
         role: "admin",
         ver: 0,
@@ -261,5 +262,46 @@ describe("bearerToken", () => {
 
   it("returns null for characters a token never contains", () => {
     expect(bearerToken("Bearer abc<script>")).toBeNull();
+  });
+});
+
+describe("secret rotation", () => {
+  const rotated: TokenSettings = {
+    ...settings,
+    secret: "the-new-signing-secret-that-is-long-enough",
+    previousSecrets: [settings.secret],
+  };
+
+  it("a token signed with a rotated-out secret still verifies while that secret is listed", () => {
+    const oldToken = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, settings);
+
+    expect(verifyAccessToken(oldToken, rotated)).toMatchObject({ sub: "user-1", role: "admin" });
+  });
+
+  it("a token signed with a secret that is no longer listed is refused", () => {
+    const oldToken = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, settings);
+
+    expect(verifyAccessToken(oldToken, { ...rotated, previousSecrets: [] })).toBeNull();
+  });
+
+  it("new tokens name the current secret's id, not the secret", () => {
+    const token = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, rotated);
+
+    const header = jwt.decode(token, { complete: true })?.header;
+
+    expect(header?.kid).toBe(keyId(rotated.secret));
+    expect(token).not.toContain(rotated.secret);
+  });
+
+  it("a token naming an unknown key id is refused", () => {
+    const forged = jwt.sign({ role: "admin", ver: 0, sub: "u" }, settings.secret, {
+      algorithm: "HS256",
+      keyid: "0000000000000000",
+      issuer: settings.issuer,
+      audience: settings.audience,
+      expiresIn: 60,
+    });
+
+    expect(verifyAccessToken(forged, settings)).toBeNull();
   });
 });
