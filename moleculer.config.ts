@@ -4,17 +4,43 @@
  */
 import type { BrokerOptions, Errors } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
-import type { CampusConfig } from "./lib/config";
+import type { CampusConfig, TracingConfig } from "./lib/config";
 import { channelsAdapter } from "./lib/domain-events";
 import { DomainStreamsMiddleware } from "./mixins/domain-events.mixin";
 import { loggerConfig } from "./lib/logging";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
-import PermissionsMiddleware from "./middlewares/permissions.middleware";
+import { CampusZipkinExporter } from "./lib/tracing";
+import { createPermissionsMiddleware } from "./middlewares/permissions.middleware";
+import { trustKeys } from "./lib/service-trust";
 import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
+import { metricsMiddleware } from "./middlewares/metrics.middleware";
 
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
 function isRetryable(err: Error): boolean {
   return Boolean((err as Errors.MoleculerRetryableError).retryable);
+}
+
+/**
+ * Moleculer tracing, off unless TRACING_EXPORTER names an exporter. Spans carry names, nodes,
+ * timings and error types — never action parameters or meta (a login's password, a token, the
+ * caller's identity).
+ */
+function tracingOptions(tracing: TracingConfig): BrokerOptions["tracing"] {
+  if (!tracing.exporter) return { enabled: false };
+  return {
+    enabled: true,
+    exporter:
+      tracing.exporter === "zipkin"
+        ? // An exporter instance; the option's typings list only the built-in names.
+          (new CampusZipkinExporter({
+            baseURL: tracing.zipkinUrl ?? undefined,
+            interval: 1,
+          }) as never)
+        : { type: "Console", options: { colors: false } },
+    events: true,
+    tags: { action: { params: false, meta: false }, event: { params: false, meta: false } },
+    errorFields: ["name", "message", "code", "type"],
+  };
 }
 
 /** Cache entries live 5 minutes at most, a bound on staleness if a clean is ever missed. */
@@ -60,16 +86,21 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
 
     metrics: {
       enabled: true,
+      // Process and OS series (memory, CPU) in every environment; Moleculer skips them under
+      // NODE_ENV=test, which the cluster tests run with.
+      collectProcessMetrics: true,
       reporter: { type: "Prometheus", options: { port: config.metricsPort, path: "/metrics" } },
     },
+    tracing: tracingOptions(config.tracing),
 
     validator: true,
     middlewares: [
       RequestScopeMiddleware,
-      PermissionsMiddleware,
+      createPermissionsMiddleware(trustKeys(config.jwt.secret, config.jwt.previousSecrets)),
       // Durable domain events; typings target Moleculer 0.14, hence the cast.
       ChannelsMiddleware({ adapter: channelsAdapter(config), context: true } as never) as never,
       DomainStreamsMiddleware,
+      metricsMiddleware(),
     ],
   };
 }

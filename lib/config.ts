@@ -36,6 +36,7 @@ export interface CampusConfig {
   http: { corsOrigins: string[]; trustedProxies: string[] };
   admin: { email: string; password: string };
   log: { level: string; format: "json" | "pretty" };
+  tracing: TracingConfig;
   metricsPort: number;
   bodyLimit: string;
   rateLimitPerMinute: number;
@@ -179,6 +180,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       password: adminPassword || DEV_ADMIN_PASSWORD,
     },
     log: { level: env.LOG_LEVEL ?? "info", format: logFormat },
+    tracing: parseTracing(env),
     metricsPort: intFrom(env, "METRICS_PORT", 3030, 0, 65535),
     bodyLimit: env.BODY_LIMIT ?? "100kb",
     rateLimitPerMinute: intFrom(env, "RATE_LIMIT_PER_MINUTE", 600),
@@ -186,4 +188,30 @@ export function loadConfig(env: Env = process.env): CampusConfig {
     requestTimeoutMs: intFrom(env, "REQUEST_TIMEOUT", 10000),
     shutdownTimeoutMs: intFrom(env, "SHUTDOWN_TIMEOUT", 10000),
   };
+}
+
+// ---- Tracing (observability) ----
+
+/**
+ * `TRACING_EXPORTER`: unset → tracing off; `console` → spans printed by each node; `zipkin` →
+ * spans posted to `TRACING_ZIPKIN_URL` (a Zipkin server, or Jaeger's Zipkin collector port 9411).
+ */
+export interface TracingConfig {
+  exporter: "console" | "zipkin" | null;
+  zipkinUrl: string | null;
+}
+
+export function parseTracing(env: Env): TracingConfig {
+  const exporter = env.TRACING_EXPORTER?.trim().toLowerCase() || null;
+  const zipkinUrl = env.TRACING_ZIPKIN_URL?.trim() || null;
+  if (exporter !== null && exporter !== "console" && exporter !== "zipkin") {
+    throw new ConfigError(`TRACING_EXPORTER must be "console" or "zipkin", got "${exporter}"`);
+  }
+  if (exporter === "zipkin" && !zipkinUrl) {
+    throw new ConfigError("TRACING_ZIPKIN_URL is required when TRACING_EXPORTER=zipkin");
+  }
+  if (zipkinUrl && !/^https?:\/\/[^/]/.test(zipkinUrl)) {
+    throw new ConfigError(`TRACING_ZIPKIN_URL must be an http(s):// URL, got "${zipkinUrl}"`);
+  }
+  return { exporter, zipkinUrl: exporter === "zipkin" ? zipkinUrl : null };
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "http";
 import type { ServiceBroker } from "moleculer";
+import { recordReadiness } from "./metrics";
 
 /** Which services each service calls; a node is ready only when these are reachable. */
 export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
@@ -56,8 +57,9 @@ export async function readiness(broker: ServiceBroker): Promise<Readiness> {
   );
   const services: Record<string, boolean> = {};
   for (const name of needed) services[name] = available.has(name);
-  const ready =
-    broker.started && transporter && databases && Object.values(services).every(Boolean);
+  const reachable = Object.values(services).every(Boolean);
+  const ready = broker.started && transporter && databases && reachable;
+  recordReadiness(broker, ready, { transporter, databases, services: reachable });
   return {
     status: ready ? "ready" : "not ready",
     checks: { transporter, databases, services },

@@ -38,12 +38,17 @@ export class ResilientRedisCacher extends Cachers.Redis {
 
   override init(broker: ServiceBroker): void {
     super.init(broker);
-    broker.metrics.register({
-      type: "counter",
-      name: CACHE_ERRORS_METRIC,
-      labelNames: ["operation"],
-      description: "Cache operations that failed because Redis was unavailable",
-    });
+    if (broker.isMetricsEnabled() && !broker.metrics.getMetric(CACHE_ERRORS_METRIC)) {
+      broker.metrics.register({
+        type: "counter",
+        name: CACHE_ERRORS_METRIC,
+        labelNames: ["operation"],
+        description: "Cache operations that failed because Redis was unavailable",
+      });
+      // Every operation starts at 0, so the error rate has data before the first outage.
+      for (const operation of ["get", "set", "del", "clean"])
+        broker.metrics.increment(CACHE_ERRORS_METRIC, { operation }, 0);
+    }
     const client = (this as unknown as { client: RedisClient }).client;
     client.on("error", () => {
       this.lostConnection = true;

@@ -8,6 +8,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { QueryTypes, type Transaction } from "sequelize";
 import { DOMAIN_EVENTS, envelope, type DomainEventName } from "../lib/domain-events";
 import { requestScope } from "../lib/logging";
+import { observeEventLag } from "../lib/metrics";
 import { claimOutboxSql, insertOutboxSql, OUTBOX_BATCH, type OutboxRow } from "../lib/outbox";
 import type { DbServiceThis } from "./db.mixin";
 
@@ -52,6 +53,9 @@ export function durableConsumer<TThis, TParams>(
   return {
     context: true,
     handler(this: TThis, ctx: Context<TParams, { user?: { id: string } | null }>) {
+      observeEventLag(this as never, ctx.params as { occurredAt?: string });
+      // The consumer's own calls are made by this service (and signed as such).
+      (ctx as unknown as { service: TThis }).service = this;
       return requestScope.run(
         { requestID: ctx.requestID ?? null, action: "channel", userId: ctx.meta.user?.id ?? null },
         () => handler.call(this, ctx),
@@ -128,6 +132,7 @@ export const DomainEventsMixin = {
   },
 
   created(this: RelayThis) {
+    if (!this.broker.isMetricsEnabled()) return;
     if (!this.broker.metrics.getMetric(PUBLISH_FAILURES_METRIC)) {
       this.broker.metrics.register({
         type: "counter",
@@ -136,6 +141,9 @@ export const DomainEventsMixin = {
         description: "Domain events whose publish failed (they stay in the outbox and are retried)",
       });
     }
+    // Every event starts at 0, so the failure rate has data before the first failure.
+    for (const event of DOMAIN_EVENTS)
+      this.broker.metrics.increment(PUBLISH_FAILURES_METRIC, { event }, 0);
   },
 
   started(this: RelayThis) {

@@ -7,14 +7,31 @@ import type { IncomingMessage, ServerResponse } from "http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { CampusConfig } from "../lib/config";
+import { docsRoutes } from "../lib/docs-route";
 import { toHttpError, unauthorized } from "../lib/errors";
 import { healthRoute } from "../lib/health";
+import {
+  countRateLimitedRequest,
+  observeHttpRequest,
+  type ObservedGateway,
+} from "../lib/http-observability";
+import { openApiDocument } from "../lib/openapi";
 import { restAliases } from "../lib/routes";
 import coursesService from "./courses.service";
 import notificationsService from "./notifications.service";
 import studentsService from "./students.service";
 import usersService from "./users.service";
 import { acceptableRequestId, sanitizeRequest } from "../lib/http-input";
+import { IDENTITY_SIGNATURE_META } from "../middlewares/permissions.middleware";
+import { signIdentity, trustKeys } from "../lib/service-trust";
+import { applySecurityHeaders, clientAddress, corsSettings } from "../lib/http-security";
+import {
+  MemoryCounterStore,
+  RateLimiter,
+  rateLimitHeaders,
+  RedisCounterStore,
+  type CounterStore,
+} from "../lib/rate-limit";
 import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
 import { bearerToken } from "../lib/tokens";
 
@@ -26,26 +43,30 @@ const gatewayHttpHandler = (
 
 type GatewayRequest = IncomingMessage & { $ctx?: Context };
 
-/** Per-address budget of a route (moleculer-web's store counts per gateway process). */
-function rateLimit(perMinute: number) {
-  if (perMinute === 0) return undefined;
-  return {
-    window: 60 * 1000,
-    limit: perMinute,
-    headers: true,
-    // The socket's address: a client-sent X-Forwarded-For must not buy a fresh budget.
-    key: (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown",
+type Next = (err?: unknown) => void;
+
+/** Route middleware charging the client's budget; 429 with Retry-After once it is spent. */
+function budgetMiddleware(limiter: RateLimiter | null, trustedProxies: readonly string[]) {
+  return (req: IncomingMessage, res: ServerResponse, next: Next) => {
+    if (!limiter) return next();
+    limiter.consume(clientAddress(req, trustedProxies)).then((budget) => {
+      if (budget)
+        for (const [name, value] of Object.entries(rateLimitHeaders(budget)))
+          res.setHeader(name, value);
+      next();
+    }, next);
   };
 }
 
 /** The one error writer, for route errors and for everything before a route matched. */
 function sendHttpError(
-  this: { logger: Context["broker"]["logger"] },
+  this: ObservedGateway,
   req: GatewayRequest,
   res: ServerResponse,
   err: Error,
 ) {
   const http = toHttpError(err);
+  if (http.status === 429) countRateLimitedRequest(this, req);
   if (http.status >= 500) {
     this.logger.error(`${req.method} ${req.url} failed`, err);
   }
@@ -59,44 +80,73 @@ function sendHttpError(
   res.end(JSON.stringify(http.body));
 }
 
+/** The routes under /api/auth that are not a service's `rest` declaration. */
+const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.register" };
+
 export default function apiService(config: CampusConfig): ServiceSchema {
   const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
+  // The published services' schemas: the gateway's aliases and the OpenAPI document both come
+  // from them, so the documentation cannot drift from the routes.
+  const published = [studentsService, coursesService, usersService, notificationsService].map(
+    (service) => service(config),
+  ) as never as Parameters<typeof restAliases>[0];
+  const apiAliases = restAliases(published);
+  const document = openApiDocument(
+    [
+      { path: "/api/auth", aliases: AUTH_ALIASES },
+      { path: "/api", aliases: apiAliases },
+    ],
+    published,
+  );
+  // Shared by every gateway pod through Redis when there is one; per process otherwise.
+  const counters: CounterStore = config.cacher
+    ? new RedisCounterStore(config.cacher, `${config.namespace}:ratelimit`)
+    : new MemoryCounterStore();
+  let logger: { warn(...args: unknown[]): void } = console;
+  const warn = (message: string) => logger.warn(message);
+  const limiter = (name: string, perMinute: number) =>
+    perMinute === 0 ? null : new RateLimiter(counters, name, perMinute, warn);
+  const trusted = config.http.trustedProxies;
+  const keys = trustKeys(config.jwt.secret, config.jwt.previousSecrets);
   return {
     name: "api",
     mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
     settings: {
       port: config.port,
       ip: "0.0.0.0",
-      logRequest: "debug",
-      logResponse: "info",
+      // One access line per request instead (lib/http-observability.ts, from httpHandler).
+      logRequest: null,
+      logResponse: null,
       logRequestParams: null,
       logResponseData: null,
       log4XXResponses: false,
       onError: sendHttpError,
+      cors: corsSettings(config.http.corsOrigins),
       routes: [
         healthRoute(),
+        ...docsRoutes(document),
         {
           path: "/api/auth",
           mappingPolicy: "restrict",
-          aliases: { "POST login": "users.login", "POST register": "users.register" },
+          aliases: AUTH_ALIASES,
           bodyParsers: jsonBody,
-          use: [sanitizeRequest],
-          rateLimit: rateLimit(config.authRateLimitPerMinute),
+          use: [
+            budgetMiddleware(limiter("auth", config.authRateLimitPerMinute), trusted),
+            sanitizeRequest,
+          ],
           onError: sendHttpError,
         },
         {
           path: "/api",
           mappingPolicy: "restrict",
-          aliases: restAliases(
-            [studentsService, coursesService, usersService, notificationsService].map((service) =>
-              service(config),
-            ) as never,
-          ),
+          aliases: apiAliases,
           authentication: true,
           authorization: true,
           bodyParsers: jsonBody,
-          use: [sanitizeRequest],
-          rateLimit: rateLimit(config.rateLimitPerMinute),
+          use: [
+            budgetMiddleware(limiter("api", config.rateLimitPerMinute), trusted),
+            sanitizeRequest,
+          ],
           onError: sendHttpError,
         },
       ],
@@ -110,7 +160,6 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     },
 
     methods: {
-      /** Bearer token → identity via the users service (which also knows disabled accounts). */
       /**
        * The action's declared roles, checked before its parameters are validated, so a caller
        * without the right token learns 401/403 rather than the shape of the input. The
@@ -125,6 +174,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         if (permissions) assertPermitted(ctx.meta.user ?? undefined, permissions);
       },
 
+      /** Bearer token → identity via the users service (which also knows disabled accounts). */
       async authenticate(
         ctx: Context,
         _route: unknown,
@@ -136,6 +186,11 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         if (!token) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
         const identity: Identity | null = await ctx.call("users.resolveToken", { token });
         if (!identity) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
+        // Services believe this identity only with the gateway's signature (zero trust on the bus).
+        (ctx.meta as Record<string, unknown>)[IDENTITY_SIGNATURE_META] = signIdentity(
+          keys,
+          identity,
+        );
         return identity;
       },
 
@@ -145,8 +200,18 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         delete req.headers["x-correlation-id"];
         if (requestId) req.headers["x-request-id"] = requestId;
         else delete req.headers["x-request-id"];
+        applySecurityHeaders(res);
+        observeHttpRequest(this as unknown as ObservedGateway, req, res);
         return gatewayHttpHandler.call(this, req, res, next);
       },
+    },
+
+    created(this: { logger: typeof logger }) {
+      logger = this.logger;
+    },
+
+    stopped() {
+      return counters.close();
     },
   } as ServiceSchema;
 }

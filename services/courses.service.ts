@@ -21,6 +21,7 @@ import {
 } from "../lib/courses";
 import { conflict, forbidden, invalid, notFound } from "../lib/errors";
 import { idParam, isUuid } from "../lib/ids";
+import { countEnrollment, outcomeHooks } from "../lib/metrics";
 import {
   containsPattern,
   pageParams,
@@ -111,6 +112,8 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       DomainEventsMixin,
     ],
     settings: { rest: "/courses" },
+    // campus_enrollments_total{result}: ok, full, duplicate, not_found.
+    hooks: outcomeHooks("enroll", countEnrollment),
 
     actions: {
       // ---- Published ----

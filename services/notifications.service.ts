@@ -10,6 +10,7 @@ import type { DomainEventEnvelope } from "../lib/domain-events";
 import { notFound } from "../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { idParam, isUuid } from "../lib/ids";
+import { countNotifications } from "../lib/metrics";
 import {
   courseCancelledDraft,
   courseUpdatedDraft,
@@ -274,6 +275,7 @@ export default function notificationsService(
             type: QueryTypes.SELECT,
           },
         );
+        countNotifications(this.broker, draft.type, inserted.length);
         const skipped = recipients.length - inserted.length;
         this.logger.info("Notifications created", {
           type: draft.type,

@@ -8,6 +8,7 @@ import type { CampusConfig } from "../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../lib/errors";
 import { idParam, isUuid } from "../lib/ids";
+import { countLogin, outcomeHooks } from "../lib/metrics";
 import { containsPattern, pageParams, pageRequest, toPage, MAX_SEARCH_LENGTH } from "../lib/paging";
 import {
   decoyPasswordHash,
@@ -143,6 +144,8 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       DomainEventsMixin,
     ],
     settings: { rest: "/", config, $secureSettings: ["config"] },
+    // campus_logins_total{result} (ok, invalid, locked) and campus_login_failures_total.
+    hooks: outcomeHooks("login", countLogin),
 
     actions: {
       // ---- Auth (the gateway's /api/auth route) ----

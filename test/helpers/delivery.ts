@@ -69,13 +69,24 @@ export async function hasCommand(name: string): Promise<boolean> {
 }
 
 /**
- * Why a node started with this environment would stop at start-up, or null if it would not:
+ * Why a node started with this environment (placeholders filled in) would stop at start-up, or
+ * null if it would not:
  * `loadConfig` (lib/config.ts) plus the one check `createNode` (lib/node.ts) adds — with a
  * transporter, every database-owning service needs a database URL.
  */
 export function configProblem(env: Record<string, string | undefined>): string | null {
+  // The committed examples hold CHANGE-ME placeholders, which production refuses on purpose
+  // (lib/config.ts); check the wiring as an operator would run it, with each one replaced.
+  const filled = Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value?.startsWith("CHANGE-ME")
+        ? `operator-chosen-${key.toLowerCase()}-k8Jx2m9QvR4tW7yB1nC5`
+        : value,
+    ]),
+  );
   try {
-    const config = loadConfig({ LOG_FORMAT: "json", ...env });
+    const config = loadConfig({ LOG_FORMAT: "json", ...filled });
     const embedded = config.services.filter(
       (name) => name !== "api" && !config.databaseUrls[name as keyof typeof config.databaseUrls],
     );

@@ -165,7 +165,7 @@ describe("docker-compose.yml", () => {
     for (const [name, service] of campusNodes) {
       const env = environmentOf(service);
       const urls = Object.entries(env).filter(([key]) =>
-        /^(TRANSPORTER|CACHER|([A-Z]+_)?DATABASE_URL)$/.test(key),
+        /^(TRANSPORTER|CACHER|([A-Z]+_)?DATABASE_URL|TRACING_ZIPKIN_URL)$/.test(key),
       );
       expect(urls.length).toBeGreaterThan(0);
       for (const [key, url] of urls) {
@@ -288,7 +288,9 @@ describe("docker-compose.yml", () => {
     expect(Object.fromEntries(datasources.datasources.map((d: Json) => [d.type, d.url]))).toEqual({
       prometheus: "http://prometheus:9090",
       loki: lokiUrl,
+      jaeger: "http://jaeger:16686",
     });
+    expect(services.jaeger).toBeDefined();
     expect(services.grafana.volumes).toContain(
       "./grafana/provisioning:/etc/grafana/provisioning:ro",
     );

@@ -1,0 +1,456 @@
+/**
+ * The bench's report: `performance.json` holds every figure (each round of each case, every
+ * node start), `performance.md` the same results as tables plus the ratios worth reading.
+ * Only ratios between cases of one run are claims; absolute numbers depend on the machine.
+ */
+import { mkdirSync, writeFileSync } from "fs";
+import { join } from "path";
+import type { CpuShare } from "./cpu";
+import { median, type LoadSettings, type Measured } from "./load";
+
+export interface Stamp {
+  date: string;
+  command: string;
+  commit: string;
+  /** Paths changed but not committed at the end of the run (none: the commit is what ran). */
+  uncommittedPaths: string[];
+  /** The working tree the nodes ran from. */
+  directory: string;
+  machine: {
+    cores: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    os: string;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+  };
+  services: Record<string, string>;
+  /** Cores other processes used during 2 s before the run started. */
+  otherCoresBeforeStart: number;
+  settings: LoadSettings & {
+    logLevel: string;
+    deadlineSeconds: number;
+    retrySeconds: number;
+    retrySecondsLeft: number;
+  };
+  durationSeconds: number;
+}
+
+export interface CaseResult {
+  id: string;
+  title: string;
+  /** What runs where, e.g. "gateway + students, one process, memory cache". */
+  topology: string;
+  request: string;
+  /** The case measured the same way with the cache off. */
+  twin?: string;
+  /** Another case this one is meant to be compared with, and why. */
+  reference?: { id: string; label: string };
+  measured?: Measured;
+  /** Why the case was not measured. */
+  skipped?: string;
+  /** Cache lookups and hits on the nodes of the topology while the case ran. */
+  cache?: { lookups: number; hits: number };
+  /** Cores used on average while the case ran: the bench's processes, the shared servers, others. */
+  cpu?: CpuShare;
+  /** Every measurement, when the case was measured more than once (it was disturbed). */
+  attempts?: Attempt[];
+  notes: string[];
+}
+
+export interface Attempt {
+  measured: Measured;
+  cpu: CpuShare;
+  cache?: { lookups: number; hits: number };
+}
+
+export interface BurstRound {
+  courseId: string;
+  capacity: number;
+  requests: number;
+  created: number;
+  full: number;
+  other: { status: number; type?: string }[];
+  wallMs: number;
+  enrollmentsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  enrolledCount: number | null;
+  rosterTotal: number | null;
+  correct: boolean;
+}
+
+export interface NodeRecord {
+  topology: string;
+  name: string;
+  role: string;
+  services: string;
+  startupMs: number;
+  /** The first start on the fresh databases: it also ran every migration. */
+  firstStart: boolean;
+  joinedRunningCluster: boolean;
+  rssAtReadyMb: number | null;
+  rssAtEndMb: number | null;
+  peakRssMb: number | null;
+}
+
+export interface BenchReport {
+  stamp: Stamp;
+  ceilingReqPerSec: number;
+  cases: CaseResult[];
+  burst: { topology: string; rounds: BurstRound[]; notes: string[] };
+  nodes: NodeRecord[];
+  findings: string[];
+  problems: string[];
+}
+
+const fmt = (value: number | null | undefined, digits = 0): string =>
+  value == null || Number.isNaN(value) ? "—" : value.toFixed(digits);
+
+const ratio = (value: number | null | undefined): string =>
+  value == null || !Number.isFinite(value) ? "—" : `${value.toFixed(2)}×`;
+
+export function reqPerSec(report: { cases: CaseResult[] }, id: string): number | null {
+  return report.cases.find((c) => c.id === id)?.measured?.summary.reqPerSec ?? null;
+}
+
+/** a / b of two cases' median req/s, or null when either was not measured. */
+export function caseRatio(report: { cases: CaseResult[] }, a: string, b: string): number | null {
+  const x = reqPerSec(report, a);
+  const y = reqPerSec(report, b);
+  return x == null || y == null || y === 0 ? null : x / y;
+}
+
+const percent = (value: number): string =>
+  Number.isFinite(value) ? `${(100 * value).toFixed(value < 0.1 ? 2 : 1)} %` : "—";
+
+function cacheCell(c: CaseResult): string {
+  if (!c.cache) return "—";
+  if (c.cache.lookups === 0) return "off (0 lookups)";
+  return `${((100 * c.cache.hits) / c.cache.lookups).toFixed(1)} % of ${c.cache.lookups}`;
+}
+
+function summaryTable(report: BenchReport): string[] {
+  const lines = [
+    "| case | request | req/s | p50 ms | p99 ms | errors | of ceiling | × uncached twin | vs reference | cache hits |",
+    "| ---- | ------- | ----: | -----: | -----: | -----: | --------: | --------------: | ------------ | ---------- |",
+  ];
+  for (const c of report.cases) {
+    if (!c.measured) {
+      lines.push(
+        `| ${c.title} | \`${c.request}\` | not measured: ${c.skipped ?? "?"} | | | | | | | |`,
+      );
+      continue;
+    }
+    const s = c.measured.summary;
+    const twin = c.twin ? ratio(caseRatio(report, c.id, c.twin)) : "—";
+    const reference = c.reference
+      ? `${ratio(caseRatio(report, c.id, c.reference.id))} ${c.reference.label}`
+      : "—";
+    lines.push(
+      `| ${c.title} | \`${c.request}\` | ${fmt(s.reqPerSec)} | ${fmt(s.p50Ms)} | ${fmt(s.p99Ms)} | ` +
+        `${s.non2xx + s.socketErrors} | ${percent(s.reqPerSec / report.ceilingReqPerSec)} | ${twin} | ${reference} | ${cacheCell(c)} |`,
+    );
+  }
+  return lines;
+}
+
+function roundsTable(report: BenchReport): string[] {
+  const lines = [
+    "| case | topology | round req/s | round p99 ms | responses | non-2xx | socket errors | CPU cores: bench / servers / other | notes |",
+    "| ---- | -------- | ----------- | ------------ | --------: | ------: | ------------: | ---------------------------------- | ----- |",
+  ];
+  for (const c of report.cases) {
+    if (!c.measured) continue;
+    const r = c.measured.rounds;
+    lines.push(
+      `| ${c.title} | ${c.topology} | ${r.map((x) => fmt(x.reqPerSec)).join(" / ")} | ` +
+        `${r.map((x) => fmt(x.p99Ms)).join(" / ")} | ${c.measured.summary.responses} | ` +
+        `${c.measured.summary.non2xx} | ${c.measured.summary.socketErrors} | ` +
+        `${c.cpu ? `${fmt(c.cpu.bench, 2)} / ${fmt(c.cpu.servers, 2)} / ${fmt(c.cpu.other, 2)}` : "—"} | ` +
+        `${c.notes.join("; ") || "—"} |`,
+    );
+  }
+  return lines;
+}
+
+function burstTable(report: BenchReport): string[] {
+  const lines = [
+    "| round | requests | capacity | 201 | 409 full | other | wall ms | enrollments/s | p50 ms | p99 ms | enrolledCount | roster total | correct |",
+    "| ----: | -------: | -------: | --: | -------: | ----: | ------: | ------------: | -----: | -----: | ------------: | -----------: | ------- |",
+  ];
+  report.burst.rounds.forEach((r, i) => {
+    lines.push(
+      `| ${i + 1} | ${r.requests} | ${r.capacity} | ${r.created} | ${r.full} | ${r.other.length} | ` +
+        `${fmt(r.wallMs)} | ${fmt(r.enrollmentsPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ` +
+        `${fmt(r.enrolledCount)} | ${fmt(r.rosterTotal)} | ${r.correct ? "yes" : "**NO**"} |`,
+    );
+  });
+  return lines;
+}
+
+function nodesTables(report: BenchReport): string[] {
+  const roles = [...new Set(report.nodes.map((n) => n.role))];
+  const lines = [
+    "Per role (median over every start of this run; min–max in brackets):",
+    "",
+    "| role | starts | start-up to ready, ms | RSS at ready, MB | RSS after load, MB | peak RSS, MB |",
+    "| ---- | -----: | --------------------- | ---------------: | -----------------: | -----------: |",
+  ];
+  for (const role of roles) {
+    const nodes = report.nodes.filter((n) => n.role === role);
+    const startups = nodes.map((n) => n.startupMs);
+    const values = (pick: (n: NodeRecord) => number | null) =>
+      nodes.map(pick).filter((v): v is number => v != null && !Number.isNaN(v));
+    lines.push(
+      `| ${role} | ${nodes.length} | ${fmt(median(startups))} (${fmt(Math.min(...startups))}–${fmt(Math.max(...startups))}) | ` +
+        `${fmt(median(values((n) => n.rssAtReadyMb)))} | ${fmt(median(values((n) => n.rssAtEndMb)))} | ` +
+        `${fmt(Math.max(...values((n) => n.peakRssMb)))} |`,
+    );
+  }
+  lines.push(
+    "",
+    "Every start:",
+    "",
+    "| topology | node | services | start-up ms | how it started | RSS ready MB | RSS end MB | peak MB |",
+    "| -------- | ---- | -------- | ----------: | -------------- | -----------: | ---------: | ------: |",
+  );
+  for (const n of report.nodes) {
+    const how = n.firstStart
+      ? "first start, fresh databases (migrations)"
+      : n.joinedRunningCluster
+        ? "alone, joining a running cluster"
+        : "together with its topology";
+    lines.push(
+      `| ${n.topology} | ${n.name} | ${n.services} | ${fmt(n.startupMs)} | ${how} | ` +
+        `${fmt(n.rssAtReadyMb)} | ${fmt(n.rssAtEndMb)} | ${fmt(n.peakRssMb)} |`,
+    );
+  }
+  return lines;
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const { stamp } = report;
+  const m = stamp.machine;
+  const s = stamp.settings;
+  const lines = [
+    "# Campus performance report",
+    "",
+    "Generated by `npm run bench` (see `bench/README.md` for what each case measures and how to",
+    "read this). Every figure is also in `performance.json`. Absolute numbers belong to this machine",
+    "and this moment; the claims are the **ratios** between cases measured side by side in this run.",
+    "",
+    `- **Date:** ${stamp.date} (run took ${fmt(stamp.durationSeconds)} s)`,
+    `- **Command:** \`${stamp.command}\``,
+    `- **Commit:** \`${stamp.commit}\`` +
+      (stamp.uncommittedPaths.length === 0
+        ? " (no uncommitted changes)"
+        : stamp.uncommittedPaths.length <= 5
+          ? ` plus uncommitted changes to ${stamp.uncommittedPaths.map((p) => `\`${p}\``).join(", ")}`
+          : ` plus ${stamp.uncommittedPaths.length} uncommitted paths (listed in performance.json)`) +
+      ` — run from \`${stamp.directory}\``,
+    `- **Machine:** ${m.cores} cores (${m.cpuModel}), ${fmt(m.memoryGb, 1)} GB memory, Node ${m.node}, ${m.os}; ` +
+      `load average ${m.loadAverageAtStart.map((v) => v.toFixed(2)).join(" / ")} at start, ` +
+      `${m.loadAverageAtEnd.map((v) => v.toFixed(2)).join(" / ")} at end; other processes used ` +
+      `${fmt(stamp.otherCoresBeforeStart, 2)} cores just before the run`,
+    `- **Services (all 127.0.0.1):** ${Object.entries(stamp.services)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+    `- **Load:** autocannon, ${s.connections} connections, ${s.warmupSeconds} s warm-up (discarded), then ` +
+      `${s.rounds} × ${s.roundSeconds} s rounds; req/s, p50 and p99 are the median over the rounds, ` +
+      `errors the sum. Load generator and servers share the ${m.cores} cores. Node log level \`${s.logLevel}\`.`,
+    "",
+    "## Summary",
+    "",
+    `Ceiling (bare Node \`http\`, median of every bare round): **${fmt(report.ceilingReqPerSec)} req/s**.`,
+    "",
+    ...summaryTable(report),
+    "",
+    "Of ceiling: median req/s as a share of the bare `http` ceiling. × uncached twin: median req/s",
+    "over the same request with the cache off. vs reference: over the case named. Errors: non-2xx",
+    "responses plus connection errors, summed over the rounds. Cache hits: lookups that found an",
+    "entry, on every node of the topology, while the case ran (warm-up included). Cache off means",
+    "`CACHER` names a Redis port where nothing listens: Moleculer's cacher middleware then calls",
+    "every handler directly, and `off (0 lookups)` confirms that nothing was looked up.",
+    "",
+    "## What the ratios say",
+    "",
+    ...report.findings.map((f) => `- ${f}`),
+    "",
+    "## Enrollment burst",
+    "",
+    `${report.burst.topology}.`,
+    "",
+    "Each round creates a course and sends one enrollment per student, all at once; exactly",
+    "`capacity` must succeed (201), the rest must be refused as full (409 `COURSE_FULL`), and the",
+    "course must then say so (`enrolledCount` and the roster's `total`). Enrollments/s: requests",
+    "over the round's wall time; p50/p99: per-request latency within the burst.",
+    "",
+    ...burstTable(report),
+    "",
+    ...report.burst.notes.map((n) => `- ${n}`),
+    "",
+    "## Start-up and memory per node",
+    "",
+    "Start-up: from spawning `node --import tsx server.ts` to the first 200 from `/health/ready`",
+    "(polled every 50 ms), so it includes tsx compiling the TypeScript, connecting to PostgreSQL,",
+    "NATS and Redis, and — for a node started with its topology — waiting for the services it",
+    "depends on. RSS: `VmRSS` from `/proc/<pid>/status` when ready and after the topology's load;",
+    "peak: `VmHWM`.",
+    "",
+    ...nodesTables(report),
+    "",
+    "## Every round",
+    "",
+    "CPU cores: average cores used while the case ran (warm-up included) by the bench's own",
+    "processes (load generator, Campus nodes, bare server), by the PostgreSQL, NATS and Redis",
+    "servers (shared with anything else on the machine), and by everything else.",
+    "",
+    ...roundsTable(report),
+    "",
+  ];
+  if (report.problems.length > 0) {
+    lines.push("## Problems during the run", "", ...report.problems.map((p) => `- ${p}`), "");
+  }
+  return lines.join("\n");
+}
+
+function spread(report: BenchReport, id: string): number {
+  const rounds =
+    report.cases.find((c) => c.id === id)?.measured?.rounds.map((r) => r.reqPerSec) ?? [];
+  if (rounds.length < 2) return 0;
+  return (Math.max(...rounds) - Math.min(...rounds)) / median(rounds);
+}
+
+/**
+ * The ratios worth a sentence; each says whether it is larger than the run's noise: the spread
+ * of the two cases' rounds and — for cases not measured interleaved — the drift of the ceiling
+ * between the start and the end of the run.
+ */
+export function findingsOf(report: BenchReport, disturbedCores: number): string[] {
+  const out: string[] = [];
+  const byId = (id: string) => report.cases.find((c) => c.id === id);
+  const drift = caseRatio(report, "bare.end", "bare.start");
+  // A ceiling disturbed by other processes measures them, not the machine's drift.
+  const bareDisturbed = ["bare.start", "bare.end"].some(
+    (id) => (byId(id)?.cpu?.other ?? 0) >= disturbedCores,
+  );
+  const driftNoise = drift == null || bareDisturbed ? 0 : Math.abs(drift - 1);
+  const claim = (text: string, a: string, b: string) => {
+    const value = caseRatio(report, a, b);
+    if (value == null) return;
+    const interleaved = byId(a)?.twin === b || byId(b)?.twin === a;
+    const noise = Math.max(spread(report, a), spread(report, b), interleaved ? 0 : driftNoise);
+    const verdict =
+      Math.abs(value - 1) <= noise
+        ? `within this run's noise (±${(100 * noise).toFixed(0)} %)`
+        : `${value > 1 ? "faster" : "slower"}, beyond this run's noise (±${(100 * noise).toFixed(0)} %)`;
+    out.push(
+      `${text}: **${value.toFixed(2)}×** (${reqPerSec(report, a)?.toFixed(0)} vs ` +
+        `${reqPerSec(report, b)?.toFixed(0)} req/s${interleaved ? ", interleaved" : ""}) — ${verdict}.`,
+    );
+  };
+  if (drift != null) {
+    out.push(
+      `Noise: the bare ceiling measured ${drift.toFixed(2)}× at the end of what it measured at the ` +
+        "start" +
+        (bareDisturbed
+          ? " — but other processes disturbed a ceiling measurement, so that is not taken as drift"
+          : "") +
+        ". A ratio closer to 1 than the spread of its two cases' rounds (plus, for cases not " +
+        "measured interleaved, the drift) is not a finding.",
+    );
+  }
+  claim(
+    "Memory cache vs cache off, one process, one student",
+    "inproc.student.cached",
+    "inproc.student.uncached",
+  );
+  claim(
+    "Redis cache vs cache off, over NATS, one student",
+    "nats.student.cached",
+    "nats.student.uncached",
+  );
+  claim(
+    "Student's 20 courses: Redis cache vs cache off",
+    "nats.studentCourses.cached",
+    "nats.studentCourses.uncached",
+  );
+  claim(
+    "Course's 100 students: Redis cache vs cache off",
+    "nats.courseStudents.cached",
+    "nats.courseStudents.uncached",
+  );
+  claim(
+    "Two students nodes: Redis cache vs cache off",
+    "nats2.student.cached",
+    "nats2.student.uncached",
+  );
+  claim(
+    "Notepack: Redis cache vs cache off",
+    "notepack.student.cached",
+    "notepack.student.uncached",
+  );
+  claim("Over NATS vs one process, cache off", "nats.student.uncached", "inproc.student.uncached");
+  claim("Over NATS vs one process, cached", "nats.student.cached", "inproc.student.cached");
+  claim(
+    "Notepack vs JSON over NATS, cache off",
+    "notepack.student.uncached",
+    "nats.student.uncached",
+  );
+  claim("Notepack vs JSON over NATS, cached", "notepack.student.cached", "nats.student.cached");
+  claim("Two students nodes vs one, cache off", "nats2.student.uncached", "nats.student.uncached");
+  claim("Two students nodes vs one, cached", "nats2.student.cached", "nats.student.cached");
+  claim(
+    "Student's 20 courses vs one student record, cache off",
+    "nats.studentCourses.uncached",
+    "nats.student.uncached",
+  );
+  claim(
+    "Course's 100 students vs one student record, cache off",
+    "nats.courseStudents.uncached",
+    "nats.student.uncached",
+  );
+  const best = report.cases
+    .filter((c) => c.measured && !c.id.startsWith("bare."))
+    .map((c) => ({ c, value: c.measured!.summary.reqPerSec / report.ceilingReqPerSec }))
+    .sort((x, y) => y.value - x.value)[0];
+  if (best) {
+    out.push(
+      `The fastest Campus case (${best.c.title}, \`${best.c.request}\`) reaches ` +
+        `${(100 * best.value).toFixed(1)} % of the bare \`http\` ceiling.`,
+    );
+  }
+  const burst = report.burst.rounds;
+  if (burst.length > 0) {
+    const exact = burst.filter((r) => r.correct).length;
+    out.push(
+      `Enrollment burst: ${exact} of ${burst.length} rounds exact (capacity held, every other request refused as full); ` +
+        `median ${median(burst.map((r) => r.enrollmentsPerSec)).toFixed(0)} enrollment requests/s.`,
+    );
+  }
+  const disturbed = report.cases.filter((c) => c.cpu && c.cpu.other >= disturbedCores);
+  if (disturbed.length > 0) {
+    out.push(
+      `Disturbed: while ${disturbed.map((c) => `_${c.title}_`).join(", ")} ran, other processes on ` +
+        `the machine used ${disturbedCores} cores or more even in the least disturbed attempt ` +
+        "(see _Every round_); read their ratios with extra caution.",
+    );
+  } else {
+    out.push(`No case was disturbed by other processes using ${disturbedCores} cores or more.`);
+  }
+  for (const c of report.cases.filter((x) => x.skipped)) {
+    out.push(`Not measured — ${c.title}: ${c.skipped}.`);
+  }
+  return out;
+}
+
+export function writeReport(report: BenchReport, outDir: string): { md: string; json: string } {
+  mkdirSync(outDir, { recursive: true });
+  const json = join(outDir, "performance.json");
+  const md = join(outDir, "performance.md");
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(md, renderMarkdown(report));
+  return { md, json };
+}

@@ -1,0 +1,87 @@
+/**
+ * The bench's data, created through the HTTP API as an administrator: 200 students and 20
+ * courses; the first student is enrolled in all 20 courses and the first course holds the first
+ * 100 students, so the two cross-service endpoints answer full pages (20 courses, 100 students).
+ */
+import { http } from "../test/cluster/harness";
+
+export const STUDENTS = 200;
+export const COURSES = 20;
+export const ROSTER = 100;
+
+export interface Seed {
+  studentIds: string[];
+  courseIds: string[];
+  /** Enrolled in every course. */
+  busyStudentId: string;
+  /** Holds the first ROSTER students. */
+  fullCourseId: string;
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; rejects on the first failure. */
+export async function inParallel<T, R>(
+  items: T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await task(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+async function created(
+  base: string,
+  token: string,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<{ id: string }> {
+  const result = await http(base, "POST", path, token, body);
+  if (result.status !== 201) {
+    throw new Error(`POST ${path} answered ${result.status}: ${JSON.stringify(result.body)}`);
+  }
+  return result.body as { id: string };
+}
+
+export async function seed(base: string, token: string, runId: string): Promise<Seed> {
+  const indexes = (count: number) => Array.from({ length: count }, (_, i) => i);
+  const students = await inParallel(indexes(STUDENTS), 10, (i) =>
+    created(base, token, "/api/students", {
+      firstName: "Bench",
+      lastName: `Student${String(i).padStart(3, "0")}`,
+      email: `bench.${runId}.${i}@campus.test`,
+    }),
+  );
+  const courses = await inParallel(indexes(COURSES), 10, (i) =>
+    created(base, token, "/api/courses", {
+      code: `B${runId}-${i}`,
+      title: `Bench course ${i}`,
+      description: "A course of the performance bench",
+      capacity: null,
+    }),
+  );
+  const busyStudentId = students[0].id;
+  const fullCourseId = courses[0].id;
+  const enrollments = [
+    ...courses.map((course) => ({ courseId: course.id, studentId: busyStudentId })),
+    ...students
+      .slice(1, ROSTER)
+      .map((student) => ({ courseId: fullCourseId, studentId: student.id })),
+  ];
+  await inParallel(enrollments, 10, (e) =>
+    created(base, token, `/api/courses/${e.courseId}/students`, { studentId: e.studentId }),
+  );
+  return {
+    studentIds: students.map((s) => s.id),
+    courseIds: courses.map((c) => c.id),
+    busyStudentId,
+    fullCourseId,
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Campus's own Prometheus series, next to Moleculer's built-in `moleculer_*` ones: their names,
+ * their registration (once per broker) and the one-line helpers the services call. Every label
+ * takes a bounded set of values — a result, a type, a route template — never an id, an email or
+ * a raw URL, so the number of series stays fixed however much traffic arrives.
+ */
+import type { ServiceBroker, ServiceHooks } from "moleculer";
+import { NOTIFICATION_TYPES } from "./notifications";
+
+export const METRICS = {
+  enrollments: "campus_enrollments_total",
+  logins: "campus_logins_total",
+  loginFailures: "campus_login_failures_total",
+  notificationsCreated: "campus_notifications_created_total",
+  eventLag: "campus_event_lag_seconds",
+  rateLimited: "campus_rate_limited_total",
+  httpRequests: "campus_http_requests_total",
+  httpDuration: "campus_http_request_duration_seconds",
+  ready: "campus_ready",
+  readyCheck: "campus_ready_check",
+} as const;
+
+export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
+export type EnrollmentResult = (typeof ENROLLMENT_RESULTS)[number];
+export const LOGIN_RESULTS = ["ok", "invalid", "locked"] as const;
+export type LoginResult = (typeof LOGIN_RESULTS)[number];
+export const READINESS_CHECKS = ["transporter", "databases", "services"] as const;
+
+/** Seconds; from a fast cached read to a request that hit a timeout. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds; from an event handled at once to one that waited for a consumer to come back. */
+const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+type MetricDefinition = {
+  name: string;
+  type: "counter" | "gauge" | "histogram";
+  labelNames: string[];
+  description: string;
+  buckets?: number[];
+  quantiles?: boolean;
+};
+
+export const METRIC_DEFINITIONS: MetricDefinition[] = [
+  {
+    name: METRICS.enrollments,
+    type: "counter",
+    labelNames: ["result"],
+    description: "Enrollment attempts by result: ok, full, duplicate, not_found",
+  },
+  {
+    name: METRICS.logins,
+    type: "counter",
+    labelNames: ["result"],
+    description: "Login attempts by result: ok, invalid (wrong credentials), locked",
+  },
+  {
+    name: METRICS.loginFailures,
+    type: "counter",
+    labelNames: [],
+    description: "Logins refused: wrong credentials or a locked account",
+  },
+  {
+    name: METRICS.notificationsCreated,
+    type: "counter",
+    labelNames: ["type"],
+    description: "Notifications stored, by type",
+  },
+  {
+    name: METRICS.eventLag,
+    type: "histogram",
+    labelNames: ["consumer"],
+    description: "Seconds from a domain event's occurredAt to its handling, by consuming service",
+    buckets: LAG_BUCKETS,
+    // Moleculer writes _sum and _count only for histograms with quantiles.
+    quantiles: true,
+  },
+  {
+    name: METRICS.rateLimited,
+    type: "counter",
+    labelNames: ["route"],
+    description: "Requests answered 429 at the gateway, by route template",
+  },
+  {
+    name: METRICS.httpRequests,
+    type: "counter",
+    labelNames: ["method", "route", "status"],
+    description: "HTTP requests answered by the gateway, by method, route template and status",
+  },
+  {
+    name: METRICS.httpDuration,
+    type: "histogram",
+    labelNames: ["method", "route"],
+    description: "Seconds from a request's arrival at the gateway to its response",
+    buckets: HTTP_BUCKETS,
+    quantiles: true,
+  },
+  {
+    name: METRICS.ready,
+    type: "gauge",
+    labelNames: [],
+    description: "1 when this node is ready (as /health/ready answers), else 0",
+  },
+  {
+    name: METRICS.readyCheck,
+    type: "gauge",
+    labelNames: ["check"],
+    description: "Each readiness check of this node: transporter, databases, services (1 passes)",
+  },
+];
+
+/** Registers Campus's series on this broker, each once (a second register would reset it). */
+export function registerCampusMetrics(broker: ServiceBroker): void {
+  if (!broker.isMetricsEnabled()) return;
+  for (const definition of METRIC_DEFINITIONS) {
+    if (!broker.metrics.getMetric(definition.name))
+      broker.metrics.register({ ...definition } as Parameters<typeof broker.metrics.register>[0]);
+  }
+}
+
+/**
+ * The series a service owns start at 0 for every known label value, so a rate or a ratio has
+ * data (and an alert can tell "none yet" from "not scraped") before the first event happens.
+ */
+const OWNED_SERIES: Record<string, [string, Record<string, string>[]][]> = {
+  courses: [[METRICS.enrollments, ENROLLMENT_RESULTS.map((result) => ({ result }))]],
+  users: [
+    [METRICS.logins, LOGIN_RESULTS.map((result) => ({ result }))],
+    [METRICS.loginFailures, [{}]],
+  ],
+  notifications: [[METRICS.notificationsCreated, NOTIFICATION_TYPES.map((type) => ({ type }))]],
+};
+
+export function initialiseOwnedSeries(broker: ServiceBroker, serviceName: string): void {
+  const metrics = registry(broker);
+  if (!metrics) return;
+  for (const [name, labelSets] of OWNED_SERIES[serviceName] ?? []) {
+    for (const labels of labelSets) metrics.increment(name, labels, 0);
+  }
+}
+
+// ---- What the services call, one line each ----
+
+/** The broker's registry with Campus's series in it; null when metrics are off. */
+function registry(broker: ServiceBroker): ServiceBroker["metrics"] | null {
+  if (!broker.isMetricsEnabled()) return null;
+  if (!broker.metrics.getMetric(METRICS.httpRequests)) registerCampusMetrics(broker);
+  return broker.metrics;
+}
+
+type ErrorLike = { type?: unknown; code?: unknown; name?: unknown } | undefined;
+
+/** `enroll`'s outcome; null for the rest (forbidden, unavailable), which the HTTP series count. */
+export function enrollmentResult(err?: unknown): EnrollmentResult | null {
+  if (err === undefined) return "ok";
+  const e = err as ErrorLike;
+  if (e?.type === "COURSE_FULL") return "full";
+  // The raw unique violation: this hook runs before the DB mixin's "*" hook renames it.
+  if (e?.type === "ALREADY_ENROLLED" || e?.name === "SequelizeUniqueConstraintError")
+    return "duplicate";
+  // A missing course or student; not a missing service (SERVICE_NOT_FOUND is a 503 for clients).
+  if (e?.code === 404 && !String(e.type ?? "").startsWith("SERVICE_")) return "not_found";
+  return null;
+}
+
+export function loginResult(err?: unknown): LoginResult | null {
+  if (err === undefined) return "ok";
+  const e = err as ErrorLike;
+  if (e?.type === "INVALID_CREDENTIALS") return "invalid";
+  if (e?.type === "TOO_MANY_REQUESTS") return "locked";
+  return null;
+}
+
+export function countEnrollment(broker: ServiceBroker, err?: unknown): void {
+  const result = enrollmentResult(err);
+  if (result) registry(broker)?.increment(METRICS.enrollments, { result });
+}
+
+export function countLogin(broker: ServiceBroker, err?: unknown): void {
+  const result = loginResult(err);
+  const metrics = registry(broker);
+  if (!result || !metrics) return;
+  metrics.increment(METRICS.logins, { result });
+  if (result !== "ok") metrics.increment(METRICS.loginFailures);
+}
+
+/**
+ * Service hooks that count one action's outcome, success or error, and change nothing else:
+ * `hooks: outcomeHooks("enroll", countEnrollment)`.
+ */
+export function outcomeHooks(
+  action: string,
+  count: (broker: ServiceBroker, err?: unknown) => void,
+): ServiceHooks {
+  return {
+    after: {
+      [action](this: { broker: ServiceBroker }, _ctx: unknown, result: unknown) {
+        count(this.broker);
+        return result;
+      },
+    },
+    error: {
+      [action](this: { broker: ServiceBroker }, _ctx: unknown, err: Error) {
+        count(this.broker, err);
+        throw err;
+      },
+    },
+  };
+}
+
+export function countNotifications(broker: ServiceBroker, type: string, created: number): void {
+  if (created > 0) registry(broker)?.increment(METRICS.notificationsCreated, { type }, created);
+}
+
+/** Lag of a domain event at its consumer: now − occurredAt (skipped when that is missing). */
+export function observeEventLag(
+  service: { broker: ServiceBroker; name: string },
+  event: { occurredAt?: unknown } | null | undefined,
+): void {
+  const occurredAt = Date.parse(String(event?.occurredAt ?? ""));
+  if (Number.isNaN(occurredAt)) return;
+  const seconds = Math.max(0, (Date.now() - occurredAt) / 1000);
+  registry(service.broker)?.observe(METRICS.eventLag, seconds, { consumer: service.name });
+}
+
+export function countRateLimited(broker: ServiceBroker, route: string): void {
+  registry(broker)?.increment(METRICS.rateLimited, { route });
+}
+
+export function recordHttpRequest(
+  broker: ServiceBroker,
+  request: { method: string; route: string; status: number; seconds: number },
+): void {
+  const metrics = registry(broker);
+  if (!metrics) return;
+  const { method, route, status, seconds } = request;
+  metrics.increment(METRICS.httpRequests, { method, route, status: String(status) });
+  metrics.observe(METRICS.httpDuration, seconds, { method, route });
+}
+
+export function recordReadiness(
+  broker: ServiceBroker,
+  ready: boolean,
+  checks: Record<(typeof READINESS_CHECKS)[number], boolean>,
+): void {
+  const metrics = registry(broker);
+  if (!metrics) return;
+  metrics.set(METRICS.ready, ready ? 1 : 0);
+  for (const check of READINESS_CHECKS) {
+    metrics.set(METRICS.readyCheck, checks[check] ? 1 : 0, { check });
+  }
+}

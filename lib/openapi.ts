@@ -1,0 +1,889 @@
+/**
+ * The OpenAPI 3.1 document of the gateway, built at start-up from the same declarations the
+ * gateway routes by: the route aliases (`restAliases` over the services' `rest` declarations, plus
+ * the auth aliases) and each action's `params` (fastest-validator rules, converted to JSON Schema)
+ * and `permissions`. What cannot be read from the code — summaries, response shapes, examples —
+ * lives in `OPERATIONS` below, keyed by action name; a unit test fails when a published action has
+ * no entry there.
+ */
+import { version } from "../package.json";
+import { COURSE_SORT_FIELDS, courseFields } from "./courses";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./paging";
+import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "./notifications";
+import { STUDENT_SORT_FIELDS, studentFields } from "./students";
+import { ROLES } from "./tokens";
+
+export type JsonSchema = { [keyword: string]: unknown };
+
+// ---------------------------------------------------------------------------------------------
+// fastest-validator → JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1)
+// ---------------------------------------------------------------------------------------------
+
+type FastestRule = Record<string, unknown> & { type?: string };
+
+/** `"number|integer|min:1|optional"` → `{type:"number", integer:true, min:1, optional:true}`. */
+function parseShorthand(rule: string): FastestRule {
+  const [type, ...options] = rule.split("|").map((part) => part.trim());
+  const parsed: FastestRule = { type };
+  for (const option of options) {
+    const [key, raw] = option.split(":");
+    if (raw === undefined) parsed[key] = true;
+    else if (raw === "true" || raw === "false") parsed[key] = raw === "true";
+    else parsed[key] = Number.isNaN(Number(raw)) ? raw : Number(raw);
+  }
+  return parsed;
+}
+
+function normalize(rule: unknown): FastestRule | FastestRule[] | null {
+  if (typeof rule === "string") return parseShorthand(rule);
+  if (Array.isArray(rule)) return rule.map((item) => normalize(item) as FastestRule);
+  if (rule && typeof rule === "object") return rule as FastestRule;
+  return null;
+}
+
+/** A rule the client may leave out (`optional`, or a default fills it in). */
+export function isOptionalRule(rule: unknown): boolean {
+  const normalized = normalize(rule);
+  if (Array.isArray(normalized)) return normalized.length > 0 && normalized.every(isOptionalRule);
+  return normalized?.optional === true || normalized?.default !== undefined;
+}
+
+function lengths(rule: FastestRule, min: string, max: string): JsonSchema {
+  const schema: JsonSchema = {};
+  if (typeof rule.length === "number") {
+    schema[min] = rule.length;
+    schema[max] = rule.length;
+  }
+  if (typeof rule.min === "number") schema[min] = rule.min;
+  if (typeof rule.max === "number") schema[max] = rule.max;
+  return schema;
+}
+
+function stringSchema(rule: FastestRule): JsonSchema {
+  const schema: JsonSchema = { type: "string", ...lengths(rule, "minLength", "maxLength") };
+  if (rule.empty === false && !(Number(schema.minLength) >= 1)) schema.minLength = 1;
+  if (rule.pattern instanceof RegExp) schema.pattern = rule.pattern.source;
+  else if (typeof rule.pattern === "string") schema.pattern = rule.pattern;
+  if (Array.isArray(rule.enum)) schema.enum = [...rule.enum];
+  if (rule.trim === true) {
+    schema.description = "Leading and trailing whitespace is removed before the length is checked.";
+  }
+  return schema;
+}
+
+function numberSchema(rule: FastestRule): JsonSchema {
+  // `convert: true` lets the validator accept "20" for 20: what a query string carries. The
+  // documented type stays the number the value must denote.
+  const schema: JsonSchema = { type: rule.integer === true ? "integer" : "number" };
+  if (typeof rule.min === "number") schema.minimum = rule.min;
+  if (typeof rule.max === "number") schema.maximum = rule.max;
+  if (typeof rule.equal === "number") schema.const = rule.equal;
+  if (rule.positive === true) schema.exclusiveMinimum = 0;
+  if (rule.negative === true) schema.exclusiveMaximum = 0;
+  return schema;
+}
+
+function enumSchema(values: unknown[]): JsonSchema {
+  const types = new Set(values.map((value) => typeof value));
+  const schema: JsonSchema = { enum: [...values] };
+  if (types.size === 1) {
+    const [only] = types;
+    if (only === "string" || only === "boolean") schema.type = only;
+    if (only === "number") schema.type = values.every(Number.isInteger) ? "integer" : "number";
+  }
+  return schema;
+}
+
+/** `nullable: true`: null is accepted too. */
+function withNull(schema: JsonSchema): JsonSchema {
+  if (Array.isArray(schema.enum) && !schema.enum.includes(null)) {
+    schema.enum = [...schema.enum, null];
+  }
+  if (typeof schema.type === "string") return { ...schema, type: [schema.type, "null"] };
+  if (Array.isArray(schema.type))
+    return schema.type.includes("null") ? schema : { ...schema, type: [...schema.type, "null"] };
+  return { anyOf: [schema, { type: "null" }] };
+}
+
+/**
+ * One fastest-validator rule (object, shorthand string, or an array of alternatives) as a JSON
+ * Schema. `optional` does not show here: it decides the enclosing object's `required` list (see
+ * `paramsToJsonSchema`). A rule type it does not know becomes `{}` (any value), which the
+ * OpenAPI tests refuse for the real services.
+ */
+export function fastestToJsonSchema(rule: unknown): JsonSchema {
+  const normalized = normalize(rule);
+  if (normalized === null) return {};
+  if (Array.isArray(normalized)) return { anyOf: normalized.map(fastestToJsonSchema) };
+
+  let schema: JsonSchema;
+  switch (normalized.type) {
+    case "string":
+      schema = stringSchema(normalized);
+      break;
+    case "email":
+      schema = { ...stringSchema(normalized), format: "email" };
+      break;
+    case "uuid":
+      schema = { type: "string", format: "uuid" };
+      break;
+    case "url":
+      schema = { type: "string", format: "uri" };
+      break;
+    case "date":
+      schema = { type: "string", format: "date-time" };
+      break;
+    case "number":
+      schema = numberSchema(normalized);
+      break;
+    case "boolean":
+      schema = { type: "boolean" };
+      break;
+    case "enum":
+      schema = enumSchema(Array.isArray(normalized.values) ? normalized.values : []);
+      break;
+    case "equal":
+      schema = { const: normalized.value };
+      break;
+    case "array": {
+      schema = { type: "array", ...lengths(normalized, "minItems", "maxItems") };
+      if (normalized.items !== undefined) schema.items = fastestToJsonSchema(normalized.items);
+      if (normalized.unique === true) schema.uniqueItems = true;
+      break;
+    }
+    case "object":
+      schema =
+        normalized.props && typeof normalized.props === "object"
+          ? paramsToJsonSchema(normalized.props as Record<string, unknown>)
+          : { type: "object" };
+      if (normalized.strict === true) schema.additionalProperties = false;
+      break;
+    case "multi":
+      schema = {
+        anyOf: (Array.isArray(normalized.rules) ? normalized.rules : []).map(fastestToJsonSchema),
+      };
+      break;
+    default:
+      // "any", and anything this converter does not know.
+      schema = {};
+  }
+  if (normalized.default !== undefined && typeof normalized.default !== "function") {
+    schema.default = normalized.default;
+  }
+  return normalized.nullable === true ? withNull(schema) : schema;
+}
+
+/**
+ * An action's `params` (a map of rules) as an object schema: `$$`-keys (`$$strict`, …) are
+ * ignored, `omit` leaves out the path parameters, optional rules stay out of `required`.
+ */
+export function paramsToJsonSchema(
+  params: Record<string, unknown>,
+  omit: readonly string[] = [],
+): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const [name, rule] of Object.entries(params)) {
+    if (name.startsWith("$$") || omit.includes(name)) continue;
+    properties[name] = fastestToJsonSchema(rule);
+    if (!isOptionalRule(rule)) required.push(name);
+  }
+  return { type: "object", properties, ...(required.length > 0 ? { required } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of the answers (components/schemas)
+// ---------------------------------------------------------------------------------------------
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const uuid: JsonSchema = { type: "string", format: "uuid" };
+const timestamp: JsonSchema = { type: "string", format: "date-time" };
+const EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+
+/** Every property present in the answer; the field rules come from the same input rules. */
+function record(properties: Record<string, JsonSchema>, description: string): JsonSchema {
+  return { type: "object", description, properties, required: Object.keys(properties) };
+}
+
+function pageOf(item: string): JsonSchema {
+  return record(
+    {
+      rows: { type: "array", items: ref(item), maxItems: MAX_PAGE_SIZE },
+      total: { type: "integer", minimum: 0, description: "Rows matching, over every page" },
+      page: { type: "integer", minimum: 1 },
+      pageSize: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE },
+      totalPages: { type: "integer", minimum: 0 },
+    },
+    `One page of ${item} records`,
+  );
+}
+
+/** The input rules of a record's fields, as the shape of the stored (already trimmed) values. */
+function inputFields(rules: Record<string, unknown>): Record<string, JsonSchema> {
+  const properties = paramsToJsonSchema(rules).properties as Record<string, JsonSchema>;
+  for (const schema of Object.values(properties)) delete schema.description;
+  return properties;
+}
+
+const userSchema = record(
+  {
+    id: uuid,
+    email: { type: "string", format: "email", maxLength: 254 },
+    role: { type: "string", enum: [...ROLES] },
+    studentId: { type: ["string", "null"], format: "uuid", description: "For student accounts" },
+    disabled: { type: "boolean" },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+  "An account (never its password or hash)",
+);
+
+const courseInput = inputFields(courseFields);
+const courseSchema = record(
+  {
+    id: uuid,
+    ...courseInput,
+    description: { ...courseInput.description, description: "Empty when not given" },
+    capacity: { ...courseInput.capacity, description: "null: no limit" },
+    enrolledCount: { type: "integer", minimum: 0 },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+  "A course",
+);
+
+const errorSchema: JsonSchema = {
+  type: "object",
+  description: "Every error answer. Never a stack trace, SQL, host, node or action name.",
+  properties: {
+    name: { type: "string", examples: ["NotFound"] },
+    message: { type: "string", description: "For people; may change" },
+    code: { type: "integer", minimum: 400, maximum: 599, description: "The HTTP status" },
+    type: {
+      type: "string",
+      pattern: "^[A-Z][A-Z0-9_]*$",
+      description: "For programs: NOT_FOUND, VALIDATION_ERROR, ALREADY_ENROLLED, COURSE_FULL, …",
+    },
+    data: { description: "Details; for 422 the list of field errors" },
+  },
+  required: ["name", "message", "code", "type"],
+  examples: [
+    { name: "NotFound", message: "Student not found", code: 404, type: "NOT_FOUND" },
+    {
+      name: "Conflict",
+      message: "The student is already enrolled in this course",
+      code: 409,
+      type: "ALREADY_ENROLLED",
+    },
+  ],
+};
+
+export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
+  Student: record(
+    { id: uuid, ...inputFields(studentFields), createdAt: timestamp, updatedAt: timestamp },
+    "A student record; email stored lower-case, unique case-insensitively",
+  ),
+  Course: courseSchema,
+  EnrolledCourse: {
+    description: "A course the student is enrolled in, with the enrollment's time",
+    allOf: [ref("Course"), record({ enrolledAt: timestamp }, "When the student enrolled")],
+  },
+  Enrollment: record(
+    { courseId: uuid, studentId: uuid, enrolledAt: timestamp },
+    "A student's place in a course (one per pair)",
+  ),
+  User: userSchema,
+  Notification: record(
+    {
+      id: uuid,
+      userId: uuid,
+      type: { type: "string", enum: [...NOTIFICATION_TYPES] },
+      title: { type: "string", maxLength: MAX_TITLE_LENGTH },
+      body: { type: "string" },
+      data: { type: "object", description: "Ids the notification is about (courseId, …)" },
+      readAt: { type: ["string", "null"], format: "date-time" },
+      createdAt: timestamp,
+    },
+    "A notification of the caller's, made from a domain event",
+  ),
+  AuthToken: record(
+    {
+      accessToken: { type: "string", description: "A JWT (HS256): send as `Bearer <token>`" },
+      tokenType: { const: "Bearer" },
+      expiresIn: { type: "integer", minimum: 1, description: "Seconds" },
+      user: ref("User"),
+    },
+    "An access token and the account it is for",
+  ),
+  StudentPage: pageOf("Student"),
+  CoursePage: pageOf("Course"),
+  EnrolledCoursePage: pageOf("EnrolledCourse"),
+  UserPage: pageOf("User"),
+  NotificationPage: pageOf("Notification"),
+  UnreadCount: record({ count: { type: "integer", minimum: 0 } }, "Unread notifications"),
+  ReadAllResult: record(
+    { updated: { type: "integer", minimum: 0 } },
+    "How many notifications were marked read",
+  ),
+  Liveness: record({ status: { const: "live" } }, "The process answers"),
+  Readiness: record(
+    {
+      status: { type: "string", enum: ["ready", "not ready"] },
+      checks: record(
+        {
+          transporter: { type: "boolean" },
+          databases: { type: "boolean" },
+          services: {
+            type: "object",
+            additionalProperties: { type: "boolean" },
+            description: "Each service this node calls: reachable or not",
+          },
+        },
+        "What readiness was decided from",
+      ),
+    },
+    "Whether the node can serve requests",
+  ),
+  FieldError: record(
+    {
+      field: { type: "string" },
+      message: { type: "string" },
+      type: { type: "string", description: "The rule that failed" },
+    },
+    "Why one field was refused",
+  ),
+  Error: errorSchema,
+  ValidationError: {
+    description: "A 422 answer: `data` lists each field and why",
+    allOf: [
+      ref("Error"),
+      {
+        type: "object",
+        properties: {
+          type: { const: "VALIDATION_ERROR" },
+          data: { type: "array", items: ref("FieldError") },
+        },
+      },
+    ],
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// What the code cannot say: per action, its summary, answer and examples
+// ---------------------------------------------------------------------------------------------
+
+interface OperationDoc {
+  summary: string;
+  description?: string;
+  /** The success status and the schema of its body (none: no body). */
+  success: { status: 200 | 201 | 204; schema?: string; description?: string; location?: boolean };
+  /** Statuses beyond those derived from the declaration (auth, params, path ids, body). */
+  errors?: Partial<Record<400 | 401 | 404 | 409 | 422 | 429, string>>;
+  /** Per-parameter descriptions beyond the common ones. */
+  parameters?: Record<string, string>;
+  example?: Record<string, unknown>;
+}
+
+const sortable = (fields: readonly string[]) =>
+  `Comma list of fields, \`-\` before one for descending. Allowed: ${fields.join(", ")}.`;
+
+export const OPERATIONS: Record<string, OperationDoc> = {
+  "users.register": {
+    summary: "Register as a student",
+    description:
+      "Creates the student record and a `student` account linked to it, and answers with a token. " +
+      "Passwords: 10 to 128 characters, not the email.",
+    success: { status: 201, schema: "AuthToken", location: true },
+    errors: { 409: "An account with this email already exists (`DUPLICATE_EMAIL`)" },
+    example: {
+      email: "ada@example.org",
+      password: "correct-horse-battery",
+      firstName: "Ada",
+      lastName: "Lovelace",
+    },
+  },
+  "users.login": {
+    summary: "Log in",
+    description:
+      "Answers an access token. A wrong email and a wrong password answer the same 401. After 10 " +
+      "failed logins for one account within 15 minutes, every login to it answers 429 until the " +
+      "window passes.",
+    success: { status: 200, schema: "AuthToken" },
+    errors: {
+      401: "Wrong email or password (`INVALID_CREDENTIALS`)",
+      429: "Too many attempts from this address, or too many failed logins for this account",
+    },
+    example: { email: "ada@example.org", password: "correct-horse-battery" },
+  },
+  "users.me": {
+    summary: "The caller's account",
+    success: { status: 200, schema: "User" },
+  },
+  "users.list": {
+    summary: "List accounts",
+    success: { status: 200, schema: "UserPage" },
+    parameters: { search: "Case-insensitive substring of the email", role: "Only this role" },
+  },
+  "users.create": {
+    summary: "Create an account",
+    description:
+      "A `student` account needs the `studentId` of an existing student record; staff accounts " +
+      "have none.",
+    success: { status: 201, schema: "User", location: true },
+    errors: {
+      404: "No student with this `studentId`",
+      409: "The email, or the student, already has an account",
+    },
+    example: { email: "teacher@example.org", password: "a-long-teacher-password", role: "teacher" },
+  },
+  "users.get": { summary: "Get an account", success: { status: 200, schema: "User" } },
+  "users.update": {
+    summary: "Change an account's role, password or disabled flag",
+    description: "A new password or disabling the account revokes its tokens.",
+    success: { status: 200, schema: "User" },
+    errors: { 409: "An administrator cannot demote or disable their own account" },
+    example: { role: "teacher", disabled: false },
+  },
+  "users.remove": {
+    summary: "Delete an account",
+    success: { status: 204 },
+    errors: { 409: "An administrator cannot delete their own account" },
+  },
+
+  "students.list": {
+    summary: "List students",
+    success: { status: 200, schema: "StudentPage" },
+    parameters: {
+      search: "Case-insensitive substring of first name, last name or email",
+      sort: sortable(STUDENT_SORT_FIELDS),
+    },
+  },
+  "students.create": {
+    summary: "Create a student",
+    success: { status: 201, schema: "Student", location: true },
+    errors: { 409: "A student with this email already exists (`DUPLICATE_EMAIL`)" },
+    example: { firstName: "Grace", lastName: "Hopper", email: "grace@example.org" },
+  },
+  "students.get": {
+    summary: "Get a student",
+    description: "Staff, or the student themself.",
+    success: { status: 200, schema: "Student" },
+  },
+  "students.replace": {
+    summary: "Replace a student's fields",
+    description: "Every editable field. A student may change their own record, but not the email.",
+    success: { status: 200, schema: "Student" },
+    errors: { 409: "A student with this email already exists (`DUPLICATE_EMAIL`)" },
+    example: { firstName: "Grace", lastName: "Hopper", email: "grace.hopper@example.org" },
+  },
+  "students.update": {
+    summary: "Change some of a student's fields",
+    description:
+      "Only the fields to change. A student may change their own record, but not the email.",
+    success: { status: 200, schema: "Student" },
+    errors: { 409: "A student with this email already exists (`DUPLICATE_EMAIL`)" },
+    example: { lastName: "Murray Hopper" },
+  },
+  "students.remove": {
+    summary: "Delete a student",
+    description: "The student leaves every course roster; a linked account goes too.",
+    success: { status: 204 },
+  },
+  "students.courses": {
+    summary: "The courses a student is enrolled in",
+    description: "Staff, or the student themself. Answered with data from the courses service.",
+    success: { status: 200, schema: "EnrolledCoursePage" },
+  },
+  "students.enroll": {
+    summary: "Enroll a student in a course",
+    description: "Staff, or the student themself.",
+    success: { status: 201, schema: "Enrollment", location: true },
+    errors: {
+      404: "No such student or course",
+      409: "Already enrolled (`ALREADY_ENROLLED`) or the course is full (`COURSE_FULL`)",
+    },
+    example: { courseId: EXAMPLE_ID },
+  },
+  "students.drop": {
+    summary: "Take a student out of a course",
+    description: "Staff, or the student themself.",
+    success: { status: 204 },
+    errors: { 404: "The student is not enrolled in this course" },
+  },
+
+  "courses.list": {
+    summary: "List courses",
+    success: { status: 200, schema: "CoursePage" },
+    parameters: {
+      search: "Case-insensitive substring of code or title",
+      sort: sortable(COURSE_SORT_FIELDS),
+    },
+  },
+  "courses.create": {
+    summary: "Create a course",
+    description: "`endDate` must not be before `startDate`; `capacity` null means no limit.",
+    success: { status: 201, schema: "Course", location: true },
+    errors: { 409: "A course with this code already exists (`DUPLICATE_COURSE_CODE`)" },
+    example: {
+      code: "CS101",
+      title: "Introduction to Programming",
+      description: "Variables, functions and loops, in Python.",
+      capacity: 30,
+      startDate: "2026-09-01",
+      endDate: "2026-12-18",
+    },
+  },
+  "courses.get": { summary: "Get a course", success: { status: 200, schema: "Course" } },
+  "courses.replace": {
+    summary: "Replace a course's fields",
+    description:
+      "Every editable field: those left out are reset (no description, no limit, no dates).",
+    success: { status: 200, schema: "Course" },
+    errors: { 409: "A course with this code already exists (`DUPLICATE_COURSE_CODE`)" },
+    example: {
+      code: "CS101",
+      title: "Programming I",
+      capacity: 40,
+      startDate: "2026-09-01",
+      endDate: "2026-12-18",
+    },
+  },
+  "courses.update": {
+    summary: "Change some of a course's fields",
+    description: "A capacity below the students already enrolled answers 422.",
+    success: { status: 200, schema: "Course" },
+    errors: { 409: "A course with this code already exists (`DUPLICATE_COURSE_CODE`)" },
+    example: { capacity: 45 },
+  },
+  "courses.remove": {
+    summary: "Delete a course",
+    description: "Its enrollments go with it.",
+    success: { status: 204 },
+  },
+  "courses.students": {
+    summary: "The students enrolled in a course",
+    description: "Answered with data from the students service.",
+    success: { status: 200, schema: "StudentPage" },
+  },
+  "courses.enroll": {
+    summary: "Enroll a student in the course",
+    description: "Staff, or the student enrolling themself.",
+    success: { status: 201, schema: "Enrollment", location: true },
+    errors: {
+      404: "No such course or student",
+      409: "Already enrolled (`ALREADY_ENROLLED`) or the course is full (`COURSE_FULL`)",
+    },
+    example: { studentId: EXAMPLE_ID },
+  },
+  "courses.drop": {
+    summary: "Take a student out of the course",
+    description: "Staff, or the student themself.",
+    success: { status: 204 },
+    errors: { 404: "The student is not enrolled in this course" },
+  },
+
+  "notifications.list": {
+    summary: "The caller's notifications, newest first",
+    success: { status: 200, schema: "NotificationPage" },
+    parameters: { unread: "true: only unread ones; false: only read ones" },
+  },
+  "notifications.unreadCount": {
+    summary: "How many of the caller's notifications are unread",
+    success: { status: 200, schema: "UnreadCount" },
+  },
+  "notifications.markRead": {
+    summary: "Mark one of the caller's notifications read",
+    description: "Someone else's notification answers 404, as an unknown id does.",
+    success: { status: 200, schema: "Notification" },
+  },
+  "notifications.markAllRead": {
+    summary: "Mark all the caller's notifications read",
+    success: { status: 200, schema: "ReadAllResult" },
+  },
+};
+
+const COMMON_PARAMETERS: Record<string, string> = {
+  id: "The record's id (a UUID; anything else answers 404)",
+  courseId: "The course's id",
+  studentId: "The student's id",
+  page: "Page number, from 1",
+  pageSize: `Rows per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The document
+// ---------------------------------------------------------------------------------------------
+
+interface ActionDeclaration {
+  rest?: unknown;
+  params?: Record<string, unknown>;
+  permissions?: readonly string[];
+}
+
+export interface DocumentedService {
+  name: string;
+  actions?: Record<string, unknown>;
+}
+
+/** A gateway route as the document needs it: its path and its `"METHOD path": action` aliases. */
+export interface DocumentedRoute {
+  path: string;
+  aliases: Record<string, unknown>;
+}
+
+type Operation = JsonSchema;
+
+function joinPath(base: string, path: string): string {
+  const joined = `/${base}/${path}`.replace(/\/+/g, "/");
+  return joined.length > 1 ? joined.replace(/\/$/, "") : joined;
+}
+
+function jsonContent(schema: JsonSchema, extra: JsonSchema = {}): JsonSchema {
+  return { "application/json": { schema, ...extra } };
+}
+
+const RETRY_AFTER = {
+  "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } },
+};
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "Malformed JSON body or URL parameter",
+  401: "No token, or a token that is malformed, expired, wrongly signed or revoked",
+  403: "Authenticated, but not allowed to do this",
+  404: "No such record",
+  409: "Conflicts with the current state",
+  413: "The body is larger than the limit (100 KiB by default)",
+  422: "Validation failed: `data` lists each field and why",
+  429: "Rate limit hit: retry after `Retry-After` seconds",
+  503: "A service this request needs is down or its circuit is open: retry after `Retry-After` seconds",
+};
+
+function errorResponse(status: number, description?: string): JsonSchema {
+  const response: JsonSchema = {
+    description: description ?? ERROR_DESCRIPTIONS[status],
+    content: jsonContent(ref(status === 422 ? "ValidationError" : "Error")),
+  };
+  if (status === 429 || status === 503) response.headers = RETRY_AFTER;
+  return response;
+}
+
+function successResponse(doc: OperationDoc["success"]): JsonSchema {
+  const description =
+    doc.description ??
+    (doc.status === 204 ? "Done; no body" : doc.status === 201 ? "Created" : "OK");
+  const response: JsonSchema = { description };
+  if (doc.schema) response.content = jsonContent(ref(doc.schema));
+  if (doc.location) {
+    response.headers = {
+      Location: { description: "Where the new resource is", schema: { type: "string" } },
+    };
+  }
+  return response;
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function operation(
+  method: string,
+  path: string,
+  actionName: string,
+  action: ActionDeclaration,
+): Operation {
+  const doc: OperationDoc = OPERATIONS[actionName] ?? {
+    summary: `${method} ${path}`,
+    success: { status: 200 },
+  };
+  const params = action.params ?? {};
+  const pathParams = [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((match) => match[1]);
+  const hasBody = method === "POST" || method === "PUT" || method === "PATCH";
+  const permissions = action.permissions ?? [];
+  const open = permissions.includes("$anyone");
+  const describe = (name: string) => doc.parameters?.[name] ?? COMMON_PARAMETERS[name];
+
+  const parameters: JsonSchema[] = pathParams.map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    description: describe(name),
+    schema: params[name] !== undefined ? fastestToJsonSchema(params[name]) : { type: "string" },
+    example: EXAMPLE_ID,
+  }));
+  const input = paramsToJsonSchema(params, pathParams);
+  const inputProperties = input.properties as Record<string, JsonSchema>;
+  const hasInput = Object.keys(inputProperties).length > 0;
+  if (!hasBody) {
+    for (const [name, schema] of Object.entries(inputProperties)) {
+      parameters.push({
+        name,
+        in: "query",
+        required: ((input.required as string[] | undefined) ?? []).includes(name),
+        ...(describe(name) ? { description: describe(name) } : {}),
+        schema,
+      });
+    }
+  }
+
+  const descriptionParts = [doc.description];
+  if (!open && permissions.length > 0) descriptionParts.push(`Who: ${permissions.join(", ")}.`);
+  const result: Operation = {
+    operationId: actionName,
+    tags: [path.startsWith("/api/auth/") ? "Auth" : capitalize(actionName.split(".")[0])],
+    summary: doc.summary,
+  };
+  const description = descriptionParts.filter(Boolean).join(" ");
+  if (description) result.description = description;
+  if (open) result.security = [];
+  if (parameters.length > 0) result.parameters = parameters;
+  if (hasBody && hasInput) {
+    result.requestBody = {
+      required: input.required !== undefined,
+      content: jsonContent(input, doc.example ? { example: doc.example } : {}),
+    };
+  }
+
+  const responses: Record<string, JsonSchema> = {
+    [String(doc.success.status)]: successResponse(doc.success),
+  };
+  const errors = new Map<number, string | undefined>();
+  if (hasBody || hasInput || pathParams.length > 0) errors.set(400, undefined);
+  if (!open) {
+    errors.set(401, undefined);
+    errors.set(403, undefined);
+  }
+  if (pathParams.length > 0) errors.set(404, undefined);
+  if (hasBody) errors.set(413, undefined);
+  if (Object.keys(params).some((name) => !name.startsWith("$$"))) errors.set(422, undefined);
+  errors.set(429, undefined);
+  errors.set(503, undefined);
+  for (const [status, text] of Object.entries(doc.errors ?? {})) errors.set(Number(status), text);
+  for (const status of [...errors.keys()].sort((a, b) => a - b)) {
+    responses[String(status)] = errorResponse(status, errors.get(status));
+  }
+  result.responses = responses;
+  return result;
+}
+
+const HEALTH_PATHS: Record<string, JsonSchema> = {
+  "/health/live": {
+    get: {
+      operationId: "health.live",
+      tags: ["Health"],
+      summary: "Liveness: the process answers",
+      security: [],
+      responses: { "200": { description: "Live", content: jsonContent(ref("Liveness")) } },
+    },
+  },
+  "/health/ready": {
+    get: {
+      operationId: "health.ready",
+      tags: ["Health"],
+      summary: "Readiness: broker connected, databases answer, needed services reachable",
+      security: [],
+      responses: {
+        "200": { description: "Ready", content: jsonContent(ref("Readiness")) },
+        "503": { description: "Not ready", content: jsonContent(ref("Readiness")) },
+      },
+    },
+  },
+};
+
+const DOCUMENT_PATH: JsonSchema = {
+  "/openapi.json": {
+    get: {
+      operationId: "docs.openapi",
+      tags: ["Documentation"],
+      summary: "This document",
+      description: "Interactive documentation of it is served at `/docs`.",
+      security: [],
+      responses: {
+        "200": {
+          description: "The OpenAPI 3.1 document",
+          content: jsonContent({ type: "object" }),
+        },
+      },
+    },
+  },
+};
+
+const API_DESCRIPTION = `The HTTP API of Campus: students, courses, the enrollments that join them, user accounts and
+notifications. Generated at start-up from the services' own route, parameter and permission
+declarations.
+
+**Authentication.** \`POST /api/auth/login\` (or \`/api/auth/register\`) answers an \`accessToken\`;
+send it as \`Authorization: Bearer <token>\` (the *Authorize* button here). A missing or bad token
+answers 401; a valid token without the right role, or for someone else's record, 403.
+
+**Errors** have one body, \`{name, message, code, type, data?}\`: \`code\` is the HTTP status, \`type\`
+an UPPER_SNAKE_CASE name for programs; a 422's \`data\` lists each field and why.
+
+**Pages** answer \`{rows, total, page, pageSize, totalPages}\`. Unknown query parameters are ignored.
+
+Every request may carry \`X-Request-ID\`; the answer echoes it.`;
+
+/**
+ * The whole document: the gateway's routes (each `"METHOD path": "service.action"` alias, looked
+ * up in `services` for its params and permissions), plus the health and document endpoints.
+ */
+export function openApiDocument(
+  routes: readonly DocumentedRoute[],
+  services: readonly DocumentedService[],
+): JsonSchema {
+  const actions = new Map<string, ActionDeclaration>();
+  for (const service of services) {
+    for (const [name, action] of Object.entries(service.actions ?? {})) {
+      if (action && typeof action === "object") {
+        actions.set(`${service.name}.${name}`, action as ActionDeclaration);
+      }
+    }
+  }
+
+  const paths: Record<string, Record<string, Operation>> = {};
+  for (const route of routes) {
+    for (const [alias, target] of Object.entries(route.aliases)) {
+      if (typeof target !== "string") continue;
+      const [method, aliasPath = "/"] = alias.trim().split(/\s+/);
+      const path = joinPath(route.path, aliasPath);
+      const upper = method.toUpperCase();
+      const openApiPath = path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      paths[openApiPath] ??= {};
+      paths[openApiPath][upper.toLowerCase()] = operation(
+        upper,
+        path,
+        target,
+        actions.get(target) ?? {},
+      );
+    }
+  }
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Campus API",
+      version,
+      description: API_DESCRIPTION,
+      license: { name: "MIT", identifier: "MIT" },
+    },
+    tags: [
+      { name: "Auth", description: "Registration, login and the caller's account" },
+      { name: "Students", description: "Student records and their enrollments" },
+      { name: "Courses", description: "Courses and their rosters" },
+      { name: "Users", description: "Account management (admin only)" },
+      { name: "Notifications", description: "The caller's own notifications" },
+      { name: "Health", description: "Liveness and readiness of the node" },
+      { name: "Documentation", description: "This document" },
+    ],
+    security: [{ bearerAuth: [] }],
+    paths: { ...paths, ...HEALTH_PATHS, ...DOCUMENT_PATH },
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "The `accessToken` of `POST /api/auth/login` or `/api/auth/register`",
+        },
+      },
+      schemas: COMPONENT_SCHEMAS,
+    },
+  };
+}

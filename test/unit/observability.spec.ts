@@ -1,0 +1,135 @@
+/**
+ * The pure parts of observability: the tracing configuration (TRACING_EXPORTER,
+ * TRACING_ZIPKIN_URL) and the broker options it gives, the classification of enrollment and
+ * login outcomes into bounded metric labels, and the JSON log line with structured fields.
+ */
+import { Errors } from "moleculer";
+import { brokerOptions } from "../../moleculer.config";
+import { ConfigError, loadConfig, parseTracing } from "../../lib/config";
+import { conflict, notFound, forbidden, tooManyRequests, unauthorized } from "../../lib/errors";
+import { jsonLine, LogFields, prettyLine, requestScope } from "../../lib/logging";
+import { enrollmentResult, loginResult } from "../../lib/metrics";
+import { CampusZipkinExporter, zipkinId } from "../../lib/tracing";
+
+const bindings = { nodeID: "node-1", ns: "campus", mod: "api", svc: "api" };
+
+describe("tracing configuration", () => {
+  it("is off when TRACING_EXPORTER is unset or empty", () => {
+    expect(parseTracing({})).toEqual({ exporter: null, zipkinUrl: null });
+    expect(parseTracing({ TRACING_EXPORTER: "" })).toEqual({ exporter: null, zipkinUrl: null });
+    expect(brokerOptions(loadConfig({ LOG_FORMAT: "json" })).tracing).toEqual({ enabled: false });
+  });
+
+  it("prints spans with console, and posts them to TRACING_ZIPKIN_URL with zipkin", () => {
+    expect(parseTracing({ TRACING_EXPORTER: "console" })).toEqual({
+      exporter: "console",
+      zipkinUrl: null,
+    });
+    const config = loadConfig({
+      LOG_FORMAT: "json",
+      TRACING_EXPORTER: "zipkin",
+      TRACING_ZIPKIN_URL: "http://jaeger:9411",
+    });
+    expect(config.tracing).toEqual({ exporter: "zipkin", zipkinUrl: "http://jaeger:9411" });
+    const tracing = brokerOptions(config).tracing as Record<string, any>;
+    expect(tracing.enabled).toBe(true);
+    expect(tracing.exporter).toBeInstanceOf(CampusZipkinExporter);
+    expect(tracing.exporter.opts.baseURL).toBe("http://jaeger:9411");
+  });
+
+  it("gives Zipkin hexadecimal ids whatever request id the client chose, the same on every node", () => {
+    expect(zipkinId("7108a11d-7637-46cd-bc98-708e985f838f")).toBe("7108a11d763746cd");
+    expect(zipkinId("order-17")).toMatch(/^[0-9a-f]{16}$/);
+    expect(zipkinId("order-17")).toBe(zipkinId("order-17"));
+    expect(zipkinId("order-17")).not.toBe(zipkinId("order-18"));
+    expect(zipkinId(null)).toBeNull();
+  });
+
+  it("drops the query string (a search may hold an email) from the gateway's span name and URL", () => {
+    const exporter = new CampusZipkinExporter({ baseURL: "http://zipkin.invalid:9411" });
+    const payload = exporter.makePayload({
+      name: "GET /api/students?search=ada%40example.org",
+      id: "7108a11d-7637-46cd-bc98-708e985f838f",
+      traceID: "order-17",
+      parentID: null,
+      type: "action",
+      service: { fullName: "api" },
+      startTime: 1000,
+      finishTime: 1012,
+      duration: 12,
+      tags: { params: { req: { url: "/api/students?search=ada%40example.org", method: "GET" } } },
+    } as never);
+    expect(payload.name).toBe("GET /api/students");
+    expect(payload.tags["params.req.url"]).toBe("/api/students");
+    expect(payload.traceId).toBe(zipkinId("order-17"));
+    expect(JSON.stringify(payload)).not.toContain("example.org");
+  });
+
+  it("never puts action parameters, meta or error data into spans", () => {
+    const options = brokerOptions(loadConfig({ LOG_FORMAT: "json", TRACING_EXPORTER: "console" }));
+    const tracing = options.tracing as Record<string, any>;
+    expect(tracing.tags.action).toEqual({ params: false, meta: false });
+    expect(tracing.tags.event).toEqual({ params: false, meta: false });
+    expect(tracing.errorFields).not.toContain("data");
+    expect(tracing.errorFields).not.toContain("stack");
+  });
+
+  it("refuses an unknown exporter, zipkin without a URL, and a URL that is not http(s)", () => {
+    expect(() => parseTracing({ TRACING_EXPORTER: "jaeger" })).toThrow(ConfigError);
+    expect(() => parseTracing({ TRACING_EXPORTER: "zipkin" })).toThrow(
+      /TRACING_ZIPKIN_URL is required/,
+    );
+    expect(() =>
+      parseTracing({ TRACING_EXPORTER: "zipkin", TRACING_ZIPKIN_URL: "jaeger:9411" }),
+    ).toThrow(/http\(s\)/);
+  });
+});
+
+describe("metric labels of outcomes", () => {
+  it("names each enrollment outcome with one of four results, and leaves the rest out", () => {
+    expect(enrollmentResult()).toBe("ok");
+    expect(enrollmentResult(conflict("The course is full", "COURSE_FULL"))).toBe("full");
+    expect(enrollmentResult(conflict("Already", "ALREADY_ENROLLED"))).toBe("duplicate");
+    // The raw unique violation, as the action's own error hook sees it.
+    expect(enrollmentResult({ name: "SequelizeUniqueConstraintError" })).toBe("duplicate");
+    expect(enrollmentResult(notFound("Course"))).toBe("not_found");
+    expect(enrollmentResult(forbidden())).toBeNull();
+    expect(enrollmentResult(new Errors.ServiceNotAvailableError({ action: "x" }))).toBeNull();
+  });
+
+  it("names each login outcome ok, invalid or locked", () => {
+    expect(loginResult()).toBe("ok");
+    expect(loginResult(unauthorized("Invalid", "INVALID_CREDENTIALS"))).toBe("invalid");
+    expect(loginResult(tooManyRequests("Locked", 60))).toBe("locked");
+    expect(loginResult(new Error("database down"))).toBeNull();
+  });
+});
+
+describe("log lines with structured fields", () => {
+  it("puts the fields beside the scope in JSON, and only the message in pretty lines", () => {
+    const entry = new LogFields("GET /api/courses 200 3.2 ms", {
+      method: "GET",
+      route: "/api/courses",
+      status: 200,
+      durationMs: 3.2,
+    });
+    const line = requestScope.run({ requestID: "r-1", action: "courses.list", userId: "u-1" }, () =>
+      JSON.parse(jsonLine("info", [entry], bindings)),
+    );
+    expect(line).toEqual({
+      time: expect.any(String),
+      level: "info",
+      nodeID: "node-1",
+      module: "api",
+      requestID: "r-1",
+      action: "courses.list",
+      userId: "u-1",
+      msg: "GET /api/courses 200 3.2 ms",
+      method: "GET",
+      route: "/api/courses",
+      status: 200,
+      durationMs: 3.2,
+    });
+    expect(prettyLine("info", [entry], bindings)).toMatch(/API: GET \/api\/courses 200 3\.2 ms$/);
+  });
+});
