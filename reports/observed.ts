@@ -431,7 +431,7 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
       true,
     ),
     await section(
-      "Event lag, mean since start, and events handled",
+      "Event lag, mean since start",
       "sum by (consumer) (campus_event_lag_seconds_sum) / sum by (consumer) (campus_event_lag_seconds_count)",
       ["consumer", "mean lag"],
       (m, v) => [m.consumer, ms(v * 1000)],

@@ -10,7 +10,16 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { parseAllDocuments, parseDocument, stringify } from "yaml";
 import { repoFile, runCommand } from "../helpers/delivery";
-import { hasBinary, INSTALL_HINT, ROOT } from "../helpers/prometheus";
+import { METRIC_DEFINITIONS } from "../../lib/metrics";
+import { CACHE_ERRORS_METRIC } from "../../lib/resilient-redis-cacher";
+import { PUBLISH_FAILURES_METRIC } from "../../mixins/domain-events.mixin";
+import {
+  hasBinary,
+  INSTALL_HINT,
+  metricNames,
+  moleculerMetricNames,
+  ROOT,
+} from "../helpers/prometheus";
 
 type Json = any;
 
@@ -161,6 +170,25 @@ describe("prometheus/alerts.yml", () => {
         "CampusCacheErrors",
       ]),
     );
+  });
+
+  it("reads only metrics that exist: Campus's own, Moleculer's (0.15 names), or `up`", () => {
+    const known = new Set([
+      ...METRIC_DEFINITIONS.map((d) => d.name),
+      CACHE_ERRORS_METRIC,
+      PUBLISH_FAILURES_METRIC,
+      ...moleculerMetricNames(),
+      "up",
+    ]);
+    const unknown = alerts.flatMap((rule) =>
+      metricNames(rule.expr)
+        .filter((name) => !known.has(name) && !known.has(name.replace(/_(bucket|sum|count)$/, "")))
+        .map((name) => `${rule.alert}: ${name}`),
+    );
+    expect(unknown).toEqual([]);
+    // The breaker and transporter series under their Moleculer 0.15 names.
+    expect(known).toContain("moleculer_circuit_breaker_opened_active");
+    expect(known).toContain("moleculer_transit_connected");
   });
 
   it("gives every alert a severity (page or ticket), a summary and a description", () => {
