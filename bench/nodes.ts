@@ -1,11 +1,12 @@
 /**
- * The processes of a bench run: Campus nodes started through the cluster test harness (the same
- * `node --import tsx server.ts` processes, environment and fresh PostgreSQL databases), the bare
- * `http` ceiling server, start-up timing and resident memory. Everything is stopped by its PID.
+ * The processes of a bench run: Campus nodes (`node --import tsx server.ts`, like the cluster
+ * tests), the bare `http` ceiling server, start-up timing and resident memory. Everything is
+ * stopped by its PID.
  */
 import { spawn, type ChildProcess } from "child_process";
-import { readFileSync } from "fs";
+import { closeSync, mkdirSync, openSync, readFileSync } from "fs";
 import { join } from "path";
+import { Client } from "pg";
 import {
   Cluster,
   ROOT,
@@ -15,9 +16,89 @@ import {
   type CampusNode,
 } from "../test/cluster/harness";
 
-/** The harness's cluster with a namespace of its own, so nothing of a bench run meets a test run. */
+const DATABASE_OWNERS = ["students", "courses", "users", "notifications"] as const;
+const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/**
+ * The cluster harness (run id, node map, metrics, stop) with what a bench needs differently: a
+ * namespace prefix and databases of its own (`bench-<run id>`, `bench_<run id>_<service>`), and
+ * nodes that write their output straight into a log file — not through a pipe into this
+ * process, which is also the load generator. The caller gives each node its whole configuration.
+ */
 export class BenchCluster extends Cluster {
   override readonly namespace = `bench-${this.runId}`;
+  private readonly databases: Record<string, string> = {};
+
+  private databaseName(owner: string): string {
+    return `bench_${this.runId}_${owner}`;
+  }
+
+  override async createDatabases(): Promise<void> {
+    mkdirSync(this.logDir, { recursive: true });
+    const admin = new Client({ connectionString: ADMIN_DB_URL });
+    await admin.connect();
+    try {
+      for (const owner of DATABASE_OWNERS) {
+        await admin.query(`CREATE DATABASE ${this.databaseName(owner)}`);
+        this.databases[`${owner.toUpperCase()}_DATABASE_URL`] =
+          `postgres://postgres@127.0.0.1:5432/${this.databaseName(owner)}`;
+      }
+    } finally {
+      await admin.end();
+    }
+  }
+
+  override async dropDatabases(): Promise<void> {
+    const admin = new Client({ connectionString: ADMIN_DB_URL });
+    await admin.connect();
+    try {
+      for (const owner of DATABASE_OWNERS) {
+        await admin.query(`DROP DATABASE IF EXISTS ${this.databaseName(owner)} WITH (FORCE)`);
+      }
+    } finally {
+      await admin.end();
+    }
+  }
+
+  override async start(
+    name: string,
+    services: string,
+    env: Record<string, string> = {},
+  ): Promise<CampusNode> {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    mkdirSync(this.logDir, { recursive: true });
+    const log = openSync(join(this.logDir, `${name}.log`), "a");
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          SERVICES: services,
+          NODE_ID: `${name}-${this.runId}`,
+          PORT: String(port),
+          METRICS_PORT: String(metricsPort),
+          ...this.databases,
+          ...env,
+        },
+        stdio: ["ignore", log, log],
+      });
+    } finally {
+      closeSync(log);
+    }
+    const node: CampusNode = {
+      name,
+      services,
+      port,
+      metricsPort,
+      process: child,
+      exited: new Promise((done) => child.once("exit", (code) => done(code))),
+    };
+    this.nodes.set(name, node);
+    return node;
+  }
 }
 
 export interface Memory {

@@ -191,6 +191,12 @@ function burstTable(report: BenchReport): string[] {
 }
 
 function nodesTables(report: BenchReport): string[] {
+  const startedWith = (n: NodeRecord) => {
+    const count = report.nodes.filter(
+      (o) => o.topology === n.topology && !o.joinedRunningCluster,
+    ).length;
+    return count === 1 ? "alone" : `with its topology (${count} nodes at once)`;
+  };
   const roles = [...new Set(report.nodes.map((n) => n.role))];
   const lines = [
     "Per role (median over every start of this run; min–max in brackets):",
@@ -221,7 +227,7 @@ function nodesTables(report: BenchReport): string[] {
       ? "first start, fresh databases (migrations)"
       : n.joinedRunningCluster
         ? "alone, joining a running cluster"
-        : "together with its topology";
+        : startedWith(n);
     lines.push(
       `| ${n.topology} | ${n.name} | ${n.services} | ${fmt(n.startupMs)} | ${how} | ` +
         `${fmt(n.rssAtReadyMb)} | ${fmt(n.rssAtEndMb)} | ${fmt(n.peakRssMb)} |`,

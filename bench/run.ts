@@ -197,6 +197,13 @@ async function measureGroup(entries: Entry[]): Promise<void> {
     const waitStarted = Date.now();
     const other = await waitForQuiet(15000);
     retrySecondsLeft -= (Date.now() - waitStarted) / 1000;
+    if (other >= DISTURBED_CORES) {
+      // Still busy after waiting: measuring again would be disturbed too.
+      console.log(
+        `    disturbed, and the machine stays busy (${other.toFixed(2)} cores): not measured again`,
+      );
+      break;
+    }
     console.log(`    disturbed: measuring again (other processes now ${other.toFixed(2)} cores)`);
   }
   const chosen = attempts.reduce((best, g) => (worstOther(g) < worstOther(best) ? g : best));
@@ -846,6 +853,14 @@ const watchdog = setTimeout(() => {
   console.error(`\nThe bench ran past its deadline of ${deadlineSeconds} s: stopping everything.`);
   void cleanup().finally(() => process.exit(2));
 }, deadlineSeconds * 1000);
+// Whatever goes wrong, nothing this run started may outlive it.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.once(event, (err: unknown) => {
+    console.error(`\nThe bench failed (${event}):`, err);
+    console.error(`Node logs are kept in ${cluster.logDir}`);
+    void cleanup().finally(() => process.exit(1));
+  });
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     console.error(`\n${signal}: stopping everything.`);
