@@ -2,7 +2,7 @@
  * Access tokens: HS256 only (pinned on both sides, so `alg: none` and RS/HS confusion fail),
  * with issuer, audience, subject, role and expiry.
  */
-import { createHash } from "crypto";
+import { createHash, createSecretKey, type KeyObject } from "crypto";
 import jwt from "jsonwebtoken";
 
 export type Role = "admin" | "teacher" | "student";
@@ -37,6 +37,20 @@ export function signAccessToken(claims: TokenClaims, settings: TokenSettings): s
 }
 
 /** The verified claims, or null for any token that is missing, malformed, forged or expired. */
+const secretKeys = new Map<string, KeyObject>();
+/**
+ * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries to parse it as a
+ * public key on every verification (~0.3 ms each, the largest cost of a request in the bench).
+ */
+function secretKey(secret: string): KeyObject {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret));
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
 /** A public id of a secret (`kid` header): which key signed a token, without revealing it. */
 export function keyId(secret: string): string {
   return createHash("sha256").update(secret).digest("hex").slice(0, 16);
@@ -57,7 +71,7 @@ export function verifyAccessToken(
   try {
     const secret = verificationSecret(token, settings);
     if (!secret) return null;
-    const payload = jwt.verify(token, secret, {
+    const payload = jwt.verify(token, secretKey(secret), {
       algorithms: ["HS256"],
       issuer: settings.issuer,
       audience: settings.audience,

@@ -231,8 +231,10 @@ export class Cluster {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    // Both streams share one file: neither may end it, or the other's next write throws.
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once("close", () => log.end());
     const node: CampusNode = {
       name,
       services,
