@@ -136,6 +136,15 @@ export function toHttpError(err: unknown): HttpError {
     };
   }
 
+  // A corrupt gzip/deflate body: zlib's error code (Z_DATA_ERROR, …) reaches us in place of a status.
+  if (typeof e.code === "string" && /^Z_[A-Z_]+$/.test(e.code)) {
+    return {
+      status: 400,
+      headers: {},
+      body: body(400, "MALFORMED_BODY", "The request body could not be decompressed"),
+    };
+  }
+
   const code = typeof e.code === "number" ? e.code : Number(e.status);
   if (UNAVAILABLE_TYPES.has(type) || code === 503 || code === 504) {
     return {

@@ -1,8 +1,12 @@
 /**
  * What the gateway accepts of a request before it reaches an action: keys that could reach an
- * object's prototype are dropped, and each request contributes one source of parameters (query
- * for reads, body for writes) so a query string cannot override a body field.
+ * object's prototype are dropped, each request contributes one source of parameters (query
+ * for reads, body for writes) so a query string cannot override a body field, a write's JSON
+ * body must be an object, and no text may carry what PostgreSQL cannot store as sent.
  */
+import { Errors } from "moleculer";
+import { invalid, type FieldError } from "./errors";
+
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_DEPTH = 20;
 
@@ -19,6 +23,33 @@ export function withoutPrototypeKeys(value: unknown, depth = 0): unknown {
   return clean;
 }
 
+// NUL (PostgreSQL text cannot hold it) and UTF-16 halves without their pair (not encodable as
+// UTF-8): stored, either would come back as something other than what the client sent.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** One 422 item per string value (at any depth) that contains NUL or a lone surrogate. */
+export function unstorableText(value: unknown, field = ""): FieldError[] {
+  if (typeof value === "string") {
+    return UNSTORABLE.test(value)
+      ? [
+          {
+            field: field || "body",
+            message: "must not contain NUL or unpaired surrogate characters",
+            type: "stringCharacters",
+          },
+        ]
+      : [];
+  }
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    unstorableText(
+      item,
+      Array.isArray(value) ? `${field}[${key}]` : field ? `${field}.${key}` : key,
+    ),
+  );
+}
+
 /** Request ids we echo and log: short and printable, or we generate our own. */
 export function acceptableRequestId(value: string | string[] | undefined): string | undefined {
   if (typeof value !== "string") return undefined;
@@ -32,9 +63,30 @@ interface MutableRequest {
 }
 
 /** moleculer-web route middleware (connect style). */
-export function sanitizeRequest(req: MutableRequest, _res: unknown, next: () => void): void {
+export function sanitizeRequest(
+  req: MutableRequest,
+  _res: unknown,
+  next: (err?: Error) => void,
+): void {
   const reads = req.method === "GET" || req.method === "HEAD" || req.method === "DELETE";
-  req.body = reads ? {} : withoutPrototypeKeys(req.body ?? {});
+  const body = req.body === undefined ? {} : req.body;
+  if (!reads && (typeof body !== "object" || body === null || Array.isArray(body))) {
+    // `[…]`, `"…"`, `1` or `null` where an object is expected: not silently read as `{}`.
+    next(
+      new Errors.MoleculerClientError(
+        "The request body must be a JSON object",
+        400,
+        "INVALID_REQUEST_BODY",
+      ),
+    );
+    return;
+  }
+  req.body = reads ? {} : withoutPrototypeKeys(body);
   req.query = reads ? (withoutPrototypeKeys(req.query ?? {}) as Record<string, unknown>) : {};
+  const problems = unstorableText(reads ? req.query : req.body);
+  if (problems.length > 0) {
+    next(invalid(problems));
+    return;
+  }
   next();
 }

@@ -75,6 +75,21 @@ describe("toHttpError: gateway and body-parser errors", () => {
     });
   });
 
+  it("a corrupt compressed body (zlib Z_DATA_ERROR, wrapped by moleculer-web) answers 400, not 500", () => {
+    const http = toHttpError(new MoleculerError("incorrect header check", "Z_DATA_ERROR" as never));
+
+    expect(http).toEqual({
+      status: 400,
+      headers: {},
+      body: {
+        name: "BadRequest",
+        message: "The request body could not be decompressed",
+        code: 400,
+        type: "MALFORMED_BODY",
+      },
+    });
+  });
+
   it("a request without a token (moleculer-web NO_TOKEN) answers 401 UNAUTHORIZED", () => {
     const http = toHttpError(new GatewayErrors.UnAuthorizedError("NO_TOKEN"));
 

@@ -1,4 +1,9 @@
-import { acceptableRequestId, sanitizeRequest, withoutPrototypeKeys } from "../../lib/http-input";
+import {
+  acceptableRequestId,
+  sanitizeRequest,
+  unstorableText,
+  withoutPrototypeKeys,
+} from "../../lib/http-input";
 
 const hasOwn = (value: unknown, key: string) => Object.prototype.hasOwnProperty.call(value, key);
 
@@ -73,6 +78,40 @@ describe("withoutPrototypeKeys", () => {
     withoutPrototypeKeys(input);
 
     expect(input).toEqual({ name: "Ada", nested: { constructor: 1 } });
+  });
+});
+
+describe("unstorableText", () => {
+  it("finds nothing in ordinary text, emoji (a surrogate pair) included", () => {
+    expect(unstorableText({ name: "Zoë 😀", tags: ["a", { b: "ü" }], n: 1 })).toEqual([]);
+  });
+
+  it("names a top-level field that contains NUL", () => {
+    expect(unstorableText({ lastName: "b\u0000c" })).toEqual([
+      {
+        field: "lastName",
+        message: "must not contain NUL or unpaired surrogate characters",
+        type: "stringCharacters",
+      },
+    ]);
+  });
+
+  it("names a field with a lone high surrogate", () => {
+    expect(unstorableText({ title: "x\ud800" }).map((item) => item.field)).toEqual(["title"]);
+  });
+
+  it("names a field with a lone low surrogate", () => {
+    expect(unstorableText({ title: "\udc00x" }).map((item) => item.field)).toEqual(["title"]);
+  });
+
+  it("names nested fields with their path", () => {
+    expect(unstorableText({ a: { b: ["ok", "\u0000"] } }).map((item) => item.field)).toEqual([
+      "a.b[1]",
+    ]);
+  });
+
+  it("names a whole string body 'body'", () => {
+    expect(unstorableText("\u0000").map((item) => item.field)).toEqual(["body"]);
   });
 });
 
@@ -185,6 +224,43 @@ describe("sanitizeRequest", () => {
     const { req } = run({ method: "GET", query: { constructor: "x", page: "1" } });
 
     expect(req.query).toEqual({ page: "1" });
+  });
+
+  it.each([
+    ["an array", [1, 2]],
+    ["a string", "abc"],
+    ["a number", 12],
+    ["null", null],
+    ["a boolean", true],
+  ])("answers a POST whose JSON body is %s with a 400 INVALID_REQUEST_BODY error", (_, body) => {
+    const { next } = run({ method: "POST", body });
+
+    expect(next.mock.calls[0][0]).toMatchObject({ code: 400, type: "INVALID_REQUEST_BODY" });
+  });
+
+  it("ignores whatever body a DELETE carries, an array included", () => {
+    const { req, next } = run({ method: "DELETE", body: [1] });
+
+    expect({ body: req.body, error: next.mock.calls[0][0] }).toEqual({
+      body: {},
+      error: undefined,
+    });
+  });
+
+  it("answers a PATCH body with a NUL in a field with a 422 naming the field", () => {
+    const { next } = run({ method: "PATCH", body: { lastName: "b\u0000c" } });
+
+    expect(next.mock.calls[0][0]).toMatchObject({
+      code: 422,
+      type: "VALIDATION_ERROR",
+      data: [{ field: "lastName", type: "stringCharacters" }],
+    });
+  });
+
+  it("answers a GET query with a lone surrogate with a 422 naming the parameter", () => {
+    const { next } = run({ method: "GET", query: { search: "\ud800" } });
+
+    expect(next.mock.calls[0][0]).toMatchObject({ code: 422, data: [{ field: "search" }] });
   });
 
   it("calls next exactly once", () => {
