@@ -10,6 +10,9 @@ import { connect as connectTcp, createServer } from "net";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { Client } from "pg";
+import { eventually } from "../helpers/eventually";
+
+export { eventually };
 
 export const ROOT = resolve(__dirname, "../..");
 export const ADMIN = { email: "admin@cluster.test", password: "cluster-admin-password" };
@@ -31,23 +34,6 @@ export function freePort(): Promise<number> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
-}
-
-/** Polls `check` until it passes or `timeoutMs` runs out (then rethrows its last error). */
-export async function eventually<T>(
-  check: () => Promise<T>,
-  timeoutMs = 20000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(everyMs);
-    }
-  }
 }
 
 export interface CampusNode {

@@ -7,6 +7,9 @@ import type { Server } from "http";
 import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../lib/config";
 import { createNode } from "../../lib/node";
+import { eventually } from "./eventually";
+
+export { eventually };
 
 export const ADMIN = { email: "admin@campus.test", password: "admin-password-for-tests" };
 
@@ -44,6 +47,9 @@ export async function startCampus(env: Record<string, string> = {}): Promise<Cam
     ADMIN_PASSWORD: ADMIN.password,
     RATE_LIMIT_PER_MINUTE: "0",
     AUTH_RATE_LIMIT_PER_MINUTE: "0",
+    // Off like the rate limits: tests that send wrong passwords in a row see the lock alone;
+    // the backoff's own tests turn it on.
+    LOGIN_BACKOFF_MS: "0",
     ...env,
   });
   const broker = createNode(config);
@@ -125,16 +131,45 @@ export async function registerStudent(campus: Campus, overrides: Record<string, 
   };
 }
 
-/** Polls until `check` passes (for effects of events, which complete after the response). */
-export async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+/** Creates a teacher account as admin and logs it in; returns its access token. */
+export async function createTeacher(campus: Campus): Promise<string> {
+  const email = uniqueEmail("teacher");
+  const password = "a-teacher-password-long-enough";
+  const created = await campus.request("POST", "/api/users", {
+    token: await campus.adminToken(),
+    body: { email, password, role: "teacher" },
+  });
+  if (created.status !== 201) throw new Error(`create teacher: ${created.status} ${created.text}`);
+  const login = await campus.request("POST", "/api/auth/login", { body: { email, password } });
+  if (login.status !== 200) throw new Error(`teacher login: ${login.status} ${login.text}`);
+  return login.body.accessToken as string;
+}
+
+/**
+ * A source of lower-case tokens no other test's data contains (`${prefix}${n}x${run}`): a unique
+ * code, or a search term that scopes a list to one test's records.
+ */
+export function markers(prefix: string): () => string {
+  const run = Date.now().toString(36);
+  let count = 0;
+  return () => {
+    count += 1;
+    return `${prefix}${count}x${run}`;
+  };
+}
+
+/** The contract's error body: name, message, code, type, and `data` only when given. */
+export function errorBody(code: number, type: string, data?: unknown) {
+  return {
+    name: expect.any(String),
+    message: expect.any(String),
+    code,
+    type,
+    ...(data === undefined ? {} : { data }),
+  };
+}
+
+/** One item of a 422 body's `data`: the field and why it was refused. */
+export function fieldError(field: unknown) {
+  return { field, message: expect.any(String), type: expect.any(String) };
 }

@@ -4,6 +4,7 @@ import {
   startCampus,
   registerStudent,
   uniqueEmail,
+  errorBody,
   type Campus,
   type HttpResult,
 } from "../helpers/campus";
@@ -56,10 +57,6 @@ async function studentsMatching(text: string): Promise<number> {
   );
   expect(result.status).toBe(200);
   return result.body.total as number;
-}
-
-function errorBody(code: number, type: string) {
-  return { name: expect.any(String), message: expect.any(String), code, type };
 }
 
 /** Every key path in a JSON value that names a password, hash or salt. */

@@ -2,6 +2,7 @@ import {
   startCampus,
   registerStudent,
   uniqueEmail,
+  markers,
   type Campus,
   type HttpResult,
 } from "../helpers/campus";
@@ -21,13 +22,10 @@ beforeAll(async () => {
 });
 afterAll(() => campus.stop());
 
-let markerCounter = 0;
-const markerRun = Date.now().toString(36);
 /** A lower-case token no other test's data contains: scopes a search to one test's records. */
-function marker(): string {
-  markerCounter += 1;
-  return `h${markerCounter}x${markerRun}`;
-}
+const marker = markers("h");
+/** Makes this run's course codes unique. */
+const markerRun = Date.now().toString(36);
 
 /**
  * The contract's error body and nothing internal: exactly name, message, code, type (and data,

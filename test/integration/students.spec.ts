@@ -1,4 +1,13 @@
-import { startCampus, registerStudent, uniqueEmail, type Campus } from "../helpers/campus";
+import {
+  startCampus,
+  registerStudent,
+  uniqueEmail,
+  createTeacher,
+  errorBody,
+  fieldError,
+  markers,
+  type Campus,
+} from "../helpers/campus";
 
 let campus: Campus;
 let admin: string;
@@ -11,30 +20,12 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 beforeAll(async () => {
   campus = await startCampus();
   admin = await campus.adminToken();
-  teacher = await createTeacher();
+  teacher = await createTeacher(campus);
 });
 afterAll(() => campus.stop());
 
-let markerCounter = 0;
-const markerRun = Date.now().toString(36);
 /** A lower-case token no other test's data contains: scopes a search to one test's students. */
-function marker(): string {
-  markerCounter += 1;
-  return `k${markerCounter}x${markerRun}`;
-}
-
-async function createTeacher(): Promise<string> {
-  const email = uniqueEmail("teacher");
-  const password = "a-teacher-password-long-enough";
-  const created = await campus.request("POST", "/api/users", {
-    token: admin,
-    body: { email, password, role: "teacher" },
-  });
-  expect(created.status).toBe(201);
-  const login = await campus.request("POST", "/api/auth/login", { body: { email, password } });
-  expect(login.status).toBe(200);
-  return login.body.accessToken as string;
-}
+const marker = markers("k");
 
 async function createStudent(fields: Record<string, unknown> = {}) {
   const result = await campus.request("POST", "/api/students", {
@@ -47,20 +38,6 @@ async function createStudent(fields: Record<string, unknown> = {}) {
 
 function list(query: string, token = admin) {
   return campus.request("GET", `/api/students?${query}`, { token });
-}
-
-function errorBody(code: number, type: string, data?: unknown) {
-  return {
-    name: expect.any(String),
-    message: expect.any(String),
-    code,
-    type,
-    ...(data === undefined ? {} : { data }),
-  };
-}
-
-function fieldError(field: string) {
-  return { field, message: expect.any(String), type: expect.any(String) };
 }
 
 describe("GET /api/students — who may list", () => {

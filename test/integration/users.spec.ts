@@ -1,4 +1,11 @@
-import { startCampus, registerStudent, uniqueEmail, type Campus } from "../helpers/campus";
+import {
+  startCampus,
+  registerStudent,
+  uniqueEmail,
+  errorBody,
+  markers,
+  type Campus,
+} from "../helpers/campus";
 
 let campus: Campus;
 let admin: string;
@@ -19,13 +26,8 @@ beforeAll(async () => {
 });
 afterAll(() => campus.stop());
 
-let markerCounter = 0;
-const markerRun = Date.now().toString(36);
 /** A lower-case token no other test's data contains: scopes a search to one test's users. */
-function marker(): string {
-  markerCounter += 1;
-  return `u${markerCounter}x${markerRun}`;
-}
+const marker = markers("u");
 
 async function createStudentRecord() {
   const result = await campus.request("POST", "/api/students", {
@@ -58,10 +60,6 @@ async function tokenOf(email: string, password = PASSWORD): Promise<string> {
 
 function list(query: string, token = admin) {
   return campus.request("GET", `/api/users?${query}`, { token });
-}
-
-function errorBody(code: number, type: string) {
-  return { name: expect.any(String), message: expect.any(String), code, type };
 }
 
 function userShape(fields: { email: string; role: string; studentId?: string | null }) {
