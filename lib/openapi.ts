@@ -387,6 +387,38 @@ interface OperationDoc {
 const sortable = (fields: readonly string[]) =>
   `Comma list of fields, \`-\` before one for descending. Allowed: ${fields.join(", ")}.`;
 
+/**
+ * `<service>.enroll` and `<service>.drop`: the same enrollment reached from the student's side
+ * (`/students/:id/courses`) or the course's (`/courses/:id/students`), with the same answers and
+ * errors, worded from that side.
+ */
+function enrollmentOperations(
+  service: "students" | "courses",
+  side: { course: string; enroller: string; notFound: string; example: Record<string, unknown> },
+): Record<string, OperationDoc> {
+  return {
+    [`${service}.enroll`]: {
+      summary: `Enroll a student in ${side.course}`,
+      description: `Staff, or ${side.enroller}.`,
+      success: { status: 201, schema: "Enrollment", location: true },
+      errors: {
+        404: side.notFound,
+        409: "Already enrolled (`ALREADY_ENROLLED`) or the course is full (`COURSE_FULL`)",
+      },
+      example: side.example,
+    },
+    [`${service}.drop`]: {
+      summary: `Take a student out of ${side.course}`,
+      description: "Staff, or the student themself.",
+      success: { status: 204 },
+      errors: { 404: "The student is not enrolled in this course" },
+    },
+  };
+}
+
+const DUPLICATE_STUDENT_EMAIL = "A student with this email already exists (`DUPLICATE_EMAIL`)";
+const DUPLICATE_COURSE_CODE = "A course with this code already exists (`DUPLICATE_COURSE_CODE`)";
+
 export const OPERATIONS: Record<string, OperationDoc> = {
   "users.register": {
     summary: "Register as a student",
@@ -461,7 +493,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   "students.create": {
     summary: "Create a student",
     success: { status: 201, schema: "Student", location: true },
-    errors: { 409: "A student with this email already exists (`DUPLICATE_EMAIL`)" },
+    errors: { 409: DUPLICATE_STUDENT_EMAIL },
     example: { firstName: "Grace", lastName: "Hopper", email: "grace@example.org" },
   },
   "students.get": {
@@ -473,7 +505,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "Replace a student's fields",
     description: "Every editable field. A student may change their own record, but not the email.",
     success: { status: 200, schema: "Student" },
-    errors: { 409: "A student with this email already exists (`DUPLICATE_EMAIL`)" },
+    errors: { 409: DUPLICATE_STUDENT_EMAIL },
     example: { firstName: "Grace", lastName: "Hopper", email: "grace.hopper@example.org" },
   },
   "students.update": {
@@ -481,7 +513,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description:
       "Only the fields to change. A student may change their own record, but not the email.",
     success: { status: 200, schema: "Student" },
-    errors: { 409: "A student with this email already exists (`DUPLICATE_EMAIL`)" },
+    errors: { 409: DUPLICATE_STUDENT_EMAIL },
     example: { lastName: "Murray Hopper" },
   },
   "students.remove": {
@@ -494,22 +526,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description: "Staff, or the student themself. Answered with data from the courses service.",
     success: { status: 200, schema: "EnrolledCoursePage" },
   },
-  "students.enroll": {
-    summary: "Enroll a student in a course",
-    description: "Staff, or the student themself.",
-    success: { status: 201, schema: "Enrollment", location: true },
-    errors: {
-      404: "No such student or course",
-      409: "Already enrolled (`ALREADY_ENROLLED`) or the course is full (`COURSE_FULL`)",
-    },
+  ...enrollmentOperations("students", {
+    course: "a course",
+    enroller: "the student themself",
+    notFound: "No such student or course",
     example: { courseId: EXAMPLE_ID },
-  },
-  "students.drop": {
-    summary: "Take a student out of a course",
-    description: "Staff, or the student themself.",
-    success: { status: 204 },
-    errors: { 404: "The student is not enrolled in this course" },
-  },
+  }),
 
   "courses.list": {
     summary: "List courses",
@@ -523,7 +545,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "Create a course",
     description: "`endDate` must not be before `startDate`; `capacity` null means no limit.",
     success: { status: 201, schema: "Course", location: true },
-    errors: { 409: "A course with this code already exists (`DUPLICATE_COURSE_CODE`)" },
+    errors: { 409: DUPLICATE_COURSE_CODE },
     example: {
       code: "CS101",
       title: "Introduction to Programming",
@@ -539,7 +561,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description:
       "Every editable field: those left out are reset (no description, no limit, no dates).",
     success: { status: 200, schema: "Course" },
-    errors: { 409: "A course with this code already exists (`DUPLICATE_COURSE_CODE`)" },
+    errors: { 409: DUPLICATE_COURSE_CODE },
     example: {
       code: "CS101",
       title: "Programming I",
@@ -552,7 +574,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "Change some of a course's fields",
     description: "A capacity below the students already enrolled answers 422.",
     success: { status: 200, schema: "Course" },
-    errors: { 409: "A course with this code already exists (`DUPLICATE_COURSE_CODE`)" },
+    errors: { 409: DUPLICATE_COURSE_CODE },
     example: { capacity: 45 },
   },
   "courses.remove": {
@@ -565,22 +587,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description: "Answered with data from the students service.",
     success: { status: 200, schema: "StudentPage" },
   },
-  "courses.enroll": {
-    summary: "Enroll a student in the course",
-    description: "Staff, or the student enrolling themself.",
-    success: { status: 201, schema: "Enrollment", location: true },
-    errors: {
-      404: "No such course or student",
-      409: "Already enrolled (`ALREADY_ENROLLED`) or the course is full (`COURSE_FULL`)",
-    },
+  ...enrollmentOperations("courses", {
+    course: "the course",
+    enroller: "the student enrolling themself",
+    notFound: "No such course or student",
     example: { studentId: EXAMPLE_ID },
-  },
-  "courses.drop": {
-    summary: "Take a student out of the course",
-    description: "Staff, or the student themself.",
-    success: { status: 204 },
-    errors: { 404: "The student is not enrolled in this course" },
-  },
+  }),
 
   "notifications.list": {
     summary: "The caller's notifications, newest first",
