@@ -9,7 +9,7 @@ import { channelsAdapter } from "./lib/domain-events";
 import { DomainStreamsMiddleware } from "./mixins/domain-events.mixin";
 import { loggerConfig } from "./lib/logging";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
-import { CampusZipkinExporter } from "./lib/tracing";
+import { CampusZipkinExporter, traceScopeMiddleware } from "./lib/tracing";
 import { createPermissionsMiddleware } from "./middlewares/permissions.middleware";
 import { trustKeys } from "./lib/service-trust";
 import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
@@ -101,6 +101,8 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       ChannelsMiddleware({ adapter: channelsAdapter(config), context: true } as never) as never,
       DomainStreamsMiddleware,
       metricsMiddleware(),
+      // Tracing on: database spans and durable-event handler spans (a no-op when off).
+      traceScopeMiddleware(),
     ],
   };
 }

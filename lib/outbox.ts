@@ -2,7 +2,9 @@
  * Transactional outbox: a service writes its domain events into its own database in the same
  * transaction as the change they describe, and a relay publishes them afterwards. A change is
  * never committed without its event, and an event is never published for a change that rolled
- * back; a publish that fails is retried until the broker takes it.
+ * back; a publish that fails is retried until the broker takes it. Each row keeps the request id
+ * and trace position of the change, so the event's handlers log under the same id and their
+ * spans join the same trace.
  */
 import type { Migration } from "./database";
 
@@ -52,4 +54,35 @@ export interface OutboxRow {
   payload: Record<string, unknown>;
   request_id: string | null;
   meta: Record<string, unknown>;
+}
+
+/**
+ * Where the recording request stood in its trace: the span that recorded the event and whether
+ * the trace is sampled. The trace id is the request id (Moleculer's rule), kept in `request_id`.
+ */
+export interface OutboxTrace {
+  parentID: string;
+  tracing: boolean;
+}
+
+/** The key under which a row's `meta` keeps its trace position; it never reaches consumers. */
+export const OUTBOX_TRACE_KEY = "$trace";
+
+/** The `meta` stored with an event: the caller (the message's `ctx.meta`) and the trace position. */
+export function outboxMeta(user: unknown, trace: OutboxTrace | null): Record<string, unknown> {
+  return trace ? { user: user ?? null, [OUTBOX_TRACE_KEY]: trace } : { user: user ?? null };
+}
+
+/** A stored `meta` split back into the message's meta and the trace position (if any). */
+export function splitOutboxMeta(stored: Record<string, unknown> | null | undefined): {
+  meta: Record<string, unknown>;
+  trace: OutboxTrace | null;
+} {
+  const { [OUTBOX_TRACE_KEY]: raw, ...meta } = stored ?? {};
+  const candidate = raw as Partial<OutboxTrace> | undefined;
+  const trace =
+    candidate && typeof candidate.parentID === "string" && candidate.parentID
+      ? { parentID: candidate.parentID, tracing: candidate.tracing === true }
+      : null;
+  return { meta, trace };
 }

@@ -2,9 +2,10 @@
  * The database of one service: moleculer-db over the sequelize adapter, on the PostgreSQL the
  * environment names (`<SERVICE>_DATABASE_URL`, `DATABASE_URL`) or else on the process's embedded
  * PostgreSQL. Migrations run at connect (no `sync()`); database errors that a client caused
- * become Moleculer client errors here, at the source.
+ * become Moleculer client errors here, at the source. With tracing on, each statement is a span
+ * (lib/tracing.ts `traceQueries`).
  */
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import DbService from "moleculer-db";
 import SequelizeAdapter from "moleculer-db-adapter-sequelize";
 import type { ModelAttributes, ModelOptions, ModelStatic, Model, Sequelize } from "sequelize";
@@ -13,6 +14,7 @@ import type { CampusConfig, DatabaseOwner } from "../lib/config";
 import { connectionOptions, migrate, type Migration } from "../lib/database";
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from "../lib/embedded-postgres";
 import { conflict } from "../lib/errors";
+import { traceQueries } from "../lib/tracing";
 
 export interface ModelDefinition {
   name: string;
@@ -39,6 +41,7 @@ export interface DbServiceThis {
 class CampusSequelizeAdapter extends SequelizeAdapter {
   declare db: Sequelize;
   declare opts: unknown[];
+  declare broker: ServiceBroker;
   models: Record<string, ModelStatic<Model>> = {};
 
   constructor(
@@ -59,6 +62,9 @@ class CampusSequelizeAdapter extends SequelizeAdapter {
     }
     this.opts = [connectionOptions(url, this.owner)];
     await super.connect();
+    // Every statement of this service becomes a span under the action that made it (tracing
+    // on only: otherwise `query` stays Sequelize's own, at no cost).
+    if (this.broker.isTracingEnabled()) traceQueries(this.db as never, this.broker.nodeID);
     for (const extra of this.options.extraModels ?? []) {
       this.models[extra.name] = this.db.define(extra.name, extra.define, extra.options);
     }

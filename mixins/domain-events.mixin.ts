@@ -3,13 +3,23 @@
  * `recordEvent(ctx, transaction, name, payload)` inside the transaction of its change (the
  * transactional outbox, lib/outbox.ts); the relay here publishes it on @moleculer/channels after
  * the commit. Consumers declare `channels: { "student.deleted": durableConsumer(handler) }`.
+ * The outbox keeps the request id, caller and trace position of the change: the message carries
+ * them, so a handler logs under the request's id and, with tracing on, its span (opened by
+ * `traceScopeMiddleware`, lib/tracing.ts) sits in the request's trace under a `publish` span.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { QueryTypes, type Transaction } from "sequelize";
 import { DOMAIN_EVENTS, envelope, type DomainEventName } from "../lib/domain-events";
 import { requestScope } from "../lib/logging";
 import { observeEventLag } from "../lib/metrics";
-import { claimOutboxSql, insertOutboxSql, OUTBOX_BATCH, type OutboxRow } from "../lib/outbox";
+import {
+  claimOutboxSql,
+  insertOutboxSql,
+  OUTBOX_BATCH,
+  outboxMeta,
+  splitOutboxMeta,
+  type OutboxRow,
+} from "../lib/outbox";
 import type { DbServiceThis } from "./db.mixin";
 
 /** How often the relay looks for events that an earlier pass could not publish. */
@@ -97,7 +107,13 @@ export const DomainEventsMixin = {
           name,
           payload: JSON.stringify(event),
           requestId: ctx.requestID ?? null,
-          meta: JSON.stringify({ user: (ctx.meta as { user?: unknown }).user ?? null }),
+          // The span recording the event becomes the parent of its publish and its handlers.
+          meta: JSON.stringify(
+            outboxMeta(
+              (ctx.meta as { user?: unknown }).user,
+              ctx.span ? { parentID: ctx.span.id, tracing: Boolean(ctx.tracing) } : null,
+            ),
+          ),
         },
         transaction,
       });
@@ -166,21 +182,38 @@ async function relayBatch(service: RelayThis): Promise<number> {
   });
   rows.sort((a, b) => Number(a.seq) - Number(b.seq));
   for (const [index, row] of rows.entries()) {
+    const { meta, trace } = splitOutboxMeta(row.meta);
+    const requestID = row.request_id ?? row.id;
+    // With tracing on, the publish is a span of the recording request's trace (its start shows
+    // the outbox delay), and the handlers' spans its children.
+    const span =
+      trace?.tracing && service.broker.isTracingEnabled()
+        ? service.broker.tracer.startSpan(`publish '${row.name}'`, {
+            type: "publish",
+            traceID: requestID,
+            parentID: trace.parentID,
+            sampled: true,
+            service: service.name,
+            tags: { event: row.name, nodeID: service.broker.nodeID, requestID },
+          })
+        : null;
     try {
-      // The message carries the request id and caller of the change, as a direct publish would.
+      // The message carries the request id, trace and caller of the change, as a direct publish would.
       const origin = {
-        id: row.id,
-        requestID: row.request_id ?? row.id,
-        tracing: false,
+        id: span?.id ?? trace?.parentID ?? row.id,
+        requestID,
+        tracing: trace?.tracing ?? false,
         level: 1,
         service: { fullName: service.name },
-        meta: row.meta,
+        meta,
       };
       await broker.sendToChannel(row.name, row.payload, { ctx: origin });
+      span?.finish();
       await service.sequelize.query(`DELETE FROM "${service.name}".outbox WHERE id = :id`, {
         replacements: { id: row.id },
       });
     } catch (err) {
+      if (span?.isActive()) span.setError(err as Error).finish();
       service.broker.metrics.increment(PUBLISH_FAILURES_METRIC, { event: row.name });
       service.logger.warn(
         `Publishing ${row.name} failed; it stays in the outbox:`,
