@@ -59,6 +59,16 @@ export function countRateLimitedRequest(gateway: ObservedGateway, req: ObservedR
   if (route) countRateLimited(gateway.broker, route);
 }
 
+/**
+ * The level at which the gateway logs an error answer: a 503 (a service it needs is down or its
+ * circuit is open; the client is told to retry) is expected in an outage and logged at warn, any
+ * other 5xx is a fault and logged at error; below 500 the access line is enough (null).
+ */
+export function errorLogLevel(status: number): "error" | "warn" | null {
+  if (status === 503) return "warn";
+  return status >= 500 ? "error" : null;
+}
+
 /** Status of a response that was closed before it finished (nginx's "client closed request"). */
 export const CLIENT_CLOSED = 499;
 
