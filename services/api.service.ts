@@ -12,7 +12,6 @@ import { toHttpError, unauthorized } from "../lib/errors";
 import { healthRoute } from "../lib/health";
 import {
   countRateLimitedRequest,
-  errorLogLevel,
   observeHttpRequest,
   type ObservedGateway,
 } from "../lib/http-observability";
@@ -31,6 +30,7 @@ import {
   RateLimiter,
   rateLimitHeaders,
   RedisCounterStore,
+  type Budget,
   type CounterStore,
 } from "../lib/rate-limit";
 import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
@@ -50,12 +50,23 @@ type Next = (err?: unknown) => void;
 function budgetMiddleware(limiter: RateLimiter | null, trustedProxies: readonly string[]) {
   return (req: IncomingMessage, res: ServerResponse, next: Next) => {
     if (!limiter) return next();
-    limiter.consume(clientAddress(req, trustedProxies)).then((budget) => {
-      if (budget)
-        for (const [name, value] of Object.entries(rateLimitHeaders(budget)))
-          res.setHeader(name, value);
-      next();
-    }, next);
+    const showBudget = (budget: Budget) => {
+      for (const [name, value] of Object.entries(rateLimitHeaders(budget)))
+        res.setHeader(name, value);
+    };
+    limiter.consume(clientAddress(req, trustedProxies)).then(
+      (budget) => {
+        if (budget) showBudget(budget);
+        next();
+      },
+      (refusal: { data?: { retryAfter?: number } }) => {
+        // The 429 shows the spent budget too; its Retry-After is the window's reset.
+        const resetSeconds = refusal.data?.retryAfter;
+        if (resetSeconds !== undefined)
+          showBudget({ limit: limiter.limit, remaining: 0, resetSeconds });
+        next(refusal);
+      },
+    );
   };
 }
 
@@ -68,8 +79,9 @@ function sendHttpError(
 ) {
   const http = toHttpError(err);
   if (http.status === 429) countRateLimitedRequest(this, req);
-  const level = errorLogLevel(http.status);
-  if (level) this.logger[level](`${req.method} ${req.url} failed`, err);
+  if (http.status >= 500) {
+    this.logger.error(`${req.method} ${req.url} failed`, err);
+  }
   if (res.headersSent) {
     res.end();
     return;
