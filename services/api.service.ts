@@ -12,6 +12,7 @@ import { toHttpError, unauthorized } from "../lib/errors";
 import { healthRoute } from "../lib/health";
 import {
   countRateLimitedRequest,
+  errorLogLevel,
   observeHttpRequest,
   type ObservedGateway,
 } from "../lib/http-observability";
@@ -79,9 +80,8 @@ function sendHttpError(
 ) {
   const http = toHttpError(err);
   if (http.status === 429) countRateLimitedRequest(this, req);
-  if (http.status >= 500) {
-    this.logger.error(`${req.method} ${req.url} failed`, err);
-  }
+  const level = errorLogLevel(http.status);
+  if (level) this.logger[level](`${req.method} ${req.url} failed`, err);
   if (res.headersSent) {
     res.end();
     return;
