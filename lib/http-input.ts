@@ -50,6 +50,27 @@ export function unstorableText(value: unknown, field = ""): FieldError[] {
   );
 }
 
+/**
+ * Parameters sent as `null` whose rule does not say `nullable: true`. fastest-validator lets null
+ * through every `optional` rule, and an action would then write it (NOT NULL → 500) or trip on it.
+ */
+export function unexpectedNulls(
+  params: Record<string, unknown>,
+  rules: Record<string, unknown> | undefined,
+): FieldError[] {
+  return Object.entries(rules ?? {})
+    .filter(
+      ([name, rule]) =>
+        !name.startsWith("$$") &&
+        params[name] === null &&
+        typeof rule === "object" &&
+        rule !== null &&
+        !Array.isArray(rule) &&
+        (rule as { nullable?: unknown }).nullable !== true,
+    )
+    .map(([name]) => ({ field: name, message: "must not be null", type: "nullable" }));
+}
+
 /** Request ids we echo and log: short and printable, or we generate our own. */
 export function acceptableRequestId(value: string | string[] | undefined): string | undefined {
   if (typeof value !== "string") return undefined;

@@ -4,10 +4,12 @@
  *   counts only when the gateway signed it;
  * - an internal action (`visibility: "public"`, no `permissions`) runs only for a call another
  *   Campus service signed.
- * Outgoing calls made from inside a service are signed here too (the `call` hook).
+ * Outgoing calls made from inside a service are signed here too (the `call` hook). A published
+ * action also refuses `null` for a parameter whose rule is not `nullable` (422).
  */
 import type { ActionHandler, ActionSchema, Context, Middleware } from "moleculer";
-import { forbidden, unauthorized } from "../lib/errors";
+import { forbidden, invalid, unauthorized } from "../lib/errors";
+import { unexpectedNulls } from "../lib/http-input";
 import { assertPermitted, type Identity } from "../lib/permissions";
 import {
   signServiceCall,
@@ -44,6 +46,7 @@ export function createPermissionsMiddleware(keys: TrustKeys): Middleware {
 
     localAction(next: ActionHandler, action: ActionSchema): ActionHandler {
       const permissions = action.permissions;
+      const rules = action.params as Record<string, unknown> | undefined;
       const name = action.name ?? "";
       // Campus's internal actions are `visibility: "public"` (callable by other nodes, never over
       // HTTP); private actions cannot be called from outside and Moleculer's own `$node.*` are
@@ -63,6 +66,9 @@ export function createPermissionsMiddleware(keys: TrustKeys): Middleware {
           throw unauthorized("Unverified caller identity", "INVALID_TOKEN");
         }
         assertPermitted(user, permissions);
+        // fastest-validator lets null through any optional rule; the action would write it.
+        const nulls = unexpectedNulls((ctx.params ?? {}) as Record<string, unknown>, rules);
+        if (nulls.length > 0) throw invalid(nulls);
         return next.call(this as never, ctx);
       };
     },

@@ -1,6 +1,7 @@
 import {
   acceptableRequestId,
   sanitizeRequest,
+  unexpectedNulls,
   unstorableText,
   withoutPrototypeKeys,
 } from "../../lib/http-input";
@@ -112,6 +113,32 @@ describe("unstorableText", () => {
 
   it("names a whole string body 'body'", () => {
     expect(unstorableText("\u0000").map((item) => item.field)).toEqual(["body"]);
+  });
+});
+
+describe("unexpectedNulls", () => {
+  const rules = {
+    $$strict: "remove",
+    firstName: { type: "string", optional: true },
+    capacity: { type: "number", optional: true, nullable: true },
+  };
+
+  it("names an optional field sent as null whose rule is not nullable", () => {
+    expect(unexpectedNulls({ firstName: null }, rules)).toEqual([
+      { field: "firstName", message: "must not be null", type: "nullable" },
+    ]);
+  });
+
+  it("lets null through where the rule says nullable", () => {
+    expect(unexpectedNulls({ capacity: null }, rules)).toEqual([]);
+  });
+
+  it("ignores absent fields, other values and undeclared names", () => {
+    expect(unexpectedNulls({ firstName: "Ada", other: null }, rules)).toEqual([]);
+  });
+
+  it("finds nothing without rules", () => {
+    expect(unexpectedNulls({ firstName: null }, undefined)).toEqual([]);
   });
 });
 
