@@ -41,6 +41,8 @@ export interface CampusConfig {
   bodyLimit: string;
   rateLimitPerMinute: number;
   authRateLimitPerMinute: number;
+  /** First delay of the per-account login backoff, doubled per further failure; 0 turns it off. */
+  loginBackoffMs: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
 }
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
     bodyLimit: env.BODY_LIMIT ?? "100kb",
     rateLimitPerMinute: intFrom(env, "RATE_LIMIT_PER_MINUTE", 600),
     authRateLimitPerMinute: intFrom(env, "AUTH_RATE_LIMIT_PER_MINUTE", 20),
+    loginBackoffMs: intFrom(env, "LOGIN_BACKOFF_MS", 1000, 0, 60000),
     requestTimeoutMs: intFrom(env, "REQUEST_TIMEOUT", 10000),
     shutdownTimeoutMs: intFrom(env, "SHUTDOWN_TIMEOUT", 10000),
   };

@@ -25,4 +25,13 @@ export const usersMigrations: Migration[] = [
     },
   },
   outboxMigration("002-create-outbox"),
+  {
+    // The login backoff waits from the last failed login (lib/login-throttle.ts).
+    name: "003-add-last-failed-login-at",
+    async up(queryInterface, schema) {
+      await queryInterface.sequelize.query(
+        `ALTER TABLE "${schema}".users ADD COLUMN last_failed_login_at timestamptz`,
+      );
+    },
+  },
 ];

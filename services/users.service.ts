@@ -20,7 +20,7 @@ import type { Identity } from "../lib/permissions";
 import type { Student } from "../lib/students";
 import { ROLES, signAccessToken, verifyAccessToken, type Role } from "../lib/tokens";
 import { accountLinkProblems } from "../lib/accounts";
-import { LOGIN_WINDOW_MS, loginLockout, RECORD_LOGIN_FAILURE_SQL } from "../lib/login-throttle";
+import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "../lib/login-throttle";
 import { usersMigrations } from "../migrations/users";
 import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
@@ -43,6 +43,7 @@ interface UserRow {
   tokenVersion: number;
   failedLogins: number;
   failedWindowStart: Date | null;
+  lastFailedLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -111,6 +112,7 @@ const userModel = {
     tokenVersion: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     failedLogins: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     failedWindowStart: { type: DataTypes.DATE, allowNull: true },
+    lastFailedLoginAt: { type: DataTypes.DATE, allowNull: true },
   },
   options: { tableName: "users" },
 };
@@ -221,12 +223,22 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             await verifyPassword(ctx.params.password, await decoyPasswordHash());
             throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
           }
-          const now = Date.now();
-          const lock = loginLockout(row.failedLogins, row.failedWindowStart, now);
-          if (lock)
+          const refusal = loginRefusal(
+            {
+              failedLogins: row.failedLogins,
+              windowStart: row.failedWindowStart,
+              lastFailedAt: row.lastFailedLoginAt,
+            },
+            Date.now(),
+            this.settings.config.loginBackoffMs,
+          );
+          // Refused before the password is checked: the attempt neither counts nor costs scrypt.
+          if (refusal)
             throw tooManyRequests(
-              "Too many failed logins for this account; try again later",
-              lock.retryAfterSeconds,
+              refusal.reason === "locked"
+                ? "Too many failed logins for this account; try again later"
+                : "Too many failed logins for this account; wait before trying again",
+              refusal.retryAfterSeconds,
             );
 
           const valid = await verifyPassword(ctx.params.password, row.passwordHash);
@@ -248,7 +260,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           }
           if (row.failedLogins > 0) {
             await this.adapter.model.update(
-              { failedLogins: 0, failedWindowStart: null },
+              { failedLogins: 0, failedWindowStart: null, lastFailedLoginAt: null },
               { where: { id: row.id } },
             );
           }

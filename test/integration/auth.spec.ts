@@ -499,3 +499,135 @@ describe("auth rate limit per address", () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
   });
 });
+
+describe("login backoff per account", () => {
+  // The default first delay (1 s), so Retry-After shows the doubling: 1, 2, 4 …
+  let backoff: Campus;
+  // A 20 ms first delay, so ten failures fit in a quick test.
+  let quick: Campus;
+
+  beforeAll(async () => {
+    [backoff, quick] = await Promise.all([
+      startCampus({ LOGIN_BACKOFF_MS: "1000" }),
+      startCampus({ LOGIN_BACKOFF_MS: "20" }),
+    ]);
+  });
+  afterAll(() => Promise.all([backoff?.stop(), quick?.stop()]));
+
+  function loginOn(target: Campus, email: string, password: string) {
+    return target.request("POST", "/api/auth/login", { body: { email, password } });
+  }
+
+  async function wrongLogins(target: Campus, email: string, count: number): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let attempt = 1; attempt <= count; attempt += 1) {
+      statuses.push((await loginOn(target, email, `wrong-password-${attempt}`)).status);
+    }
+    return statuses;
+  }
+
+  function retryAfter(result: HttpResult): number {
+    return Number(result.headers.get("retry-after"));
+  }
+
+  function sleep(ms: number) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  function loginsCounted(result: string): number {
+    const snapshot = (backoff.broker.metrics.getMetric("campus_logins_total")?.snapshot() ??
+      []) as { labels: Record<string, unknown>; value: number }[];
+    return snapshot.find((item) => item.labels.result === result)?.value ?? 0;
+  }
+
+  it("answers 429 with Retry-After 1 to the right password right after the 3rd wrong one, and 200 once the second has passed", async () => {
+    const student = await registerStudent(backoff);
+    expect(await wrongLogins(backoff, student.email, 3)).toEqual([401, 401, 401]);
+
+    const during = await loginOn(backoff, student.email, PASSWORD);
+    await sleep(1000 * retryAfter(during));
+    const after = await loginOn(backoff, student.email, PASSWORD);
+
+    expect(during.status).toBe(429);
+    expect(during.body).toEqual(errorBody(429, "TOO_MANY_REQUESTS"));
+    expect(retryAfter(during)).toBe(1);
+    expect(after.status).toBe(200);
+  });
+
+  it("doubles the delay with each further failure: Retry-After 1, then 2, then 4", async () => {
+    const student = await registerStudent(backoff);
+    const waits: number[] = [];
+    expect(await wrongLogins(backoff, student.email, 3)).toEqual([401, 401, 401]);
+
+    for (let failure = 4; failure <= 5; failure += 1) {
+      const refused = await loginOn(backoff, student.email, "wrong-password-again");
+      expect(refused.status).toBe(429);
+      waits.push(retryAfter(refused));
+      await sleep(1000 * retryAfter(refused));
+      // The delay has passed: this wrong password is checked and counted.
+      expect((await loginOn(backoff, student.email, "wrong-password-again")).status).toBe(401);
+    }
+    const last = await loginOn(backoff, student.email, PASSWORD);
+
+    expect(last.status).toBe(429);
+    expect([...waits, retryAfter(last)]).toEqual([1, 2, 4]);
+  });
+
+  it("starts over after a successful login: three free failures again", async () => {
+    const student = await registerStudent(backoff);
+    await wrongLogins(backoff, student.email, 3);
+    await sleep(1000);
+    expect((await loginOn(backoff, student.email, PASSWORD)).status).toBe(200);
+
+    const again = await wrongLogins(backoff, student.email, 3);
+    const fourth = await loginOn(backoff, student.email, PASSWORD);
+
+    expect(again).toEqual([401, 401, 401]);
+    expect(fourth.status).toBe(429);
+    expect(retryAfter(fourth)).toBe(1);
+  });
+
+  it("refuses 5 concurrent attempts inside the delay without counting them as failures", async () => {
+    const student = await registerStudent(backoff);
+    await wrongLogins(backoff, student.email, 3);
+    const before = { invalid: loginsCounted("invalid"), locked: loginsCounted("locked") };
+
+    const burst = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => loginOn(backoff, student.email, `guess-number-${i}`)),
+    );
+    const counted = {
+      invalid: loginsCounted("invalid") - before.invalid,
+      locked: loginsCounted("locked") - before.locked,
+    };
+    await sleep(1000);
+    // Had the refused guesses counted, 8 failures would ask for 32 s here.
+    const after = await loginOn(backoff, student.email, PASSWORD);
+
+    expect(burst.map((result) => result.status)).toEqual(Array(5).fill(429));
+    expect(counted).toEqual({ invalid: 0, locked: 5 });
+    expect(after.status).toBe(200);
+  });
+
+  it("still locks the account for 15 minutes after 10 wrong passwords waited out one by one", async () => {
+    const student = await registerStudent(quick);
+    let failures = 0;
+    const backoffWaits: number[] = [];
+    while (failures < 10) {
+      const attempt = await loginOn(quick, student.email, `wrong-password-${failures}`);
+      if (attempt.status === 401) failures += 1;
+      else {
+        expect(attempt.status).toBe(429);
+        backoffWaits.push(retryAfter(attempt));
+        await sleep(50);
+      }
+    }
+
+    const right = await loginOn(quick, student.email, PASSWORD);
+
+    // Every backoff wait was short (20 ms doubled up to 1.28 s, rounded up); the lock is not.
+    expect(Math.max(0, ...backoffWaits)).toBeLessThanOrEqual(2);
+    expect(right.status).toBe(429);
+    expect(retryAfter(right)).toBeGreaterThan(14 * 60);
+    expect(retryAfter(right)).toBeLessThanOrEqual(15 * 60);
+  });
+});
