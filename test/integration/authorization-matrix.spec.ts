@@ -1,0 +1,427 @@
+/**
+ * Who may call what (OWASP API1 object level, API5 function level), as one table: every
+ * endpoint of the gateway × every kind of caller, with the answer the contract gives. A second
+ * test compares the table with the routes the gateway really serves, so an endpoint added
+ * without a row fails here.
+ *
+ * Callers: nobody (no token); a student acting on their own record vs another student's; a
+ * teacher acting on a course they created vs another teacher's (the contract gives teachers no
+ * ownership of courses: both are allowed where teachers are); an administrator. Wherever a row
+ * changes or removes something, it gets fresh records of its own.
+ */
+import {
+  ADMIN,
+  errorBody,
+  eventually,
+  registerStudent,
+  startCampus,
+  STUDENT_PASSWORD,
+  uniqueEmail,
+  type Campus,
+  type HttpResult,
+} from "../helpers/campus";
+
+const CALLERS = [
+  "anonymous",
+  "student (own)",
+  "student (another's)",
+  "teacher (own course)",
+  "teacher (another's course)",
+  "admin",
+] as const;
+type Caller = (typeof CALLERS)[number];
+/** A 2xx (the contract allows 200 or 204 for some deletes), or exactly this error status. */
+type Outcome = "ok" | 401 | 403 | 404;
+const ok = "ok";
+
+// prettier-ignore
+const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
+  //                                               anonymous  s:own  s:other  t:own  t:other  admin
+  // Public by design: operations, documentation.
+  ["GET /health/live",                               ok,       ok,    ok,      ok,    ok,      ok],
+  ["GET /health/ready",                              ok,       ok,    ok,      ok,    ok,      ok],
+  ["GET /openapi.json",                              ok,       ok,    ok,      ok,    ok,      ok],
+  ["GET /docs",                                      ok,       ok,    ok,      ok,    ok,      ok],
+  ["GET /docs/assets/:file",                         ok,       ok,    ok,      ok,    ok,      ok],
+
+  ["POST /api/auth/register",                        ok,       ok,    ok,      ok,    ok,      ok],
+  ["POST /api/auth/login",                           ok,       ok,    ok,      ok,    ok,      ok],
+  ["GET /api/auth/me",                               401,      ok,    ok,      ok,    ok,      ok],
+
+  ["GET /api/users",                                 401,      403,   403,     403,   403,     ok],
+  ["POST /api/users",                                401,      403,   403,     403,   403,     ok],
+  ["GET /api/users/:id",                             401,      403,   403,     403,   403,     ok],
+  ["PATCH /api/users/:id",                           401,      403,   403,     403,   403,     ok],
+  ["DELETE /api/users/:id",                          401,      403,   403,     403,   403,     ok],
+
+  ["GET /api/students",                              401,      403,   403,     ok,    ok,      ok],
+  ["POST /api/students",                             401,      403,   403,     403,   403,     ok],
+  ["GET /api/students/:id",                          401,      ok,    403,     ok,    ok,      ok],
+  ["PUT /api/students/:id",                          401,      ok,    403,     403,   403,     ok],
+  ["PATCH /api/students/:id",                        401,      ok,    403,     403,   403,     ok],
+  ["DELETE /api/students/:id",                       401,      403,   403,     403,   403,     ok],
+  ["GET /api/students/:id/courses",                  401,      ok,    403,     ok,    ok,      ok],
+  ["POST /api/students/:id/courses",                 401,      ok,    403,     ok,    ok,      ok],
+  ["DELETE /api/students/:id/courses/:courseId",     401,      ok,    403,     ok,    ok,      ok],
+
+  ["GET /api/courses",                               401,      ok,    ok,      ok,    ok,      ok],
+  ["POST /api/courses",                              401,      403,   403,     ok,    ok,      ok],
+  ["GET /api/courses/:id",                           401,      ok,    ok,      ok,    ok,      ok],
+  ["PUT /api/courses/:id",                           401,      403,   403,     ok,    ok,      ok],
+  ["PATCH /api/courses/:id",                         401,      403,   403,     ok,    ok,      ok],
+  ["DELETE /api/courses/:id",                        401,      403,   403,     403,   403,     ok],
+  ["GET /api/courses/:id/students",                  401,      403,   403,     ok,    ok,      ok],
+  ["POST /api/courses/:id/students",                 401,      ok,    403,     ok,    ok,      ok],
+  ["DELETE /api/courses/:id/students/:studentId",    401,      ok,    403,     ok,    ok,      ok],
+
+  // Notifications are the caller's own: anyone else's answers 404, as an unknown id would.
+  ["GET /api/notifications",                         401,      ok,    ok,      ok,    ok,      ok],
+  ["GET /api/notifications/unread-count",            401,      ok,    ok,      ok,    ok,      ok],
+  ["POST /api/notifications/:id/read",               401,      ok,    404,     404,   404,     404],
+  ["POST /api/notifications/read-all",               401,      ok,    ok,      ok,    ok,      ok],
+];
+
+const ERROR_TYPES: Record<Exclude<Outcome, "ok">, string> = {
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+};
+
+interface Account {
+  token: string;
+  email: string;
+  password: string;
+  userId: string;
+  studentId: string | null;
+}
+
+let campus: Campus;
+let admin: Account;
+let studentA: Account;
+let studentB: Account;
+let teacherA: Account;
+let teacherB: Account;
+let notificationOfA: string;
+let notificationOfB: string;
+
+async function expectStatus(result: HttpResult, status: number, what: string) {
+  if (result.status !== status) throw new Error(`${what}: ${result.status} ${result.text}`);
+}
+
+async function login(email: string, password: string): Promise<Account> {
+  const result = await campus.request("POST", "/api/auth/login", { body: { email, password } });
+  await expectStatus(result, 200, `login ${email}`);
+  return {
+    token: result.body.accessToken,
+    email,
+    password,
+    userId: result.body.user.id,
+    studentId: result.body.user.studentId,
+  };
+}
+
+async function newTeacher(): Promise<Account> {
+  const email = uniqueEmail("teacher");
+  const password = "a-teacher-password-long-enough";
+  await expectStatus(
+    await campus.request("POST", "/api/users", {
+      token: admin.token,
+      body: { email, password, role: "teacher" },
+    }),
+    201,
+    "create teacher",
+  );
+  return login(email, password);
+}
+
+async function newStudentAccount(): Promise<Account> {
+  const student = await registerStudent(campus);
+  return { ...student, password: STUDENT_PASSWORD };
+}
+
+async function newStudent(): Promise<string> {
+  const result = await campus.request("POST", "/api/students", {
+    token: admin.token,
+    body: { firstName: "Fresh", lastName: "Student", email: uniqueEmail("fresh") },
+  });
+  await expectStatus(result, 201, "create student");
+  return result.body.id;
+}
+
+let codes = 0;
+async function newCourse(by: Account): Promise<string> {
+  codes += 1;
+  const result = await campus.request("POST", "/api/courses", {
+    token: by.token,
+    body: { code: `AUTHZ-${codes}-${Date.now().toString(36)}`, title: "Matrix", capacity: 50 },
+  });
+  await expectStatus(result, 201, "create course");
+  return result.body.id;
+}
+
+async function newUser(): Promise<string> {
+  const result = await campus.request("POST", "/api/users", {
+    token: admin.token,
+    body: { email: uniqueEmail("user"), password: "a-user-password-long", role: "teacher" },
+  });
+  await expectStatus(result, 201, "create user");
+  return result.body.id;
+}
+
+async function enroll(courseId: string, studentId: string) {
+  await expectStatus(
+    await campus.request("POST", `/api/courses/${courseId}/students`, {
+      token: admin.token,
+      body: { studentId },
+    }),
+    201,
+    "enroll",
+  );
+}
+
+async function record(path: string): Promise<Record<string, unknown>> {
+  const result = await campus.request("GET", path, { token: admin.token });
+  await expectStatus(result, 200, `read ${path}`);
+  return result.body;
+}
+
+/** The caller's token and account. */
+function callerAccount(caller: Caller): Account | null {
+  if (caller === "anonymous") return null;
+  if (caller.startsWith("student")) return studentA;
+  if (caller.startsWith("teacher")) return teacherA;
+  return admin;
+}
+
+/** The student record a request is about: the caller's own, or someone else's. */
+function subjectStudent(caller: Caller): string {
+  return caller === "student (own)" ? studentA.studentId! : studentB.studentId!;
+}
+
+/** A fresh course created by the calling teacher (own) or by another teacher. */
+function subjectCourse(caller: Caller): Promise<string> {
+  return newCourse(caller === "teacher (own course)" ? teacherA : teacherB);
+}
+
+/** A user account the request is about: the caller's own where that is the point, else another. */
+async function subjectUser(caller: Caller, destructive: boolean): Promise<string> {
+  if (caller === "admin" || caller === "anonymous") return newUser();
+  if (caller === "student (own)" || caller === "teacher (own course)")
+    return callerAccount(caller)!.userId;
+  return destructive ? newUser() : (caller.startsWith("student") ? studentB : teacherB).userId;
+}
+
+interface Call {
+  path: string;
+  body?: unknown;
+}
+
+/** How each endpoint is called for a caller, with records arranged for it. */
+const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
+  "GET /health/live": async () => ({ path: "/health/live" }),
+  "GET /health/ready": async () => ({ path: "/health/ready" }),
+  "GET /openapi.json": async () => ({ path: "/openapi.json" }),
+  "GET /docs": async () => ({ path: "/docs" }),
+  "GET /docs/assets/:file": async () => ({ path: "/docs/assets/init.js" }),
+
+  "POST /api/auth/register": async () => ({
+    path: "/api/auth/register",
+    body: {
+      email: uniqueEmail("matrix"),
+      password: STUDENT_PASSWORD,
+      firstName: "Matrix",
+      lastName: "Row",
+    },
+  }),
+  "POST /api/auth/login": async (caller) => {
+    const account = callerAccount(caller) ?? studentB;
+    return {
+      path: "/api/auth/login",
+      body: { email: account.email, password: account.password },
+    };
+  },
+  "GET /api/auth/me": async () => ({ path: "/api/auth/me" }),
+
+  "GET /api/users": async () => ({ path: "/api/users" }),
+  "POST /api/users": async () => ({
+    path: "/api/users",
+    body: { email: uniqueEmail("created"), password: "a-user-password-long", role: "admin" },
+  }),
+  "GET /api/users/:id": async (caller) => ({
+    path: `/api/users/${await subjectUser(caller, false)}`,
+  }),
+  // The privilege escalation a student or teacher would try on their own account.
+  "PATCH /api/users/:id": async (caller) => ({
+    path: `/api/users/${await subjectUser(caller, false)}`,
+    body: { role: "admin" },
+  }),
+  "DELETE /api/users/:id": async (caller) => ({
+    path: `/api/users/${await subjectUser(caller, true)}`,
+  }),
+
+  "GET /api/students": async () => ({ path: "/api/students" }),
+  "POST /api/students": async () => ({
+    path: "/api/students",
+    body: { firstName: "New", lastName: "Student", email: uniqueEmail("created") },
+  }),
+  "GET /api/students/:id": async (caller) => ({ path: `/api/students/${subjectStudent(caller)}` }),
+  "PUT /api/students/:id": async (caller) => {
+    const id = subjectStudent(caller);
+    const { firstName, lastName, email } = await record(`/api/students/${id}`);
+    return { path: `/api/students/${id}`, body: { firstName, lastName: `${lastName}`, email } };
+  },
+  "PATCH /api/students/:id": async (caller) => ({
+    path: `/api/students/${subjectStudent(caller)}`,
+    body: { firstName: "Renamed" },
+  }),
+  "DELETE /api/students/:id": async (caller) => ({
+    path: `/api/students/${caller === "student (own)" ? studentA.studentId : await newStudent()}`,
+  }),
+  "GET /api/students/:id/courses": async (caller) => ({
+    path: `/api/students/${subjectStudent(caller)}/courses`,
+  }),
+  "POST /api/students/:id/courses": async (caller) => ({
+    path: `/api/students/${subjectStudent(caller)}/courses`,
+    body: { courseId: await subjectCourse(caller) },
+  }),
+  "DELETE /api/students/:id/courses/:courseId": async (caller) => {
+    const studentId = subjectStudent(caller);
+    const courseId = await subjectCourse(caller);
+    await enroll(courseId, studentId);
+    return { path: `/api/students/${studentId}/courses/${courseId}` };
+  },
+
+  "GET /api/courses": async () => ({ path: "/api/courses" }),
+  "POST /api/courses": async () => {
+    codes += 1;
+    return { path: "/api/courses", body: { code: `NEW-${codes}-${Date.now()}`, title: "New" } };
+  },
+  "GET /api/courses/:id": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}`,
+  }),
+  "PUT /api/courses/:id": async (caller) => {
+    const id = await subjectCourse(caller);
+    const { code, title } = await record(`/api/courses/${id}`);
+    return { path: `/api/courses/${id}`, body: { code, title: `${title} (replaced)` } };
+  },
+  "PATCH /api/courses/:id": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}`,
+    body: { title: "Patched" },
+  }),
+  "DELETE /api/courses/:id": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}`,
+  }),
+  "GET /api/courses/:id/students": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}/students`,
+  }),
+  "POST /api/courses/:id/students": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}/students`,
+    body: { studentId: subjectStudent(caller) },
+  }),
+  "DELETE /api/courses/:id/students/:studentId": async (caller) => {
+    const studentId = subjectStudent(caller);
+    const courseId = await subjectCourse(caller);
+    await enroll(courseId, studentId);
+    return { path: `/api/courses/${courseId}/students/${studentId}` };
+  },
+
+  "GET /api/notifications": async () => ({ path: "/api/notifications" }),
+  "GET /api/notifications/unread-count": async () => ({ path: "/api/notifications/unread-count" }),
+  "POST /api/notifications/:id/read": async (caller) => ({
+    path: `/api/notifications/${caller === "student (own)" ? notificationOfA : notificationOfB}/read`,
+  }),
+  "POST /api/notifications/read-all": async () => ({ path: "/api/notifications/read-all" }),
+};
+
+async function firstNotification(account: Account): Promise<string> {
+  let id = "";
+  await eventually(async () => {
+    const page = await campus.request("GET", "/api/notifications", { token: account.token });
+    if (page.body?.rows?.length !== 1) throw new Error(`no notification yet: ${page.text}`);
+    id = page.body.rows[0].id;
+  }, 10000);
+  return id;
+}
+
+beforeAll(async () => {
+  campus = await startCampus();
+  admin = await login(ADMIN.email, ADMIN.password);
+  [studentA, studentB, teacherA, teacherB] = await Promise.all([
+    newStudentAccount(),
+    newStudentAccount(),
+    newTeacher(),
+    newTeacher(),
+  ]);
+  // The welcome notification each registration produces.
+  [notificationOfA, notificationOfB] = await Promise.all([
+    firstNotification(studentA),
+    firstNotification(studentB),
+  ]);
+});
+afterAll(() => campus.stop());
+
+const ROWS = MATRIX.flatMap(([endpoint, ...outcomes]) =>
+  CALLERS.map((caller, index) => [endpoint, caller, outcomes[index]] as const),
+);
+
+it("has one outcome per caller on every row", () => {
+  expect(MATRIX.filter((row) => row.length !== CALLERS.length + 1)).toEqual([]);
+});
+
+it.each(ROWS)("%s as %s answers %s", async (endpoint, caller, outcome) => {
+  const [method] = endpoint.split(" ");
+  const call = await CALLS[endpoint](caller);
+  const result = await campus.request(method, call.path, {
+    token: callerAccount(caller)?.token,
+    body: call.body,
+  });
+
+  if (outcome === ok) {
+    const success = result.status >= 200 && result.status < 300;
+    expect({ success, answer: `${result.status} ${result.text.slice(0, 300)}` }).toEqual({
+      success: true,
+      answer: expect.any(String),
+    });
+  } else {
+    expect({ status: result.status, body: result.body }).toEqual({
+      status: outcome,
+      body: errorBody(outcome, ERROR_TYPES[outcome]),
+    });
+  }
+});
+
+describe("coverage", () => {
+  function gatewayRoutes(): string[] {
+    const aliases = (
+      campus.broker.getLocalService("api") as unknown as {
+        aliases: { method: string; fullPath: string }[];
+      }
+    ).aliases;
+    return aliases.map((alias) => `${alias.method} ${alias.fullPath}`).sort();
+  }
+
+  it("has a row for every route the gateway serves, and no row for a route it does not serve", () => {
+    expect(MATRIX.map(([endpoint]) => endpoint).sort()).toEqual(gatewayRoutes());
+  });
+
+  it("has a row for every operation of the published OpenAPI document under /api", async () => {
+    const document = await campus.request("GET", "/openapi.json");
+    const operations = Object.entries(
+      document.body.paths as Record<string, Record<string, unknown>>,
+    ).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((method) => ["get", "post", "put", "patch", "delete"].includes(method))
+        .map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
+    );
+
+    expect(
+      MATRIX.map(([endpoint]) => endpoint)
+        .filter((endpoint) => endpoint.includes(" /api/"))
+        .sort(),
+    ).toEqual(operations.filter((operation) => operation.includes(" /api/")).sort());
+  });
+
+  it("knows how to call every endpoint of the table", () => {
+    expect(MATRIX.map(([endpoint]) => endpoint).filter((endpoint) => !CALLS[endpoint])).toEqual([]);
+  });
+});
