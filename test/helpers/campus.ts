@@ -12,6 +12,13 @@ import { eventually } from "./eventually";
 export { eventually };
 
 export const ADMIN = { email: "admin@campus.test", password: "admin-password-for-tests" };
+/** The password `registerStudent` gives every student it registers. */
+export const STUDENT_PASSWORD = "a-good-long-password";
+/** A well-formed id that no record has. */
+export const UNKNOWN_ID = "00000000-0000-4000-8000-000000000001";
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A timestamp as the API writes it: ISO 8601 in UTC, with milliseconds. */
+export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export interface HttpResult<T = any> {
   status: number;
@@ -116,7 +123,7 @@ export async function registerStudent(campus: Campus, overrides: Record<string, 
   const result = await campus.request("POST", "/api/auth/register", {
     body: {
       email,
-      password: "a-good-long-password",
+      password: STUDENT_PASSWORD,
       firstName: "Test",
       lastName: "Student",
       ...overrides,
@@ -129,6 +136,17 @@ export async function registerStudent(campus: Campus, overrides: Record<string, 
     studentId: result.body.user.studentId as string,
     email,
   };
+}
+
+/** How many student records an admin's list search for `text` finds (first, last name or email). */
+export async function studentsMatching(campus: Campus, text: string): Promise<number> {
+  const result = await campus.request(
+    "GET",
+    `/api/students?search=${encodeURIComponent(text)}&pageSize=100`,
+    { token: await campus.adminToken() },
+  );
+  if (result.status !== 200) throw new Error(`student search: ${result.status} ${result.text}`);
+  return result.body.total as number;
 }
 
 /** Creates a teacher account as admin and logs it in; returns its access token. */

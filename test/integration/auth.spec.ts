@@ -5,6 +5,9 @@ import {
   registerStudent,
   uniqueEmail,
   errorBody,
+  studentsMatching,
+  STUDENT_PASSWORD,
+  UUID,
   type Campus,
   type HttpResult,
 } from "../helpers/campus";
@@ -17,8 +20,7 @@ const SECRET = "integration-test-secret-that-is-long-enough";
 const ISSUER = "campus";
 const AUDIENCE = "campus-api";
 /** registerStudent's default password. */
-const PASSWORD = "a-good-long-password";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const PASSWORD = STUDENT_PASSWORD;
 
 beforeAll(async () => {
   campus = await startCampus();
@@ -46,17 +48,6 @@ function registration(fields: Record<string, unknown> = {}) {
     lastName: "Lovelace",
     ...fields,
   };
-}
-
-/** Student records whose first name, last name or email contain `text` (admin list search). */
-async function studentsMatching(text: string): Promise<number> {
-  const result = await campus.request(
-    "GET",
-    `/api/students?search=${encodeURIComponent(text)}&pageSize=100`,
-    { token: admin },
-  );
-  expect(result.status).toBe(200);
-  return result.body.total as number;
 }
 
 /** Every key path in a JSON value that names a password, hash or salt. */
@@ -164,7 +155,7 @@ describe("POST /api/auth/register", () => {
         ...errorBody(422, "VALIDATION_ERROR"),
         data: expect.arrayContaining([expect.objectContaining({ field: "password" })]),
       });
-      expect(await studentsMatching(fields.email)).toBe(0);
+      expect(await studentsMatching(campus, fields.email)).toBe(0);
       expect((await login(fields.email, password(fields.email))).status).toBe(401);
     },
   );
@@ -177,7 +168,7 @@ describe("POST /api/auth/register", () => {
 
     expect(again.status).toBe(409);
     expect(again.body).toEqual(errorBody(409, "DUPLICATE_EMAIL"));
-    expect(await studentsMatching(first.email)).toBe(1);
+    expect(await studentsMatching(campus, first.email)).toBe(1);
   });
 
   it.each([

@@ -6,6 +6,9 @@ import {
   errorBody,
   fieldError,
   markers,
+  UNKNOWN_ID,
+  UUID,
+  ISO_TIME,
   type Campus,
 } from "../helpers/campus";
 
@@ -13,10 +16,6 @@ let campus: Campus;
 let admin: string;
 let teacher: string;
 let student: string;
-
-const UNKNOWN_ID = "00000000-0000-4000-8000-000000000001";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 beforeAll(async () => {
   campus = await startCampus();

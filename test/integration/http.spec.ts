@@ -3,6 +3,8 @@ import {
   registerStudent,
   uniqueEmail,
   markers,
+  studentsMatching,
+  UNKNOWN_ID,
   type Campus,
   type HttpResult,
 } from "../helpers/campus";
@@ -11,7 +13,6 @@ let campus: Campus;
 let admin: string;
 
 const PASSWORD = "a-good-long-password";
-const UNKNOWN_ID = "00000000-0000-4000-8000-000000000001";
 const UPPER_SNAKE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 /** The request ids the gateway accepts and generates: short and printable. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -85,16 +86,6 @@ function registerBody(fields: Record<string, unknown> = {}) {
   };
 }
 
-async function studentsMatching(text: string): Promise<number> {
-  const result = await campus.request(
-    "GET",
-    `/api/students?search=${encodeURIComponent(text)}&pageSize=100`,
-    { token: admin },
-  );
-  expect(result.status).toBe(200);
-  return result.body.total as number;
-}
-
 async function createStudent(fields: Record<string, unknown>) {
   const result = await campus.request("POST", "/api/students", {
     token: admin,
@@ -148,7 +139,7 @@ describe("malformed and oversized bodies", () => {
 
     expectCleanError(register, 413, "PAYLOAD_TOO_LARGE");
     expectCleanError(student, 413, "PAYLOAD_TOO_LARGE");
-    expect(await studentsMatching(email)).toBe(0);
+    expect(await studentsMatching(campus, email)).toBe(0);
   });
 
   it("accepts a body just under 100 KiB and answers 413 to one just over it", async () => {
@@ -237,7 +228,7 @@ describe("field validation over HTTP", () => {
     expect(register.body.data).toEqual([expect.objectContaining({ field: "firstName" })]);
     expectCleanError(student, 422, "VALIDATION_ERROR");
     expect(student.body.data).toEqual([expect.objectContaining({ field: "firstName" })]);
-    expect(await studentsMatching(email)).toBe(0);
+    expect(await studentsMatching(campus, email)).toBe(0);
   });
 
   it("answers 422 on email to a number for the email", async () => {

@@ -4,6 +4,9 @@ import {
   uniqueEmail,
   errorBody,
   markers,
+  UNKNOWN_ID,
+  UUID,
+  ISO_TIME,
   type Campus,
 } from "../helpers/campus";
 
@@ -13,9 +16,6 @@ let teacher: string;
 let student: Awaited<ReturnType<typeof registerStudent>>;
 
 const PASSWORD = "a-good-long-password";
-const UNKNOWN_ID = "00000000-0000-4000-8000-000000000001";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 beforeAll(async () => {
   campus = await startCampus();
