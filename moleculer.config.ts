@@ -14,6 +14,7 @@ import { createPermissionsMiddleware } from "./middlewares/permissions.middlewar
 import { trustKeys } from "./lib/service-trust";
 import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
 import { metricsMiddleware } from "./middlewares/metrics.middleware";
+import { createNearCacheMiddleware } from "./middlewares/near-cache.middleware";
 
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
 function isRetryable(err: Error): boolean {
@@ -52,7 +53,7 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
     nodeID: config.nodeID ?? undefined,
     // A URL string such as nats://host:4222; Moleculer picks the transporter from the scheme.
     transporter: (config.transporter ?? undefined) as BrokerOptions["transporter"],
-    serializer: "JSON",
+    serializer: config.serializer,
     cacher: config.cacher
       ? new ResilientRedisCacher(config.cacher, CACHE_TTL_SECONDS)
       : { type: "Memory", options: { ttl: CACHE_TTL_SECONDS } },
@@ -103,6 +104,8 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       metricsMiddleware(),
       // Tracing on: database spans and durable-event handler spans (a no-op when off).
       traceScopeMiddleware(),
+      // Last, so it runs first: a near-cache hit costs no signature, context or hop.
+      createNearCacheMiddleware(config.nearCacheTtlSeconds * 1000),
     ],
   };
 }

@@ -20,6 +20,10 @@ export interface CampusConfig {
   services: ServiceName[];
   transporter: string | null;
   cacher: string | null;
+  /** Seconds a node keeps other services' internal reads in its near cache; 0 turns it off. */
+  nearCacheTtlSeconds: number;
+  /** How packets are encoded on the transporter: every node of a cluster must agree. */
+  serializer: Serializer;
   namespace: string;
   nodeID: string | null;
   databaseUrls: Record<DatabaseOwner, string | null>;
@@ -108,6 +112,18 @@ function assertProductionSecret(secret: string): void {
   }
 }
 
+export const SERIALIZERS = ["JSON", "Notepack"] as const;
+export type Serializer = (typeof SERIALIZERS)[number];
+
+/** `SERIALIZER`: `JSON` (default) or `Notepack` (MessagePack, binary), any letter case. */
+export function parseSerializer(raw: string | undefined): Serializer {
+  const value = raw?.trim() ?? "";
+  if (value === "") return "JSON";
+  const known = SERIALIZERS.find((name) => name.toLowerCase() === value.toLowerCase());
+  if (!known) throw new ConfigError(`SERIALIZER must be JSON or Notepack, got "${value}"`);
+  return known;
+}
+
 /** `CACHER`: unset or `memory` → per-node memory cache; `redis://…` → shared Redis. */
 export function parseCacher(raw: string | undefined): string | null {
   const value = raw?.trim() ?? "";
@@ -158,6 +174,8 @@ export function loadConfig(env: Env = process.env): CampusConfig {
     services: parseServices(env.SERVICES),
     transporter,
     cacher: parseCacher(env.CACHER),
+    nearCacheTtlSeconds: intFrom(env, "NEAR_CACHE_TTL", 10, 0, 3600),
+    serializer: parseSerializer(env.SERIALIZER),
     namespace: env.NAMESPACE ?? "campus",
     nodeID: env.NODE_ID?.trim() || null,
     databaseUrls: {

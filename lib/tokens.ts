@@ -4,6 +4,7 @@
  */
 import { createHash, createSecretKey, type KeyObject } from "crypto";
 import jwt from "jsonwebtoken";
+import type { Identity } from "./permissions";
 
 export type Role = "admin" | "teacher" | "student";
 export const ROLES: readonly Role[] = ["admin", "teacher", "student"];
@@ -91,6 +92,22 @@ export function verifyAccessToken(
   } catch {
     return null;
   }
+}
+
+/** What the gateway needs to know of an account on every request (`users.account`). */
+export interface AccountState extends Identity {
+  disabled: boolean;
+  /** Bumped on a password change or when the account is disabled, revoking earlier tokens. */
+  tokenVersion: number;
+}
+
+/**
+ * The caller a verified token speaks for: null when its account is gone or disabled, or when the
+ * token predates the account's current token version.
+ */
+export function identityFor(claims: TokenClaims, account: AccountState | null): Identity | null {
+  if (!account || account.disabled || claims.ver !== account.tokenVersion) return null;
+  return { id: account.id, role: account.role, studentId: account.studentId };
 }
 
 /** `Authorization: Bearer <token>` → the token, or null. */

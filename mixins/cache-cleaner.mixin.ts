@@ -1,9 +1,10 @@
 /**
  * The one cache-cleaning path: a write names the cache key patterns it made stale; they are
- * cleaned on this node before the write answers (so the writer reads its own write) and on every
- * other node through a broadcast (memory cachers are per node).
+ * cleaned from the cacher, then from the near cache of every node (each answering before the
+ * write does), then from other nodes' memory cachers through a broadcast.
  */
 import type { Context, ServiceSchema } from "moleculer";
+import { cleanNearCaches } from "../middlewares/near-cache.middleware";
 
 export const CACHE_CLEAN_EVENT = "cache.clean";
 
@@ -43,9 +44,11 @@ export const CacheCleanerMixin: Partial<ServiceSchema> = {
       const cacher = (
         this as unknown as { broker: { cacher?: { clean(p: string): Promise<unknown> } } }
       ).broker.cacher;
-      if (!cacher || patterns.length === 0) return;
-      await Promise.all(patterns.map((pattern) => cacher.clean(pattern)));
-      await ctx.broadcast(CACHE_CLEAN_EVENT, { patterns });
+      if (patterns.length === 0) return;
+      if (cacher) await Promise.all(patterns.map((pattern) => cacher.clean(pattern)));
+      // After the shared cache, so a near cache refilled meanwhile reads the new data.
+      await cleanNearCaches(ctx, patterns);
+      if (cacher) await ctx.broadcast(CACHE_CLEAN_EVENT, { patterns });
     },
   },
 };

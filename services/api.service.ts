@@ -35,7 +35,8 @@ import {
   type CounterStore,
 } from "../lib/rate-limit";
 import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
-import { bearerToken } from "../lib/tokens";
+import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../lib/tokens";
+import { isUuid } from "../lib/ids";
 
 const gatewayHttpHandler = (
   ApiGateway as unknown as {
@@ -186,7 +187,11 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         if (permissions) assertPermitted(ctx.meta.user ?? undefined, permissions);
       },
 
-      /** Bearer token → identity via the users service (which also knows disabled accounts). */
+      /**
+       * Bearer token → identity: the signature and claims checked here, the account's state
+       * (disabled, token version) from `users.account`, which this node keeps in its near cache
+       * until a change to that account cleans it.
+       */
       async authenticate(
         ctx: Context,
         _route: unknown,
@@ -196,7 +201,12 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         if (!header) return null;
         const token = bearerToken(header);
         if (!token) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
-        const identity: Identity | null = await ctx.call("users.resolveToken", { token });
+        const claims = verifyAccessToken(token, config.jwt);
+        if (!claims || !isUuid(claims.sub)) {
+          throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
+        }
+        const account: AccountState | null = await ctx.call("users.account", { id: claims.sub });
+        const identity = identityFor(claims, account);
         if (!identity) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
         // Services believe this identity only with the gateway's signature (zero trust on the bus).
         (ctx.meta as Record<string, unknown>)[IDENTITY_SIGNATURE_META] = signIdentity(

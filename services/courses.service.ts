@@ -324,6 +324,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         visibility: "public",
         params: { id: idParam },
         cache: { keys: ["id"] },
+        nearCache: true,
         async handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
           if (!isUuid(ctx.params.id)) throw notFound("Course");
           const row = await this.adapter.model.findByPk(ctx.params.id);
@@ -369,6 +370,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         visibility: "public",
         params: { courseId: { type: "uuid" }, ...pageParams },
         cache: { keys: ["courseId", "page", "pageSize"] },
+        nearCache: true,
         async handler(
           this: CoursesThis,
           ctx: Context<{ courseId: string; page?: number; pageSize?: number }>,
@@ -396,6 +398,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         visibility: "public",
         params: { studentId: { type: "uuid" }, ...pageParams },
         cache: { keys: ["studentId", "page", "pageSize"] },
+        nearCache: true,
         async handler(
           this: CoursesThis,
           ctx: Context<{ studentId: string; page?: number; pageSize?: number }>,

@@ -214,6 +214,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         visibility: "public",
         params: { id: idParam },
         cache: { keys: ["id"] },
+        nearCache: true,
         async handler(this: StudentsThis, ctx: Context<{ id: string }>): Promise<Student> {
           if (!isUuid(ctx.params.id)) throw notFound("Student");
           const row = await this.adapter.model.findByPk(ctx.params.id);
@@ -227,6 +228,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         visibility: "public",
         params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
         cache: { keys: ["ids"] },
+        nearCache: true,
         async handler(this: StudentsThis, ctx: Context<{ ids: string[] }>): Promise<Student[]> {
           if (ctx.params.ids.length === 0) return [];
           const rows = await this.adapter.model.findAll({ where: { id: ctx.params.ids } });

@@ -18,7 +18,7 @@ import {
 } from "../lib/passwords";
 import type { Identity } from "../lib/permissions";
 import type { Student } from "../lib/students";
-import { ROLES, signAccessToken, verifyAccessToken, type Role } from "../lib/tokens";
+import { ROLES, signAccessToken, type AccountState, type Role } from "../lib/tokens";
 import { accountLinkProblems } from "../lib/accounts";
 import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "../lib/login-throttle";
 import { usersMigrations } from "../migrations/users";
@@ -56,12 +56,6 @@ export interface User {
   disabled: boolean;
   createdAt: string;
   updatedAt: string;
-}
-
-/** The account as the gateway needs it on every request. */
-interface AccountState extends Identity {
-  disabled: boolean;
-  tokenVersion: number;
 }
 
 function toUser(row: UserRow): User {
@@ -429,25 +423,13 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       // ---- Internal ----
 
-      /** Token → caller identity, or null. Used by the gateway on every request. */
-      resolveToken: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { token: { type: "string", max: 4096 } },
-        async handler(this: UsersThis, ctx: Context<{ token: string }>): Promise<Identity | null> {
-          const claims = verifyAccessToken(ctx.params.token, this.settings.config.jwt);
-          if (!claims || !isUuid(claims.sub)) return null;
-          const account: AccountState | null = await ctx.call("users.account", { id: claims.sub });
-          if (!account || account.disabled || claims.ver !== account.tokenVersion) return null;
-          return { id: account.id, role: account.role, studentId: account.studentId };
-        },
-      },
-
+      /** The account state the gateway checks a verified token against, on every request. */
       account: {
         ...FAST_FAILOVER,
         visibility: "public",
         params: { id: { type: "uuid" } },
         cache: { keys: ["id"], ttl: 60 },
+        nearCache: true,
         async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<AccountState | null> {
           const row = (await this.adapter.model.findByPk(ctx.params.id))?.get({ plain: true }) as
             UserRow | undefined;

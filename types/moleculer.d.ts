@@ -5,6 +5,8 @@ declare module "moleculer" {
   interface ActionSchema {
     /** Who may call this action (checked by the permissions middleware); absent: internal only. */
     permissions?: readonly Permission[];
+    /** Callers may keep the result in their near cache (needs `cache.keys`; see lib/near-cache.ts). */
+    nearCache?: boolean;
   }
 
   interface ServiceSchema {

@@ -363,7 +363,7 @@ describe("routes that do not exist", () => {
     "/api/$node/services",
     "/api/$node/actions",
     "/api/$node/health",
-    "/api/users.resolveToken",
+    "/api/users.account",
     "/api/students.byId",
     "/api/no-such-route",
     "/no-such-route",
@@ -376,7 +376,7 @@ describe("routes that do not exist", () => {
   });
 
   it("answers 404 NOT_FOUND to POST on an internal action's name", async () => {
-    const result = await campus.request("POST", "/api/users.resolveToken", {
+    const result = await campus.request("POST", "/api/users.account", {
       token: admin,
       body: { token: "x" },
     });

@@ -44,6 +44,11 @@ describe("loadConfig defaults (empty environment)", () => {
     expect(config.cacher).toBeNull();
   });
 
+  it("encodes transporter packets as JSON and keeps near-cache entries 10 s", () => {
+    expect(config.serializer).toBe("JSON");
+    expect(config.nearCacheTtlSeconds).toBe(10);
+  });
+
   it("has no database URLs: the embedded database", () => {
     expect(config.databaseUrls).toEqual({
       students: null,
@@ -107,6 +112,19 @@ describe("loadConfig reads the environment", () => {
 
   it("accepts PORT=0 (any free port, used by the tests)", () => {
     expect(loadConfig({ PORT: "0", LOG_FORMAT: "json" }).port).toBe(0);
+  });
+
+  it.each([
+    ["notepack", "Notepack"],
+    ["Notepack", "Notepack"],
+    ["json", "JSON"],
+  ])("reads SERIALIZER=%s as %s", (raw, serializer) => {
+    expect(loadConfig({ SERIALIZER: raw, LOG_FORMAT: "json" }).serializer).toBe(serializer);
+  });
+
+  it("reads NEAR_CACHE_TTL in seconds, 0 turning the near cache off", () => {
+    expect(loadConfig({ NEAR_CACHE_TTL: "0", LOG_FORMAT: "json" }).nearCacheTtlSeconds).toBe(0);
+    expect(loadConfig({ NEAR_CACHE_TTL: "3", LOG_FORMAT: "json" }).nearCacheTtlSeconds).toBe(3);
   });
 
   it("treats an empty PORT as unset", () => {
@@ -190,6 +208,17 @@ describe("loadConfig reads the environment", () => {
 });
 
 describe("loadConfig refuses a bad configuration with a ConfigError", () => {
+  it.each([
+    ["SERIALIZER", "ProtoBuf", /SERIALIZER must be JSON or Notepack/],
+    ["NEAR_CACHE_TTL", "-1", /NEAR_CACHE_TTL must be an integer/],
+    ["NEAR_CACHE_TTL", "ten", /NEAR_CACHE_TTL must be an integer/],
+  ])("%s=%s", (key, value, message) => {
+    const err = configError({ [key]: value, LOG_FORMAT: "json" });
+
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(message);
+  });
+
   it("JWT_SECRET is required when TRANSPORTER is set", () => {
     const err = configError({ TRANSPORTER: "nats://127.0.0.1:4222", LOG_FORMAT: "json" });
 

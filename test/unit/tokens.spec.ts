@@ -2,6 +2,7 @@ import { generateKeyPairSync } from "crypto";
 import jwt from "jsonwebtoken";
 import {
   bearerToken,
+  identityFor,
   keyId,
   signAccessToken,
   verifyAccessToken,
@@ -303,5 +304,32 @@ describe("secret rotation", () => {
     });
 
     expect(verifyAccessToken(forged, settings)).toBeNull();
+  });
+});
+
+describe("identityFor (a verified token against its account)", () => {
+  const claims = { sub: "u1", role: "teacher" as const, ver: 3 };
+  const account = {
+    id: "u1",
+    role: "teacher" as const,
+    studentId: null,
+    disabled: false,
+    tokenVersion: 3,
+  };
+
+  it("is the account's identity while the account is enabled and the versions agree", () => {
+    expect(identityFor(claims, account)).toEqual({ id: "u1", role: "teacher", studentId: null });
+  });
+
+  it("takes the role from the account, not from the token", () => {
+    expect(identityFor(claims, { ...account, role: "admin" })?.role).toBe("admin");
+  });
+
+  it.each([
+    ["the account is gone", null],
+    ["the account is disabled", { ...account, disabled: true }],
+    ["the password changed since (version moved on)", { ...account, tokenVersion: 4 }],
+  ])("is null when %s", (_case, state) => {
+    expect(identityFor(claims, state)).toBeNull();
   });
 });
