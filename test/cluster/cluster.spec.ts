@@ -163,6 +163,58 @@ describe("services calling each other across processes", () => {
   });
 });
 
+describe("near caches and read-after-write from any node", () => {
+  // Each students node near-caches students.byId and courses.coursesOfStudent, each gateway
+  // users.account; a write must be seen through the other gateway the moment it answers.
+  it("a student's update and enrollment are read at once through the other gateway", async () => {
+    const other = cluster.gateway("api-2");
+    const student = await createStudent(900);
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 4; i++) {
+        // Warm both students nodes' near caches (round robin) through the other gateway.
+        expect((await http(other, "GET", `/api/students/${student.id}`, token)).status).toBe(200);
+        const courses = await http(other, "GET", `/api/students/${student.id}/courses`, token);
+        expect(courses.status).toBe(200);
+      }
+      const firstName = `Round${round}`;
+      const patched = await http(base, "PATCH", `/api/students/${student.id}`, token, {
+        firstName,
+      });
+      expect(patched.status).toBe(200);
+      const course = await createCourse(`NC${round}`);
+      const enrolled = await http(base, "POST", `/api/students/${student.id}/courses`, token, {
+        courseId: course.id,
+      });
+      expect(enrolled.status).toBe(201);
+
+      const read = await http(other, "GET", `/api/students/${student.id}`, token);
+      expect(read.body.firstName).toBe(firstName);
+      const courses = await http(other, "GET", `/api/students/${student.id}/courses`, token);
+      expect(courses.body.total).toBe(round + 1);
+    }
+  });
+
+  it("a disabled account's token is refused at once by the gateway that had it cached", async () => {
+    const email = `near.${cluster.runId}.${Date.now()}@campus.test`;
+    const password = "a-long-enough-password-1";
+    const created = await http(base, "POST", "/api/users", token, {
+      email,
+      password,
+      role: "teacher",
+    });
+    expect(created.status).toBe(201);
+    const other = cluster.gateway("api-2");
+    const teacher = await login(other, { email, password });
+    expect((await http(other, "GET", "/api/courses", teacher)).status).toBe(200);
+
+    const disabled = await http(base, "PATCH", `/api/users/${created.body.id}`, token, {
+      disabled: true,
+    });
+    expect(disabled.status).toBe(200);
+    expect((await http(other, "GET", "/api/courses", teacher)).status).toBe(401);
+  });
+});
+
 describe("nodes leaving under load", () => {
   it("loses no request when a students node is killed with SIGKILL at 100 req/s", async () => {
     const student = await createStudent(200);
