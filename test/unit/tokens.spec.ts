@@ -54,6 +54,28 @@ describe("signAccessToken and verifyAccessToken", () => {
     });
   });
 
+  it("a token verified before still expires: remembered only until its exp (+5 s tolerance)", () => {
+    jest.useFakeTimers({ now: new Date("2026-01-01T00:00:00Z") });
+    try {
+      const short = { ...settings, expiresInSeconds: 60 };
+      const token = signAccessToken({ sub: "user-1", role: "student", ver: 0 }, short);
+      expect(verifyAccessToken(token, short)?.sub).toBe("user-1");
+
+      jest.setSystemTime(new Date("2026-01-01T00:01:04Z"));
+      expect(verifyAccessToken(token, short)?.sub).toBe("user-1");
+      jest.setSystemTime(new Date("2026-01-01T00:01:06Z"));
+      expect(verifyAccessToken(token, short)).toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it("a token valid under some settings is not remembered for others", () => {
+    const token = signAccessToken({ sub: "user-1", role: "student", ver: 0 }, settings);
+    expect(verifyAccessToken(token, settings)).not.toBeNull();
+    expect(verifyAccessToken(token, { ...settings, audience: "another-api" })).toBeNull();
+  });
+
   it("a signed token is HS256 and carries exp, iat, iss, aud, sub and role", () => {
     const token = signAccessToken({ sub: "user-1", role: "admin", ver: 0 }, settings);
 
