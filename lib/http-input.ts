@@ -4,7 +4,6 @@
  * for reads, body for writes) so a query string cannot override a body field, a write's JSON
  * body must be an object, and no text may carry what PostgreSQL cannot store as sent.
  */
-import { Errors } from "moleculer";
 import { invalid, type FieldError } from "./errors";
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -93,13 +92,7 @@ export function sanitizeRequest(
   const body = req.body === undefined ? {} : req.body;
   if (!reads && (typeof body !== "object" || body === null || Array.isArray(body))) {
     // `[…]`, `"…"`, `1` or `null` where an object is expected: not silently read as `{}`.
-    next(
-      new Errors.MoleculerClientError(
-        "The request body must be a JSON object",
-        400,
-        "INVALID_REQUEST_BODY",
-      ),
-    );
+    next(invalid([{ field: "body", message: "must be a JSON object", type: "object" }]));
     return;
   }
   req.body = reads ? {} : withoutPrototypeKeys(body);

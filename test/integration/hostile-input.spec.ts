@@ -765,7 +765,7 @@ function wrongTypeBody(endpoint: Endpoint): fc.Arbitrary<Case> {
     );
 }
 
-/** A JSON body that is not an object: 400, whatever the endpoint. */
+/** A JSON body that is not an object: 422 on the body, whatever the endpoint. */
 const notAnObject: fc.Arbitrary<string> = fc.oneof(
   fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }).map((value) => JSON.stringify(value)),
   hostileString.map((value) => JSON.stringify(value)),
@@ -779,7 +779,8 @@ function nonObjectBody(endpoint: Endpoint): fc.Arbitrary<Case> {
     description: "a JSON body that is not an object",
     path: endpoint.path(),
     rawBody: raw,
-    expected: [400, 413],
+    expected: [422, 413],
+    badField: "body",
   }));
 }
 
@@ -967,7 +968,7 @@ describe.each(ENDPOINTS.filter(hasBody))("$name", (endpoint) => {
       property(endpoint, wrongTypeBody(endpoint), 15));
   }
 
-  it("answers a JSON body that is not an object with 400, writing nothing", () =>
+  it("answers a JSON body that is not an object with 422, writing nothing", () =>
     property(endpoint, nonObjectBody(endpoint), 10));
 
   it("answers malformed JSON with 400 and ignores a body sent as another content type", () =>

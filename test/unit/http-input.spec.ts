@@ -259,10 +259,14 @@ describe("sanitizeRequest", () => {
     ["a number", 12],
     ["null", null],
     ["a boolean", true],
-  ])("answers a POST whose JSON body is %s with a 400 INVALID_REQUEST_BODY error", (_, body) => {
+  ])("answers a POST whose JSON body is %s with a 422 on the body", (_, body) => {
     const { next } = run({ method: "POST", body });
 
-    expect(next.mock.calls[0][0]).toMatchObject({ code: 400, type: "INVALID_REQUEST_BODY" });
+    expect(next.mock.calls[0][0]).toMatchObject({
+      code: 422,
+      type: "VALIDATION_ERROR",
+      data: [{ field: "body", message: "must be a JSON object", type: "object" }],
+    });
   });
 
   it("ignores whatever body a DELETE carries, an array included", () => {
