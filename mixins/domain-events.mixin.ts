@@ -12,6 +12,7 @@ import { QueryTypes, type Transaction } from "sequelize";
 import { DOMAIN_EVENTS, envelope, type DomainEventName } from "../lib/domain-events";
 import { requestScope } from "../lib/logging";
 import { observeEventLag } from "../lib/metrics";
+import { traceScope } from "../lib/tracing";
 import {
   claimOutboxSql,
   insertOutboxSql,
@@ -117,9 +118,10 @@ export const DomainEventsMixin = {
         },
         transaction,
       });
-      // Publish as soon as the change is committed; the timer catches anything missed.
+      // Publish as soon as the change is committed; the timer catches anything missed. The pass
+      // is the relay's work, not this action's: its statements are no spans of the request.
       transaction.afterCommit(() => {
-        void this.relayEvents();
+        traceScope.exit(() => void this.relayEvents());
       });
     },
 

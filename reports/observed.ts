@@ -3,12 +3,13 @@
  * over NATS, PostgreSQL and Redis — with tracing exported to a Zipkin collector and a real
  * Prometheus scraping every node. It writes three reports from what it saw:
  *   docs/reports/logs.md         real JSON log lines: one request followed by its id, an error
- *   docs/reports/monitoring.md   Prometheus query results after the run's load
+ *   docs/reports/monitoring.md   Prometheus query results and charts of the run's load, during
+ *                                which one students node is killed (SIGKILL) and restarted
  *   docs/reports/interaction.md  the call graph (spans and metrics) and two sequence diagrams
  */
-import { readFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
-import { Cluster, http, login, sleep, steadyLoad } from "../test/cluster/harness";
+import { Cluster, http, login, sleep } from "../test/cluster/harness";
 import {
   apiGet,
   clusterPrometheusConfig,
@@ -22,7 +23,16 @@ import {
   type ZipkinCollector,
   type ZipkinSpan,
 } from "../test/helpers/zipkin";
+import {
+  queryAt,
+  queryRange,
+  renderChart,
+  toLines,
+  type Line as ChartLine,
+  type Marker,
+} from "./charts";
 import { log, round, stamp, table, writeReport } from "./common";
+import { perSecond, timedLoad, windowStats, type LoadRun, type WindowStats } from "./load";
 
 type Line = Record<string, unknown> & { time: string; nodeID: string; msg: string };
 
@@ -35,16 +45,33 @@ const NODES: [string, string][] = [
   ["notifications", "notifications"],
 ];
 const PASSWORD = "observed-run-password";
-const LOAD_SECONDS = 20;
 const LOAD_PER_SECOND = 25;
+/** The load's phases: steady, then one students node killed, down, restarted, and after. */
+const STEADY_SECONDS = 30;
+const DOWN_SECONDS = 20;
+const AFTER_READY_SECONDS = 30;
+const KILLED = "students-1";
+const SURVIVOR = "students-2";
+
+/** What happened to the killed node, in epoch ms (client clock). */
+interface KillPhase {
+  node: string;
+  pid: number;
+  killedAt: number;
+  exitedAt: number;
+  restartedAt: number;
+  readyAt: number;
+  newPid: number;
+}
 
 interface Scenario {
   followId: string;
+  enrollmentId: string;
   errorId: string;
   studentCoursesId: string;
   courseStudentsId: string;
-  loadSent: number;
-  loadFailed: number;
+  load: LoadRun;
+  kill: KillPhase;
 }
 
 class Observed {
@@ -53,6 +80,7 @@ class Observed {
   prometheus!: PrometheusServer;
   base = "";
   token = "";
+  env: Record<string, string> = {};
 
   get run(): string {
     return this.cluster.runId;
@@ -61,24 +89,66 @@ class Observed {
   async start(): Promise<void> {
     this.zipkin = await startZipkinCollector();
     const env = { TRACING_EXPORTER: "zipkin", TRACING_ZIPKIN_URL: this.zipkin.url };
+    this.env = env;
     await this.cluster.createDatabases();
     const workers = await Promise.all(
       NODES.map(([name, services]) => this.cluster.start(name, services, env)),
     );
     const api = await this.cluster.start("api", "api", env);
-    await Promise.all([...workers, api].map((node) => this.cluster.ready(node)));
+    // A loaded machine may take a minute to start seven Node.js processes.
+    await Promise.all([...workers, api].map((node) => this.cluster.ready(node, 180000)));
     this.base = this.cluster.gateway("api");
     this.token = await login(this.base);
-    const { config, files } = clusterPrometheusConfig(
-      [...this.cluster.nodes.values()].map((node) => ({
-        name: node.name,
-        service: node.services,
-        port: node.port,
-        metricsPort: node.metricsPort,
-      })),
-    );
+    const { config, files } = clusterPrometheusConfig(this.scraped());
     this.prometheus = await startPrometheus(config, files);
     await waitForTargets(this.prometheus.url, this.cluster.nodes.size);
+  }
+
+  private scraped() {
+    return [...this.cluster.nodes.values()].map((node) => ({
+      name: node.name,
+      service: node.services,
+      port: node.port,
+      metricsPort: node.metricsPort,
+    }));
+  }
+
+  /** Rewrites Prometheus's discovery file (it re-reads it each second), as Kubernetes would. */
+  private updateTargets(): void {
+    const { files } = clusterPrometheusConfig(this.scraped());
+    writeFileSync(join(this.prometheus.dir, "targets.json"), files["targets.json"]);
+  }
+
+  /**
+   * The load's kill phase: after STEADY_SECONDS, SIGKILL one students node (no shutdown, no
+   * goodbye to the cluster); DOWN_SECONDS later start it again under the same node id, and
+   * return once it answers /health/ready.
+   */
+  private async killAndRestart(): Promise<KillPhase> {
+    await sleep(STEADY_SECONDS * 1000);
+    const victim = this.cluster.nodes.get(KILLED);
+    if (!victim) throw new Error(`no node ${KILLED}`);
+    const pid = victim.process.pid ?? 0;
+    const killedAt = Date.now();
+    log(`observed: SIGKILL ${KILLED} (pid ${pid})`);
+    await this.cluster.stop(KILLED, "SIGKILL");
+    const exitedAt = Date.now();
+    await sleep(DOWN_SECONDS * 1000);
+    const restartedAt = Date.now();
+    log(`observed: restarting ${KILLED}`);
+    const node = await this.cluster.start(KILLED, "students", this.env);
+    this.updateTargets();
+    await this.cluster.ready(node, 180000);
+    const readyAt = Date.now();
+    return {
+      node: KILLED,
+      pid,
+      killedAt,
+      exitedAt,
+      restartedAt,
+      readyAt,
+      newPid: node.process.pid ?? 0,
+    };
   }
 
   async stop(): Promise<void> {
@@ -139,9 +209,14 @@ class Observed {
     for (const student of students.slice(0, 4)) {
       await this.send("POST", `/api/courses/${algebra}/students`, { studentId: student.studentId });
     }
-    await this.send("POST", `/api/students/${students[0].studentId}/courses`, {
-      courseId: physics,
-    });
+    // An enrollment followed by its trace: the write, the outbox, the event to notifications.
+    const enrollmentId = id("enrollment");
+    await this.send(
+      "POST",
+      `/api/students/${students[0].studentId}/courses`,
+      { courseId: physics },
+      enrollmentId,
+    );
     await this.send("POST", `/api/courses/${seminar}/students`, {
       studentId: students[0].studentId,
     });
@@ -208,10 +283,19 @@ class Observed {
       "/api/notifications",
     ];
     let next = 0;
-    const load = await steadyLoad(
+    let stopAt = Number.POSITIVE_INFINITY;
+    const running = timedLoad(
       () => http(this.base, "GET", paths[next++ % paths.length], this.token),
       LOAD_PER_SECOND,
-      LOAD_SECONDS * 1000,
+      () => Date.now() >= stopAt,
+      5 * 60 * 1000,
+    );
+    const kill = await this.killAndRestart().finally(() => {
+      stopAt = Date.now() + AFTER_READY_SECONDS * 1000;
+    });
+    const load = await running;
+    log(
+      `observed: load done, ${load.samples.length} requests, ${windowStats(load.samples, 0, Infinity).failed} failed`,
     );
 
     // The followed request: deleting a student who is enrolled and has an account touches the
@@ -221,11 +305,12 @@ class Observed {
     await sleep(5000); // events handled, spans flushed (1 s), a few more scrapes (1 s)
     return {
       followId,
+      enrollmentId,
       errorId,
       studentCoursesId,
       courseStudentsId,
-      loadSent: load.sent,
-      loadFailed: load.failed.length,
+      load,
+      kill,
     };
   }
 
@@ -460,17 +545,20 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
     "monitoring.md",
     [
       stamp("Monitoring report", "observed"),
-      "Prometheus query results at the end of one run. Prometheus (the Debian `prometheus`",
-      "binary) scraped every node's `/metrics` each second, found through the repository's",
+      "Figures and charts of one run, from a real Prometheus (the Debian `prometheus` binary)",
+      "that scraped every node's `/metrics` each second, found through the repository's",
       "Kubernetes job (`campus-pods` in `prometheus/prometheus.yml`, its discovery fed with each",
       "node's pod metadata) and evaluated `prometheus/alerts.yml`.",
       "",
       "Cluster: `api`, `users`, `students-1`, `students-2`, `courses-1`, `courses-2`,",
       "`notifications` over NATS, PostgreSQL and Redis, on this machine. Scenario: 6 registrations,",
       "3 courses, enrollments with every result, a course update, failed logins up to the account",
-      `lock, then ${LOAD_SECONDS} s of reads at ${LOAD_PER_SECOND} requests/s over 7 endpoints (${scenario.loadSent} sent, ${scenario.loadFailed} failed).`,
-      "Each query below is shown as run; the dashboards (`grafana/dashboards/`) use the same",
-      "series.",
+      `lock, then reads at ${LOAD_PER_SECOND} requests/s over 7 endpoints for ${seconds(scenario.load.endedAt - scenario.load.startedAt)} (${scenario.load.samples.length} sent), during which \`${scenario.kill.node}\` was killed and restarted.`,
+      "Each query is shown as run; the dashboards (`grafana/dashboards/`) use the same series.",
+      "",
+      ...(await loadCharts(observed, scenario)),
+      ...(await killSection(observed, scenario)),
+      "## Query results at the end of the run",
       "",
       ...parts,
       "### Alerts",
@@ -481,6 +569,509 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
           : `Active: ${alerts.map((a) => `${a.labels.alertname} (${a.state})`).join(", ")}.`),
     ].join("\n"),
   );
+}
+
+// ---------------------------------------------------------------- monitoring.md: charts
+
+const CHART_DIR = "monitoring";
+/** Rates over 5 s windows, one point a second (Prometheus scraped every node each second). */
+const WINDOW = "5s";
+
+/**
+ * Events per second over the last WINDOW of a counter, counting a series born inside the window
+ * from zero. `rate()` cannot: a failure counter whose series first appears with the failure has
+ * no earlier sample, so its first failures would never show.
+ */
+const perSecondOf = (selector: string) =>
+  `(sum((${selector} - ${selector} offset ${WINDOW}) or ${selector}) / ${parseInt(WINDOW, 10)}) or vector(0)`;
+
+interface Chart {
+  title: string;
+  yTitle: string;
+  /** Each query, shown in the report, and how its series are named and scaled. */
+  queries: { expr: string; name: (m: Record<string, string>) => string; scale?: number }[];
+}
+
+async function drawChart(
+  url: string,
+  origin: number,
+  from: number,
+  to: number,
+  file: string,
+  chart: Chart,
+  markers: Marker[],
+  extra: ChartLine[] = [],
+): Promise<{ markdown: string; lines: ChartLine[] }> {
+  const lines: ChartLine[] = [];
+  for (const q of chart.queries) {
+    lines.push(...toLines(await queryRange(url, q.expr, from, to), origin, q.name, q.scale));
+  }
+  lines.push(...extra);
+  const image = await renderChart({
+    file: `${CHART_DIR}/${file}`,
+    title: chart.title,
+    yTitle: chart.yTitle,
+    lines,
+    markers,
+  });
+  const exprs = chart.queries.map((q) => q.expr);
+  return {
+    markdown: [image, "", "```promql", ...exprs, "```", ""].join("\n"),
+    lines,
+  };
+}
+
+const peak = (lines: ChartLine[], name?: string) =>
+  Math.max(
+    0,
+    ...lines
+      .filter((l) => name === undefined || l.name === name)
+      .flatMap((l) => l.points.map((p) => p.value)),
+  );
+
+const seconds = (ms: number) => `${round(ms / 1000, 1)} s`;
+const msText = (value: number) => (Number.isFinite(value) ? `${round(value, 0)} ms` : "–");
+
+function statsRow(label: string, stats: WindowStats): (string | number)[] {
+  const failures = Object.entries(stats.failures)
+    .map(([status, count]) => `${count} × ${status === "0" ? "no answer" : status}`)
+    .join(", ");
+  return [
+    label,
+    stats.sent,
+    stats.failed === 0 ? "0" : `${stats.failed} (${failures})`,
+    msText(stats.p50),
+    msText(stats.p95),
+    msText(stats.p99),
+    msText(stats.max),
+  ];
+}
+
+/** The load run's charts: throughput, latency percentiles, errors, per-node load, cache hits. */
+async function loadCharts(observed: Observed, scenario: Scenario): Promise<string[]> {
+  const url = observed.prometheus.url;
+  const run = observed.run;
+  const { load, kill } = scenario;
+  const origin = load.startedAt;
+  const from = origin - 5000;
+  const to = load.endedAt + 5000;
+  const markers = killMarkers(kill, origin);
+  const node = (m: Record<string, string>) => short(m.nodeID, run);
+  const draw = (file: string, chart: Chart) =>
+    drawChart(url, origin, from, to, file, chart, markers);
+
+  const throughput = await draw("throughput.svg", {
+    title: "Throughput: gateway responses per second, by status class",
+    yTitle: "responses/s",
+    queries: [
+      {
+        expr: `sum by (class) (label_replace(rate(campus_http_requests_total{route!="unmatched"}[${WINDOW}]), "class", "\${1}xx", "status", "([0-9]).."))`,
+        name: (m) => `${m.class} responses`,
+      },
+    ],
+  });
+  const latency = await draw("latency.svg", {
+    title: "Latency at the gateway: p50, p95, p99",
+    yTitle: "ms",
+    queries: [0.5, 0.95, 0.99].map((q) => ({
+      expr: `histogram_quantile(${q}, sum by (le) (rate(campus_http_request_duration_seconds_bucket[${WINDOW}])))`,
+      name: () => `p${Math.round(q * 100)}`,
+      scale: 1000,
+    })),
+  });
+  const errors = await draw("errors.svg", {
+    title: "Errors: failed responses, failed actions, retries",
+    yTitle: "per second",
+    queries: [
+      {
+        expr: perSecondOf(`campus_http_requests_total{status=~"5.."}`),
+        name: () => "HTTP 5xx (gateway)",
+      },
+      {
+        expr: perSecondOf(`campus_http_requests_total{status=~"4.."}`),
+        name: () => "HTTP 4xx (gateway)",
+      },
+      {
+        expr: perSecondOf(`moleculer_request_error_total`),
+        name: () => "failed action calls (all nodes)",
+      },
+      {
+        expr: perSecondOf(`moleculer_request_retry_attempts_total`),
+        name: () => "retries (all nodes)",
+      },
+    ],
+  });
+  const perNode = await draw("per-node.svg", {
+    title: "Load per node: actions run per second",
+    yTitle: "calls/s",
+    queries: [
+      {
+        expr: `sum by (nodeID) (rate(moleculer_request_total{type="local"}[${WINDOW}]))`,
+        name: node,
+      },
+    ],
+  });
+  const cache = await draw("cache-hit-ratio.svg", {
+    title: "Cache hit ratio (Redis cacher reads that found an entry)",
+    yTitle: "%",
+    queries: [
+      {
+        expr: `sum(rate(moleculer_cacher_found_total[${WINDOW}])) / sum(rate(moleculer_cacher_get_total[${WINDOW}]))`,
+        name: () => "all nodes",
+        scale: 100,
+      },
+      {
+        expr: `sum by (nodeID) (rate(moleculer_cacher_found_total[${WINDOW}])) / sum by (nodeID) (rate(moleculer_cacher_get_total[${WINDOW}]))`,
+        name: node,
+        scale: 100,
+      },
+    ],
+  });
+  const whole = windowStats(load.samples, 0, Infinity);
+  return [
+    "## Charts of the load run",
+    "",
+    `Each chart is a Prometheus range query over the load (${seconds(load.endedAt - load.startedAt)}, one point a second,`,
+    `rates over ${WINDOW} windows), drawn by Vega-Lite into \`docs/reports/${CHART_DIR}/\`. The dashed lines mark`,
+    `when \`${kill.node}\` was killed and when it answered ready again (see the next section). The load`,
+    `sent ${whole.sent} requests; ${whole.failed} failed.`,
+    "",
+    `### Throughput (peak ${round(peak(throughput.lines, "2xx responses"), 1)} responses/s with status 2xx)`,
+    "",
+    throughput.markdown,
+    `### Latency percentiles (peak p99 ${round(peak(latency.lines, "p99"), 0)} ms)`,
+    "",
+    "Quantiles interpolated inside the histogram's buckets (5, 10, 25, 50, 100, 250, 500 ms, 1 s …).",
+    "",
+    latency.markdown,
+    `### Errors (peak: ${round(peak(errors.lines, "HTTP 5xx (gateway)"), 2)} 5xx/s, ${round(peak(errors.lines, "failed action calls (all nodes)"), 2)} failed calls/s, ${round(peak(errors.lines, "retries (all nodes)"), 2)} retries/s)`,
+    "",
+    errors.markdown,
+    "### Per-node load",
+    "",
+    "Every action a node ran, `api.rest` (one per HTTP request) on the gateway included.",
+    "",
+    perNode.markdown,
+    "### Cache hit ratio",
+    "",
+    cache.markdown,
+  ];
+}
+
+function killMarkers(kill: KillPhase, origin: number): Marker[] {
+  return [
+    { t: (kill.killedAt - origin) / 1000, label: `${kill.node} killed` },
+    { t: (kill.readyAt - origin) / 1000, label: "ready again" },
+  ];
+}
+
+/** The first time (ms) a series is `test`-true at or after `after`, or null. */
+function firstPoint(
+  lines: ChartLine[],
+  origin: number,
+  after: number,
+  test: (value: number) => boolean,
+): number | null {
+  const times = lines
+    .flatMap((l) => l.points)
+    .filter((p) => origin + p.t * 1000 >= after && test(p.value))
+    .map((p) => origin + p.t * 1000);
+  return times.length ? Math.min(...times) : null;
+}
+
+/** "What happened when a node was killed": timeline, figures per phase, and charts. */
+async function killSection(observed: Observed, scenario: Scenario): Promise<string[]> {
+  const url = observed.prometheus.url;
+  const run = observed.run;
+  const { load, kill } = scenario;
+  const origin = load.startedAt;
+  const from = kill.killedAt - 15000;
+  const to = Math.min(load.endedAt, kill.readyAt + 25000);
+  const markers: Marker[] = [
+    { t: (kill.killedAt - origin) / 1000, label: "SIGKILL" },
+    { t: (kill.restartedAt - origin) / 1000, label: "restart" },
+    { t: (kill.readyAt - origin) / 1000, label: "ready" },
+  ];
+  const rel = (at: number | null) => (at === null ? "–" : `${round((at - origin) / 1000, 1)} s`);
+  const after = (at: number | null, base: number) =>
+    at === null ? "" : ` (+${round((at - base) / 1000, 1)} s)`;
+  const nodeId = `${kill.node}-${run}`;
+
+  // Client side: the requests, bucketed by the second they were sent.
+  const buckets = perSecond(load.samples).filter(
+    (b) => origin + b.t * 1000 >= from && origin + b.t * 1000 <= to,
+  );
+  const clientFailed: ChartLine = {
+    name: "failed requests (client, by send second)",
+    points: buckets.map((b) => ({ t: b.t, value: b.failed })),
+  };
+  const clientMax: ChartLine = {
+    name: "slowest request (client, by send second)",
+    points: buckets.map((b) => ({ t: b.t, value: b.maxMs })),
+  };
+
+  const perNode = await drawChart(
+    url,
+    origin,
+    from,
+    to,
+    "kill-requests-per-node.svg",
+    {
+      title: `students actions run per node while ${kill.node} was killed and restarted`,
+      yTitle: "calls/s",
+      queries: [
+        {
+          expr: `sum by (nodeID) (rate(moleculer_request_total{type="local",action=~"students[.].*"}[${WINDOW}]))`,
+          name: (m) => short(m.nodeID, run),
+        },
+      ],
+    },
+    markers,
+  );
+  const errors = await drawChart(
+    url,
+    origin,
+    from,
+    to,
+    "kill-errors.svg",
+    {
+      title: "Errors and retries around the kill",
+      yTitle: "per second",
+      queries: [
+        {
+          expr: perSecondOf(`campus_http_requests_total{status=~"5.."}`),
+          name: () => "HTTP 5xx (gateway)",
+        },
+        {
+          expr: perSecondOf(`moleculer_request_error_total`),
+          name: () => "failed action calls",
+        },
+        {
+          expr: perSecondOf(`moleculer_request_retry_attempts_total`),
+          name: () => "retries",
+        },
+      ],
+    },
+    markers,
+    [clientFailed],
+  );
+  const latency = await drawChart(
+    url,
+    origin,
+    from,
+    to,
+    "kill-latency.svg",
+    {
+      title: "Latency around the kill",
+      yTitle: "ms",
+      queries: [0.5, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le) (rate(campus_http_request_duration_seconds_bucket[${WINDOW}])))`,
+        name: () => `p${Math.round(q * 100)} (gateway histogram)`,
+        scale: 1000,
+      })),
+    },
+    markers,
+    [clientMax],
+  );
+
+  // Prometheus's view of the target, and the cluster's own view in the nodes' log lines.
+  const up = toLines(
+    await queryRange(url, `max(up{pod="${kill.node}"})`, kill.killedAt - 5000, to),
+    origin,
+    () => "up",
+  );
+  const scrapeDown = firstPoint(up, origin, kill.killedAt, (v) => v === 0);
+  const scrapeUp = firstPoint(up, origin, kill.restartedAt, (v) => v === 1);
+  const servingAgain = firstPoint(
+    perNode.lines.filter((l) => l.name === kill.node),
+    origin,
+    kill.restartedAt,
+    (v) => v > 0,
+  );
+  const lines = observed.lines();
+  const noticed = (text: string, since: number) => {
+    const seen = new Map<string, number>();
+    for (const line of lines) {
+      const at = Date.parse(line.time);
+      if (at < since || !line.msg.includes(`'${nodeId}' ${text}`)) continue;
+      const by = short(line.nodeID, run);
+      if (!seen.has(by)) seen.set(by, at);
+    }
+    return [...seen.entries()].sort((a, b) => a[1] - b[1]);
+  };
+  const disconnected = noticed("disconnected", kill.killedAt);
+  const reconnected = [
+    ...noticed("reconnected", kill.restartedAt),
+    ...noticed("connected", kill.restartedAt),
+  ]
+    .filter(([by], i, all) => all.findIndex(([other]) => other === by) === i)
+    .sort((a, b) => a[1] - b[1]);
+  const failedSamples = load.samples.filter((s) => s.status === 0 || s.status >= 400);
+  // The calls the balancer still sent to the dead node, as the calling nodes logged them.
+  const inPhase = (line: Line) => {
+    const at = Date.parse(line.time);
+    return at >= kill.killedAt && at <= kill.readyAt;
+  };
+  const timeouts = lines.filter(
+    (l) => inPhase(l) && l.msg.includes("is timed out") && l.msg.includes(`'${nodeId}'`),
+  );
+  const retries = lines.filter((l) => inPhase(l) && l.msg.startsWith("Retry to call"));
+  const timeoutsBy = new Map<string, number>();
+  for (const line of timeouts) {
+    const by = short(line.nodeID, run);
+    timeoutsBy.set(by, (timeoutsBy.get(by) ?? 0) + 1);
+  }
+  const failedAccess = lines.filter(
+    (l) => inPhase(l) && l.module === "api" && l.route && Number(l.status) >= 500,
+  );
+  const failedRows = failedAccess.map((l) => [
+    `\`${String(l.requestID)}\``,
+    `${String(l.method)} \`${String(l.route)}\``,
+    String(l.status),
+    `${round(Number(l.durationMs), 0)} ms`,
+    timeouts.filter((t) => t.requestID === l.requestID).length,
+    retries.filter((t) => t.requestID === l.requestID).length,
+  ]);
+  const timeline: (string | number)[][] = [
+    ["0 s", "load starts", `${LOAD_PER_SECOND} GET requests/s over 7 endpoints`],
+    [rel(kill.killedAt), "`SIGKILL` sent", `${kill.node} (pid ${kill.pid}), no shutdown`],
+    [rel(kill.exitedAt), "process gone", `exit observed${after(kill.exitedAt, kill.killedAt)}`],
+    [
+      rel(scrapeDown),
+      "Prometheus: scrape fails",
+      scrapeDown === null
+        ? "no failed scrape recorded"
+        : `\`up{pod="${kill.node}"}\` = 0${after(scrapeDown, kill.killedAt)}`,
+    ],
+    ...disconnected.map(([by, at]) => [
+      rel(at),
+      `${by} drops the node`,
+      `log: "Node '${kill.node}-…' disconnected unexpectedly"${after(at, kill.killedAt)}`,
+    ]),
+    [rel(kill.restartedAt), "restart", `same node id, new process`],
+    ...reconnected.map(([by, at]) => [
+      rel(at),
+      `${by} sees it again`,
+      `log: "Node '${kill.node}-…' (re)connected"${after(at, kill.restartedAt)}`,
+    ]),
+    [
+      rel(kill.readyAt),
+      "ready",
+      `/health/ready answers 200 (pid ${kill.newPid})${after(kill.readyAt, kill.restartedAt)}`,
+    ],
+    [
+      rel(scrapeUp),
+      "Prometheus: scraped again",
+      scrapeUp === null ? "not seen before the end" : "`up` = 1",
+    ],
+    [
+      rel(servingAgain),
+      `${kill.node} serves calls again`,
+      servingAgain === null
+        ? "no call seen before the end of the chart"
+        : "first second with students calls on it",
+    ],
+    [rel(load.endedAt), "load stops", ""],
+  ];
+  if (failedSamples.length > 0) {
+    timeline.push(
+      [
+        rel(origin + failedSamples[0].at),
+        "first failed request sent",
+        `status ${failedSamples[0].status || "none (no answer)"}`,
+      ],
+      [
+        rel(origin + failedSamples[failedSamples.length - 1].at),
+        "last failed request sent",
+        `status ${failedSamples[failedSamples.length - 1].status || "none (no answer)"}`,
+      ],
+    );
+  }
+  timeline.sort((a, b) => parseFloat(String(a[0])) - parseFloat(String(b[0])));
+
+  const phases = [
+    { label: "before the kill", from: 0, to: kill.killedAt - origin },
+    { label: "killed → ready again", from: kill.killedAt - origin, to: kill.readyAt - origin },
+    { label: "after ready", from: kill.readyAt - origin, to: Infinity },
+  ];
+  const phaseStats = phases.map((p) => ({ ...p, stats: windowStats(load.samples, p.from, p.to) }));
+  const served: (string | number)[][] = [];
+  for (const phase of phaseStats) {
+    const end = origin + Math.min(phase.to, load.endedAt - origin);
+    const length = Math.max(1, Math.round((end - (origin + phase.from)) / 1000));
+    const result = await queryAt(
+      url,
+      `sum by (nodeID) (increase(moleculer_request_total{type="local",action=~"students[.].*"}[${length}s]))`,
+      end,
+    );
+    const byNode = new Map(result.map((r) => [short(r.metric.nodeID, run), r.value]));
+    served.push([
+      phase.label,
+      `${length} s`,
+      ...["students-1", "students-2"].map((name) => round(byNode.get(name) ?? 0, 0)),
+    ]);
+  }
+  const down = phaseStats[1].stats;
+  const total = windowStats(load.samples, 0, Infinity);
+  const verdict =
+    down.failed === 0
+      ? `No request failed while \`${kill.node}\` was down or coming back: of the ${down.sent} requests sent between the kill and the node's readiness, none went unanswered or got an error status (${total.failed} failures in the whole load of ${total.sent}).`
+      : `${down.failed} of the ${down.sent} requests sent between the kill and the node's readiness failed (${Object.entries(
+          down.failures,
+        )
+          .map(([status, count]) => `${count} × ${status === "0" ? "no answer" : status}`)
+          .join(", ")}); ${total.failed} of ${total.sent} in the whole load.`;
+  return [
+    "## What happened when a node was killed",
+    "",
+    `${STEADY_SECONDS} s into the load, \`${kill.node}\` — one of the two students nodes — was killed with`,
+    `\`SIGKILL\` (a crash: no drain, no goodbye to the cluster), and ${DOWN_SECONDS} s later started again with`,
+    "the same node id; the load ran on at the same rate throughout and for",
+    `${AFTER_READY_SECONDS} s after the node was ready. Times are seconds since the load started (client clock).`,
+    "",
+    verdict,
+    "",
+    `Until the other nodes dropped it, the balancer still chose \`${kill.node}\` for some calls: the`,
+    `calling nodes logged ${timeouts.length} request timeouts against it between the kill and its readiness`,
+    `(${[...timeoutsBy.entries()].map(([by, count]) => `${by}: ${count}`).join(", ") || "none"}) and ${retries.length} retries (\`Retry to call …\`),`,
+    "each retry going to the next node in turn.",
+    ...(failedRows.length > 0
+      ? [
+          "The requests the gateway answered with 5xx in that phase, with the timeouts and retries",
+          "logged under their request id:",
+          "",
+          table(["request id", "route", "status", "duration", "timeouts", "retries"], failedRows),
+        ]
+      : ["The gateway answered no request with a 5xx in that phase."]),
+    "",
+    "### Timeline",
+    "",
+    table(["time", "event", "detail"], timeline),
+    "",
+    "### The requests, per phase (measured by the load client)",
+    "",
+    table(
+      ["phase", "sent", "failed", "p50", "p95", "p99", "max"],
+      [...phaseStats.map((p) => statsRow(p.label, p.stats)), statsRow("whole load", total)],
+    ),
+    "",
+    "### Who served the students actions (Prometheus, `increase()` over each phase)",
+    "",
+    table(["phase", "length", "students-1", "students-2"], served),
+    "",
+    `### Requests per students node (peak on the surviving ${SURVIVOR}: ${round(peak(perNode.lines, SURVIVOR), 1)} calls/s)`,
+    "",
+    perNode.markdown,
+    `### Errors (peak ${round(peak(errors.lines, "HTTP 5xx (gateway)"), 2)} 5xx/s, ${round(peak(errors.lines, "retries"), 2)} retries/s; ${round(peak([clientFailed]), 0)} failed requests in the worst second)`,
+    "",
+    "The client's failed requests are counted by the second they were sent; the other lines are",
+    "Prometheus rates.",
+    "",
+    errors.markdown,
+    `### Latency (slowest request: ${msText(down.max)} while the node was down)`,
+    "",
+    latency.markdown,
+  ];
 }
 
 // --------------------------------------------------------------------- interaction.md
@@ -507,40 +1098,74 @@ function trees(spans: ZipkinSpan[]): Node[] {
   return roots;
 }
 
-function sequence(spans: ZipkinSpan[], run: string, title: string): string {
+/** Spans of messages (the outbox relay's publish, a consumer's handler): drawn as async. */
+const MESSAGE_SPAN = /^(publish|channel) /;
+const DB_SPAN = /^db /;
+
+/**
+ * A Mermaid sequence diagram of one request's spans: calls with their durations, database
+ * statements against PostgreSQL, and durable events as async messages with their delay.
+ */
+function sequence(spans: ZipkinSpan[], run: string, title: string, status = 200): string {
   const [root] = trees(spans).filter((t) => t.span.localEndpoint?.serviceName === "api");
   if (!root) return "_no trace was captured_";
   const participants: string[] = [];
   const participant = (span: ZipkinSpan) => {
-    const name = short(span.tags.nodeID, run);
+    const name = DB_SPAN.test(span.name) ? "PostgreSQL" : short(span.tags.nodeID, run);
     if (!participants.includes(name)) participants.push(name);
     return name.replace(/-/g, "_");
   };
+  const label = (span: ZipkinSpan) => actionOf(span).replace(/^db /, "").replace(/'/g, "");
+  const ms = (micros: number) => `${round(micros / 1000)} ms`;
+  const byId = new Map(spans.map((span) => [span.id, span]));
   const lines: string[] = [];
-  const visit = (node: Node) => {
-    const from = participant(node.span);
-    for (const child of node.children) {
-      const to = participant(child.span);
-      const cached = child.span.tags.fromCache === "true" ? " (cache hit)" : "";
-      lines.push(`  ${from}->>${to}: ${actionOf(child.span)}${cached}`);
-      visit(child);
-      lines.push(`  ${to}-->>${from}: ${round(child.span.duration / 1000)} ms`);
+  // Messages wait here until the drawing reaches the time they were sent.
+  const pending: Node[] = [];
+  const flush = (upTo: number) => {
+    pending.sort((a, b) => a.span.timestamp - b.span.timestamp);
+    while (pending.length > 0 && pending[0].span.timestamp <= upTo) {
+      const message = pending.shift()!;
+      const sender = byId.get(message.span.parentId ?? "") ?? root.span;
+      const to = participant(message.span);
+      lines.push(`  ${participant(sender)}-)${to}: ${label(message.span)}`);
+      lines.push(
+        `  Note over ${to}: +${ms(message.span.timestamp - sender.timestamp)} after ${label(sender)} started, ran ${ms(message.span.duration)}`,
+      );
+      visit(to, message);
     }
   };
-  participant(root.span);
-  visit(root);
-  const header = [
+  const visit = (me: string, node: Node) => {
+    for (const child of node.children) {
+      if (MESSAGE_SPAN.test(child.span.name)) {
+        pending.push(child);
+        continue;
+      }
+      flush(child.span.timestamp);
+      const to = participant(child.span);
+      const cached = child.span.tags.fromCache === "true" ? " (cache hit)" : "";
+      lines.push(`  ${me}->>${to}: ${label(child.span)}${cached}`);
+      visit(to, child);
+      flush(child.span.timestamp + child.span.duration);
+      lines.push(`  ${to}-->>${me}: ${ms(child.span.duration)}`);
+    }
+  };
+  const api = participant(root.span);
+  visit(api, root);
+  flush(root.span.timestamp + root.span.duration);
+  const answer = `  api-->>client: ${root.span.tags["error.code"] ?? status} after ${ms(root.span.duration)}`;
+  const beforeAnswer = lines.length;
+  flush(Number.POSITIVE_INFINITY);
+  const afterAnswer = lines.splice(beforeAnswer);
+  return [
     "```mermaid",
     "sequenceDiagram",
     `  title ${title}`,
     "  participant client as Client",
     ...participants.map((p) => `  participant ${p.replace(/-/g, "_")} as ${p}`),
     `  client->>api: ${title}`,
-  ];
-  return [
-    ...header,
     ...lines,
-    `  api-->>client: ${root.span.tags["error.code"] ?? "200"} after ${round(root.span.duration / 1000)} ms`,
+    answer,
+    ...afterAnswer,
     "```",
   ].join("\n");
 }
@@ -663,6 +1288,18 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
       "",
       sequence(spansOf(scenario.courseStudentsId), run, "GET /api/courses/:id/students"),
       "",
+      "## POST /api/students/:id/courses: an enrollment and its event reaching notifications",
+      "",
+      `The trace of \`X-Request-ID: ${scenario.enrollmentId}\`: the students node forwards the`,
+      "enrollment to courses, which takes the seat, writes the enrollment and records",
+      "`enrollment.created` in its outbox in one transaction (each statement a span against",
+      "PostgreSQL). After the commit the outbox relay publishes the event (`publish`, an async",
+      "message: its note gives the delay since the recording action started), and the",
+      "notifications node handles it (`channel`) in the same trace: it asks users for the",
+      "student's account and stores the notification.",
+      "",
+      sequence(spansOf(scenario.enrollmentId), run, "POST /api/students/:id/courses", 201),
+      "",
       "## Reading it",
       "",
       "- Every request first resolves its token: `users.resolveToken` on the users node, which",
@@ -670,10 +1307,12 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
       "- The published actions (`students.courses`, `courses.students`) check access, then read",
       "  through internal, cached actions; one call fetches a whole page of students",
       "  (`students.byIds`), never one call per student.",
-      "- Domain events (`student.deleted`, `enrollment.created`, …) do not appear in the spans: the",
-      "  outbox relay publishes them after the commit, outside the request's trace; their",
-      "  handling is counted in the channel table and their delay in `campus_event_lag_seconds`",
-      "  (monitoring.md), and their log lines carry the request's id (logs.md).",
+      "- Each database statement is a span under the action that sent it (`db <operation>",
+      "  <schema.table>`, no values): a cache hit shows no statement at all.",
+      "- Domain events are in the request's trace: the outbox keeps the recording span, the relay",
+      "  publishes under a `publish` span after the commit, and the consumer's `channel` span is",
+      "  its child; their delay is also measured by `campus_event_lag_seconds` (monitoring.md), and",
+      "  their log lines carry the request's id (logs.md).",
     ].join("\n"),
   );
 }

@@ -147,6 +147,10 @@ describe("durable-event handlers in the request's trace", () => {
           "db COMMIT",
         ]),
       );
+      // The relay's own statements (claiming and deleting outbox rows) are not the action's.
+      const underEnroll = dbSpans(childrenOf(spans, enroll)).map((span) => span.name);
+      expect(underEnroll).not.toContain("db UPDATE courses.outbox");
+      expect(underEnroll).not.toContain("db DELETE courses.outbox");
       // The outbox relay's publish continues the trace under the action that recorded it…
       const publish = spans.find((span) => span.name === "publish 'enrollment.created'");
       expect(publish?.parentId).toBe(enroll!.id);
