@@ -64,6 +64,8 @@ export class BenchCluster extends Cluster {
     name: string,
     services: string,
     env: Record<string, string> = {},
+    /** Options for node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+    nodeArgs: string[] = [],
   ): Promise<CampusNode> {
     const port = await freePort();
     const metricsPort = await freePort();
@@ -71,7 +73,7 @@ export class BenchCluster extends Cluster {
     const log = openSync(join(this.logDir, `${name}.log`), "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+      child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server.ts"], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH,
@@ -161,13 +163,19 @@ export async function waitReady(node: CampusNode, timeoutMs: number): Promise<vo
 export async function startNodes(
   cluster: BenchCluster,
   topology: string,
-  specs: { name: string; role: string; services: string; env: Record<string, string> }[],
+  specs: {
+    name: string;
+    role: string;
+    services: string;
+    env: Record<string, string>;
+    nodeArgs?: string[];
+  }[],
   timeoutMs = 90000,
 ): Promise<StartedNode[]> {
   return Promise.all(
     specs.map(async (spec) => {
       const spawnedAt = performance.now();
-      const node = await cluster.start(spec.name, spec.services, spec.env);
+      const node = await cluster.start(spec.name, spec.services, spec.env, spec.nodeArgs);
       await waitReady(node, timeoutMs);
       const startupMs = performance.now() - spawnedAt;
       return {

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import type { CpuShare } from "./cpu";
 import { median, type LoadSettings, type Measured } from "./load";
+import type { ProfileSummary } from "./profile";
 
 export interface Stamp {
   date: string;
@@ -101,6 +102,7 @@ export interface BenchReport {
   cases: CaseResult[];
   burst: { topology: string; rounds: BurstRound[]; notes: string[] };
   nodes: NodeRecord[];
+  profiles: ProfileSummary[];
   findings: string[];
   problems: string[];
 }
@@ -277,13 +279,24 @@ export function renderMarkdown(report: BenchReport): string {
     "over the same request with the cache off. vs reference: over the case named. Errors: non-2xx",
     "responses plus connection errors, summed over the rounds. Cache hits: lookups that found an",
     "entry, on every node of the topology, while the case ran (warm-up included). Cache off means",
-    "`CACHER` names a Redis port where nothing listens: Moleculer's cacher middleware then calls",
-    "every handler directly, and `off (0 lookups)` confirms that nothing was looked up.",
+    "`CACHER` names a Redis port where nothing listens and `NEAR_CACHE_TTL=0`: Moleculer's cacher",
+    "middleware then calls every handler directly, callers keep nothing, and `off (0 lookups)`",
+    "confirms that nothing was looked up. Cached cases have both the cacher (memory or Redis) and",
+    "the callers' near cache (README, Caching).",
     "",
     "## What the ratios say",
     "",
     ...report.findings.map((f) => `- ${f}`),
     "",
+    "## Targets",
+    "",
+    "The targets of the issue that asked for this bench (issue 8), against this run's ratios.",
+    "",
+    ...targetsTable(report),
+    "",
+    "## Where the CPU goes",
+    "",
+    ...profileSections(report.profiles),
     "## Enrollment burst",
     "",
     `${report.burst.topology}.`,
@@ -459,4 +472,134 @@ export function writeReport(report: BenchReport, outDir: string): { md: string; 
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(md, renderMarkdown(report));
   return { md, json };
+}
+
+interface TargetRow {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** Each target of the bench's issue, with the ratio of this run that decides it. */
+export function targetRows(report: BenchReport): TargetRow[] {
+  const ceiling = report.ceilingReqPerSec;
+  const share = (id: string) => {
+    const v = reqPerSec(report, id);
+    return v == null || !Number.isFinite(ceiling) || ceiling <= 0 ? null : v / ceiling;
+  };
+  const atLeast = (
+    target: string,
+    value: number | null,
+    bound: number,
+    show: (v: number) => string,
+  ): TargetRow => ({
+    target,
+    measured: value == null ? "not measured" : show(value),
+    met: value == null ? null : value >= bound,
+  });
+  const times = (v: number) => `${v.toFixed(2)}×`;
+  const rows = [
+    atLeast(
+      "in-process `GET /api/students/:id` (cached) ≥ 45 % of bare http",
+      share("inproc.student.cached"),
+      0.45,
+      percent,
+    ),
+    atLeast(
+      "in-process `GET /api/students/:id` (cache off) ≥ 45 % of bare http",
+      share("inproc.student.uncached"),
+      0.45,
+      percent,
+    ),
+    atLeast(
+      "over NATS ≥ 30 % of in-process (cached)",
+      caseRatio(report, "nats.student.cached", "inproc.student.cached"),
+      0.3,
+      percent,
+    ),
+    atLeast(
+      "over NATS ≥ 30 % of in-process (cache off)",
+      caseRatio(report, "nats.student.uncached", "inproc.student.uncached"),
+      0.3,
+      percent,
+    ),
+    atLeast(
+      "cached `GET /api/students/:id/courses` ≥ 3× its uncached twin",
+      caseRatio(report, "nats.studentCourses.cached", "nats.studentCourses.uncached"),
+      3,
+      times,
+    ),
+    atLeast(
+      "cached `GET /api/courses/:id/students` ≥ 3× its uncached twin",
+      caseRatio(report, "nats.courseStudents.cached", "nats.courseStudents.uncached"),
+      3,
+      times,
+    ),
+    // "Not slower" within the run's noise: the spread of the two cases' rounds.
+    atLeast(
+      "two students nodes not slower than one (cached)",
+      caseRatio(report, "nats2.student.cached", "nats.student.cached"),
+      1 - Math.max(spread(report, "nats2.student.cached"), spread(report, "nats.student.cached")),
+      times,
+    ),
+    atLeast(
+      "two students nodes not slower than one (cache off)",
+      caseRatio(report, "nats2.student.uncached", "nats.student.uncached"),
+      1 -
+        Math.max(spread(report, "nats2.student.uncached"), spread(report, "nats.student.uncached")),
+      times,
+    ),
+  ];
+  const measured = report.cases.filter((c) => c.measured);
+  const errors = measured.reduce(
+    (sum, c) => sum + c.measured!.summary.non2xx + c.measured!.summary.socketErrors,
+    0,
+  );
+  const burst = report.burst.rounds;
+  rows.push({
+    target: "zero errors in every case, no oversell in the enrollment burst",
+    measured: `${errors} errors over ${measured.length} cases; ${burst.filter((r) => r.correct).length} of ${burst.length} burst rounds exact`,
+    met: errors === 0 && burst.length > 0 && burst.every((r) => r.correct),
+  });
+  return rows;
+}
+
+function targetsTable(report: BenchReport): string[] {
+  return [
+    "| target | this run | met |",
+    "| ------ | -------- | --- |",
+    ...targetRows(report).map(
+      (r) => `| ${r.target} | ${r.measured} | ${r.met == null ? "—" : r.met ? "yes" : "**no**"} |`,
+    ),
+  ];
+}
+
+function profileSections(profiles: ProfileSummary[]): string[] {
+  if (profiles.length === 0) return ["No CPU profile was taken in this run.", ""];
+  const lines = [
+    "One more node like the bottleneck of a topology was started with `node --cpu-prof`, warmed",
+    "up, loaded for one round and stopped; its profile is summed over the load window only (the",
+    "profiler itself costs some throughput). Shares are of the busy time (idle left out), by area",
+    "(where the code lives) and by function (self time).",
+    "",
+  ];
+  for (const p of profiles) {
+    lines.push(
+      `### ${p.label}`,
+      "",
+      `Node \`${p.node}\`: ${fmt(p.reqPerSec)} req/s under the profiler, ${fmt(p.responses)} responses; ` +
+        `${fmt(p.windowMs)} ms sampled, ${fmt(p.idlePercent)} % idle; ` +
+        `**${fmt(p.cpuMsPerRequest * 1000)} µs of this process's CPU per request**.`,
+      "",
+      "| area | share of busy time |",
+      "| ---- | -----------------: |",
+      ...p.areas.map((a) => `| ${a.name} | ${a.percent.toFixed(1)} % |`),
+      "",
+      "| function (self time) | where | share |",
+      "| -------------------- | ----- | ----: |",
+      ...p.functions.map((f) => `| \`${f.name}\` | \`${f.where}\` | ${f.percent.toFixed(1)} % |`),
+      "",
+    );
+  }
+  return lines;
 }

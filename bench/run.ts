@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
-import { existsSync, readFileSync, rmSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "fs";
 import os from "os";
 import { join, relative } from "path";
 import Redis from "ioredis";
@@ -15,7 +15,8 @@ import { Client } from "pg";
 import { ROOT, eventually, freePort, http, login, sleep } from "../test/cluster/harness";
 import { allCases } from "./cases";
 import { cpuBetween, snapshot } from "./cpu";
-import { measureInterleaved, median, type LoadSettings, type Target } from "./load";
+import { measureInterleaved, median, round, type LoadSettings, type Target } from "./load";
+import { mainProfileFile, readProfile, summarizeProfile } from "./profile";
 import {
   BenchCluster,
   memoryOf,
@@ -99,6 +100,7 @@ const report: BenchReport = {
     notes: [],
   },
   nodes: nodeRecords,
+  profiles: [],
   findings: [],
   problems,
 };
@@ -267,6 +269,8 @@ function nodeEnv(
     NAMESPACE: `${cluster.namespace}-${topology}`,
     TRANSPORTER: transporter,
     CACHER: cacher,
+    // Cache off is off on the caller's side too.
+    ...(cacher === deadCacher ? { NEAR_CACHE_TTL: "0" } : {}),
     ...extra,
   };
 }
@@ -362,6 +366,51 @@ function targets(base: string) {
       headers,
     },
   };
+}
+
+/**
+ * A CPU profile of one more node like the bottleneck of a topology: started with `--cpu-prof`,
+ * warmed up, loaded for one round, stopped (the profile is written as it exits), and summed over
+ * the load window only. Optional: a failure is a problem of the report, not of the run.
+ */
+async function profileNode(
+  label: string,
+  spec: { name: string; role: string; services: string; env: Record<string, string> },
+  targetOf: (base: string) => Target,
+): Promise<void> {
+  const dir = join(cluster.logDir, `profile-${spec.name}`);
+  mkdirSync(dir, { recursive: true });
+  console.log(`\n[profile] ${label}`);
+  try {
+    const [started] = await startNodes(cluster, "profile", [
+      { ...spec, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
+    ]);
+    const target = targetOf(`http://127.0.0.1:${started.node.port}`);
+    await round(target, settings.connections, settings.warmupSeconds);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const load = await round(target, settings.connections, settings.roundSeconds);
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    await stopNodes(cluster, [spec.name]);
+    const summary = summarizeProfile(readProfile(mainProfileFile(dir)), { fromUs, toUs }, ROOT);
+    const busyMs = summary.windowMs * (1 - summary.idlePercent / 100);
+    report.profiles.push({
+      label,
+      node: spec.name,
+      reqPerSec: load.reqPerSec,
+      responses: load.responses,
+      cpuMsPerRequest: load.responses > 0 ? busyMs / load.responses : NaN,
+      ...summary,
+    });
+    console.log(
+      `  ${load.reqPerSec.toFixed(0)} req/s under the profiler; ${summary.idlePercent.toFixed(0)} % idle; ` +
+        `top: ${summary.areas
+          .slice(0, 3)
+          .map((a) => `${a.name} ${a.percent.toFixed(0)} %`)
+          .join(", ")}`,
+    );
+  } catch (err) {
+    problems.push(`CPU profile "${label}": ${(err as Error).message}`);
+  }
 }
 
 /** Checks the answers the cases are about to hammer, so a wrong answer cannot pass for a fast one. */
@@ -714,6 +763,16 @@ async function main(): Promise<void> {
       },
       { id: "inproc.student.cached", target: t, metricNodes: names(memory) },
     ]);
+    await profileNode(
+      "1 process, memory cache: GET /api/students/:id",
+      {
+        name: "inproc-prof",
+        role: "all-in-one",
+        services: ALL_SERVICES,
+        env: nodeEnv("inproc-prof", "", ""),
+      },
+      (base) => targets(base).student,
+    );
   });
 
   // 2. The ceiling, with nothing else running.
@@ -733,6 +792,17 @@ async function main(): Promise<void> {
         },
       ]);
     }
+    // The gateway is the busiest process of a cluster: profile one more, beside the cached one.
+    await profileNode(
+      "NATS JSON, Redis cache, the gateway: GET /api/students/:id",
+      {
+        name: "json-redis-api-prof",
+        role: "api",
+        services: "api",
+        env: nodeEnv("json-redis", NATS_URL, REDIS_URL),
+      },
+      (base) => targets(base).student,
+    );
     // A second students node in each cluster.
     const offPair = await addSecondStudentsNode(
       "json-off",
