@@ -4,8 +4,9 @@
  * or a token). The scope is set by the request-scope middleware.
  */
 import { AsyncLocalStorage } from "async_hooks";
-import type { LoggerConfig } from "moleculer";
+import type { LoggerConfig, LogLevels } from "moleculer";
 import { inspect } from "util";
+import { BatchedConsoleLogger } from "./log-writer";
 
 export interface RequestScope {
   requestID: string | null;
@@ -61,13 +62,11 @@ export function prettyLine(level: string, args: unknown[], bindings: Bindings): 
 
 export function loggerConfig(level: string, format: "json" | "pretty"): LoggerConfig {
   const line = format === "json" ? jsonLine : prettyLine;
-  return {
-    type: "Console",
-    options: {
-      level,
-      formatter: (type: string, args: unknown[], bindings: Bindings) => [
-        line(type, args, bindings),
-      ],
-    },
-  };
+  // An instance: Moleculer takes a logger object as it is (see lib/log-writer.ts for why).
+  return new BatchedConsoleLogger({
+    level: level as LogLevels,
+    formatter: ((type: string, args: unknown[], bindings: Bindings) => [
+      line(type, args, bindings),
+    ]) as never,
+  }) as unknown as LoggerConfig;
 }

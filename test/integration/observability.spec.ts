@@ -23,16 +23,18 @@ const lines: Line[] = [];
 const raw: string[] = [];
 const spies: jest.SpyInstance[] = [];
 
-function capture(...args: unknown[]) {
-  for (const arg of args) {
-    if (typeof arg !== "string") continue;
-    raw.push(arg);
+/** What the logger writes (a batch of lines per write) to standard output or error. */
+function capture(chunk: unknown): boolean {
+  if (typeof chunk !== "string") return true;
+  for (const text of chunk.split("\n").filter(Boolean)) {
+    raw.push(text);
     try {
-      lines.push(JSON.parse(arg));
+      lines.push(JSON.parse(text));
     } catch {
       // not a JSON line
     }
   }
+  return true;
 }
 
 /** The value of one series in the broker's registry (the numbers /metrics serves). */
@@ -57,8 +59,8 @@ function labelValues(broker: ServiceBroker, name: string, label: string): string
 const accessLines = () => lines.filter((line) => line.module === "api" && line.route);
 
 beforeAll(async () => {
-  for (const method of ["log", "info", "warn", "error"] as const) {
-    spies.push(jest.spyOn(console, method).mockImplementation(capture));
+  for (const stream of [process.stdout, process.stderr]) {
+    spies.push(jest.spyOn(stream, "write").mockImplementation(capture as never));
   }
   campus = await startCampus({ LOG_LEVEL: "info" });
   admin = await campus.adminToken();
