@@ -294,6 +294,7 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     ...targetsTable(report),
     "",
+    ...whyMissed(report),
     "## Where the CPU goes",
     "",
     ...profileSections(report.profiles),
@@ -601,5 +602,82 @@ function profileSections(profiles: ProfileSummary[]): string[] {
       "",
     );
   }
+  return lines;
+}
+
+/** What each area of a profile stands for, and what would make it cheaper. */
+const AREA_REMEDIES: [RegExp, string][] = [
+  [
+    /^socket and file writes/,
+    "system calls — the HTTP response (the bare server pays it too), each NATS packet, each " +
+      "batch of log lines; on loopback the kernel runs the receiver's TCP path inside the " +
+      "sender's call. Fewer hops per request (the near cache) and fewer, larger writes reduce it",
+  ],
+  [
+    /^moleculer \(/,
+    "the broker's work per action call: a context, then the middleware chain (metrics, " +
+      "bulkhead, timeout, retry, circuit breaker, validator, Campus's permissions and request " +
+      "scope). It grows with the calls a request makes; the near cache removes the inner ones",
+  ],
+  [
+    /^Node internals/,
+    "promises, events and async hooks: AsyncLocalStorage (the log scope that carries the " +
+      "request id) turns on a promise hook for every promise; a logger bound to the context " +
+      "instead would remove it, at the price of passing the context to every log call",
+  ],
+  [/^Node http/, "Node's HTTP parser and response writing, which the bare server pays too"],
+  [/^moleculer-web/, "the gateway's routing, body parsing and response encoding"],
+  [/^jsonwebtoken/, "token verification (remembered per token after the first)"],
+  [/^Campus logging/, "the access line and HTTP metrics of every request"],
+  [/^garbage collection/, "garbage collection of the objects each request allocates"],
+];
+
+/**
+ * The missed targets, then — once per profile of a process that bounds them — the per-request CPU
+ * and the largest areas, each with what it is and what would make it cheaper.
+ */
+export function whyMissed(report: BenchReport): string[] {
+  const missed = targetRows(report).filter((r) => r.met === false);
+  if (missed.length === 0) return [];
+  const lines = [
+    "### Why the missed targets are missed",
+    "",
+    `Missed: ${missed.map((r) => `${r.target} (${r.measured})`).join("; ")}.`,
+    "",
+  ];
+  if (missed.some((r) => /cache off/.test(r.target))) {
+    lines.push(
+      "With the cache off every request also reads PostgreSQL (a round trip and the driver's " +
+        "work per request); the profiles below are of the cached cases, where the framework is " +
+        "what remains.",
+      "",
+    );
+  }
+  if (missed.some((r) => /students nodes/.test(r.target))) {
+    lines.push(
+      "Two students nodes: the gateway, the load generator, NATS and every node share the " +
+        "machine's cores; a second students node adds a process, not a core, while the gateway " +
+        "stays the busiest process.",
+      "",
+    );
+  }
+  const wanted = [
+    missed.some((r) => /in-process/.test(r.target) && !/over NATS/.test(r.target))
+      ? "1 process"
+      : null,
+    missed.some((r) => /over NATS/.test(r.target)) ? "NATS" : null,
+  ].filter((x): x is string => x !== null);
+  for (const prefix of wanted) {
+    const profile = report.profiles.find((p) => p.label.startsWith(prefix));
+    if (!profile) continue;
+    lines.push(
+      `- **${profile.label}** (\`${profile.node}\`): **${fmt(profile.cpuMsPerRequest * 1000)} µs of CPU per request** under the profiler; its largest areas:`,
+    );
+    for (const area of profile.areas.slice(0, 4)) {
+      const remedy = AREA_REMEDIES.find(([pattern]) => pattern.test(area.name))?.[1];
+      lines.push(`  - ${area.name}, ${area.percent.toFixed(1)} %${remedy ? `: ${remedy}.` : "."}`);
+    }
+  }
+  lines.push("");
   return lines;
 }
