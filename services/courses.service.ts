@@ -259,7 +259,16 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
                WHERE id = :courseId AND (capacity IS NULL OR enrolled_count < capacity) RETURNING id`,
               { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
             );
-            if (!taken) throw conflict("The course is full", "COURSE_FULL");
+            if (!taken) {
+              // A student already in a full course is told so, not that the course is full.
+              const [enrolled] = await this.sequelize.query(
+                `SELECT 1 FROM courses.enrollments
+                 WHERE course_id = :courseId AND student_id = :studentId`,
+                { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
+              );
+              if (enrolled) throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
+              throw conflict("The course is full", "COURSE_FULL");
+            }
             const row = await this.models.enrollment.create(
               { courseId, studentId },
               { transaction },

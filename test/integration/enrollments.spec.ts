@@ -151,6 +151,22 @@ describe("enrolling and dropping", () => {
     expect(full.body.type).toBe("COURSE_FULL");
   });
 
+  it("answers 409 ALREADY_ENROLLED, not COURSE_FULL, to a student already in a full course", async () => {
+    const course = await createCourse({ capacity: 1 });
+    const student = await createStudent();
+    const enroll = () =>
+      campus.request("POST", `/api/courses/${course.id}/students`, {
+        token: admin,
+        body: { studentId: student.id },
+      });
+    expect((await enroll()).status).toBe(201);
+
+    const again = await enroll();
+
+    expect(again.status).toBe(409);
+    expect(again.body.type).toBe("ALREADY_ENROLLED");
+  });
+
   it("gives exactly five 201s and fifteen 409s for 20 simultaneous enrollments into capacity 5", async () => {
     const course = await createCourse({ capacity: 5 });
     const students = await Promise.all(Array.from({ length: 20 }, () => createStudent()));
