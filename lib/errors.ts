@@ -34,6 +34,19 @@ export const tooManyRequests = (
 ): Errors.MoleculerClientError =>
   new MoleculerClientError(message, 429, "TOO_MANY_REQUESTS", { retryAfter: retryAfterSeconds });
 
+export const uriTooLong = (maxLength: number): Errors.MoleculerClientError =>
+  new MoleculerClientError(
+    `The request URL is longer than ${maxLength} characters`,
+    414,
+    "URI_TOO_LONG",
+  );
+
+export const headersTooLarge = (): Errors.MoleculerClientError =>
+  new MoleculerClientError("The request headers are too large", 431, "HEADERS_TOO_LARGE");
+
+export const malformedRequest = (): Errors.MoleculerClientError =>
+  new MoleculerClientError("The request could not be parsed", 400, "MALFORMED_REQUEST");
+
 export const invalid = (fields: FieldError[]): Errors.ValidationError =>
   new ValidationError("Validation failed", "VALIDATION_ERROR", fields);
 

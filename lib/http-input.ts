@@ -4,7 +4,30 @@
  * for reads, body for writes) so a query string cannot override a body field, a write's JSON
  * body must be an object, and no text may carry what PostgreSQL cannot store as sent.
  */
-import { invalid, type FieldError } from "./errors";
+import { STATUS_CODES } from "http";
+import { headersTooLarge, invalid, malformedRequest, toHttpError, type FieldError } from "./errors";
+
+/** The longest request target (path and query string) the gateway reads; longer answers 414. */
+export const MAX_URL_LENGTH = 2048;
+
+/**
+ * The raw answer to a request Node's HTTP parser refused before the gateway saw it (headers over
+ * Node's 16 KiB limit, a malformed request line): the contract's error body, then the connection
+ * closes — instead of Node's bare status line.
+ */
+export function clientErrorResponse(err: { code?: string }): string {
+  const http = toHttpError(
+    err.code === "HPE_HEADER_OVERFLOW" ? headersTooLarge() : malformedRequest(),
+  );
+  const body = JSON.stringify(http.body);
+  return (
+    `HTTP/1.1 ${http.status} ${STATUS_CODES[http.status]}\r\n` +
+    "Content-Type: application/json; charset=utf-8\r\n" +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    "Connection: close\r\n\r\n" +
+    body
+  );
+}
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_DEPTH = 20;

@@ -3,12 +3,13 @@
  * (restrict mapping: nothing else, `$node.*` included, is reachable); tokens are resolved by the
  * users service; every error leaves through one mapper.
  */
-import type { IncomingMessage, ServerResponse } from "http";
+import type { IncomingMessage, Server, ServerResponse } from "http";
+import type { Duplex } from "stream";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { CampusConfig } from "../lib/config";
 import { docsRoutes } from "../lib/docs-route";
-import { toHttpError, unauthorized } from "../lib/errors";
+import { toHttpError, unauthorized, uriTooLong } from "../lib/errors";
 import { healthRoute } from "../lib/health";
 import {
   countRateLimitedRequest,
@@ -22,7 +23,12 @@ import coursesService from "./courses.service";
 import notificationsService from "./notifications.service";
 import studentsService from "./students.service";
 import usersService from "./users.service";
-import { acceptableRequestId, sanitizeRequest } from "../lib/http-input";
+import {
+  acceptableRequestId,
+  clientErrorResponse,
+  MAX_URL_LENGTH,
+  sanitizeRequest,
+} from "../lib/http-input";
 import { IDENTITY_SIGNATURE_META } from "../middlewares/permissions.middleware";
 import { signIdentity, trustKeys } from "../lib/service-trust";
 import { applySecurityHeaders, clientAddress, corsSettings } from "../lib/http-security";
@@ -224,12 +230,28 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         else delete req.headers["x-request-id"];
         applySecurityHeaders(res);
         observeHttpRequest(this as unknown as ObservedGateway, req, res);
+        if ((req.url?.length ?? 0) > MAX_URL_LENGTH) {
+          const observed = this as unknown as ObservedGateway;
+          return sendHttpError.call(observed, req, res, uriTooLong(MAX_URL_LENGTH));
+        }
         return gatewayHttpHandler.call(this, req, res, next);
       },
     },
 
     created(this: { logger: typeof logger }) {
       logger = this.logger;
+    },
+
+    started() {
+      // Requests Node's parser refuses never reach a route: answer them in the contract's shape.
+      const server = (this as unknown as { server: Server }).server;
+      server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
+        if (err.code === "ECONNRESET" || !socket.writable) {
+          socket.destroy();
+          return;
+        }
+        socket.end(clientErrorResponse(err));
+      });
     },
 
     stopped() {

@@ -356,6 +356,37 @@ describe("search text is data, not SQL", () => {
   });
 });
 
+describe("requests too large to read", () => {
+  it("answers 414 URI_TOO_LONG to a URL over 2048 characters, and reads one just under", async () => {
+    const search = "a".repeat(2100);
+    const tooLong = await campus.request("GET", `/api/students?search=${search}`, {
+      token: admin,
+    });
+    expectCleanError(tooLong, 414, "URI_TOO_LONG");
+
+    const path = "/api/students?search=";
+    const justUnder = await campus.request("GET", `${path}${"a".repeat(2048 - path.length)}`, {
+      token: admin,
+    });
+    expect(justUnder.status).not.toBe(414);
+  });
+
+  it("answers 431 HEADERS_TOO_LARGE in the error shape to headers over Node's limit", async () => {
+    const response = await fetch(`${campus.baseUrl}/api/courses`, {
+      headers: { "X-Padding": "p".repeat(20_000) },
+    });
+
+    expect(response.status).toBe(431);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({
+      name: expect.any(String),
+      message: "The request headers are too large",
+      code: 431,
+      type: "HEADERS_TOO_LARGE",
+    });
+  });
+});
+
 describe("routes that do not exist", () => {
   it.each([
     "/api/$node/list",

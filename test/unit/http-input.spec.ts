@@ -1,5 +1,6 @@
 import {
   acceptableRequestId,
+  clientErrorResponse,
   sanitizeRequest,
   unexpectedNulls,
   unstorableText,
@@ -298,5 +299,28 @@ describe("sanitizeRequest", () => {
     const { next } = run({ method: "GET" });
 
     expect(next).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("clientErrorResponse (requests Node's parser refused)", () => {
+  const parse = (raw: string) => {
+    const [head, body] = raw.split("\r\n\r\n");
+    return { head: head.split("\r\n"), body: JSON.parse(body) };
+  };
+
+  it("answers headers over the limit with 431 in the error shape and closes", () => {
+    const { head, body } = parse(clientErrorResponse({ code: "HPE_HEADER_OVERFLOW" }));
+    expect(head[0]).toBe("HTTP/1.1 431 Request Header Fields Too Large");
+    expect(head).toContain("Connection: close");
+    expect(body).toMatchObject({ code: 431, type: "HEADERS_TOO_LARGE" });
+  });
+
+  it("answers anything else it could not parse with 400 MALFORMED_REQUEST, length exact", () => {
+    const raw = clientErrorResponse({ code: "HPE_INVALID_METHOD" });
+    const { head, body } = parse(raw);
+    expect(head[0]).toBe("HTTP/1.1 400 Bad Request");
+    expect(body).toMatchObject({ code: 400, type: "MALFORMED_REQUEST" });
+    const length = Number(head.find((h) => h.startsWith("Content-Length"))!.split(": ")[1]);
+    expect(length).toBe(Buffer.byteLength(raw.split("\r\n\r\n")[1]));
   });
 });
