@@ -114,13 +114,16 @@ function caseById(id: string): CaseResult {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-/** Cache lookups and hits, summed over the named nodes (Moleculer's cacher counters). */
+/** Cache lookups and hits, summed over the named nodes (Moleculer's cacher and the near cache). */
 async function cacheCounters(names: string[]): Promise<{ lookups: number; hits: number }> {
   let lookups = 0;
   let hits = 0;
   for (const name of names) {
     lookups += await cluster.metric(name, "moleculer_cacher_get_total");
     hits += await cluster.metric(name, "moleculer_cacher_found_total");
+    // The callers' near cache answers before the cacher is asked.
+    lookups += await cluster.metric(name, "campus_near_cache_requests_total");
+    hits += await cluster.metric(name, "campus_near_cache_requests_total", { result: "hit" });
   }
   return { lookups, hits };
 }

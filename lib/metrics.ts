@@ -18,6 +18,7 @@ export const METRICS = {
   httpDuration: "campus_http_request_duration_seconds",
   ready: "campus_ready",
   readyCheck: "campus_ready_check",
+  nearCache: "campus_near_cache_requests_total",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
@@ -41,6 +42,13 @@ type MetricDefinition = {
 };
 
 export const METRIC_DEFINITIONS: MetricDefinition[] = [
+  {
+    name: METRICS.nearCache,
+    type: "counter",
+    labelNames: ["action", "result"],
+    description:
+      "Calls to near-cached internal actions answered from the caller's memory (hit) or not (miss)",
+  },
   {
     name: METRICS.enrollments,
     type: "counter",

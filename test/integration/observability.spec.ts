@@ -209,6 +209,32 @@ describe("metrics", () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it("counts near-cache hits and misses by action; a write makes the next read a miss", async () => {
+    const { broker } = campus;
+    const count = (result: string) =>
+      metric(broker, METRICS.nearCache, { action: "students.byId", result });
+    const student = await campus.request("POST", "/api/students", {
+      token: admin,
+      body: { firstName: "Near", lastName: "Cache", email: uniqueEmail("near") },
+    });
+    const read = () => campus.request("GET", `/api/students/${student.body.id}`, { token: admin });
+
+    const misses = count("miss");
+    await read();
+    expect(count("miss")).toBe(misses + 1);
+    const hits = count("hit");
+    await read();
+    expect(count("hit")).toBe(hits + 1);
+
+    await campus.request("PATCH", `/api/students/${student.body.id}`, {
+      token: admin,
+      body: { firstName: "Nearer" },
+    });
+    const after = await read();
+    expect(after.body.firstName).toBe("Nearer");
+    expect(count("miss")).toBe(misses + 2);
+  });
+
   it("counts enrollments by result: ok, duplicate, full, not_found", async () => {
     const { broker } = campus;
     const before = Object.fromEntries(
