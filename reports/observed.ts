@@ -32,7 +32,14 @@ import {
   type Marker,
 } from "./charts";
 import { log, round, stamp, table, writeReport } from "./common";
-import { perSecond, timedLoad, windowStats, type LoadRun, type WindowStats } from "./load";
+import {
+  perSecond,
+  timedLoad,
+  windowStats,
+  type LoadRun,
+  type Sample,
+  type WindowStats,
+} from "./load";
 
 type Line = Record<string, unknown> & { time: string; nodeID: string; msg: string };
 
@@ -973,17 +980,15 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     ],
     [rel(load.endedAt), "load stops", ""],
   ];
+  const failure = (sample: Sample) =>
+    `${sample.status ? `status ${sample.status}` : "no answer"} after ${round(sample.ms / 1000, 1)} s`;
   if (failedSamples.length > 0) {
     timeline.push(
-      [
-        rel(origin + failedSamples[0].at),
-        "first failed request sent",
-        `status ${failedSamples[0].status || "none (no answer)"}`,
-      ],
+      [rel(origin + failedSamples[0].at), "first failed request sent", failure(failedSamples[0])],
       [
         rel(origin + failedSamples[failedSamples.length - 1].at),
         "last failed request sent",
-        `status ${failedSamples[failedSamples.length - 1].status || "none (no answer)"}`,
+        failure(failedSamples[failedSamples.length - 1]),
       ],
     );
   }
@@ -1034,7 +1039,8 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     `Until the other nodes dropped it, the balancer still chose \`${kill.node}\` for some calls: the`,
     `calling nodes logged ${timeouts.length} request timeouts against it between the kill and its readiness`,
     `(${[...timeoutsBy.entries()].map(([by, count]) => `${by}: ${count}`).join(", ") || "none"}) and ${retries.length} retries (\`Retry to call …\`),`,
-    "each retry going to the next node in turn.",
+    "a retry asks the balancer again (RoundRobin), so it may land on the dead node again until",
+    "every caller has dropped it.",
     ...(failedRows.length > 0
       ? [
           "The requests the gateway answered with 5xx in that phase, with the timeouts and retries",
@@ -1302,8 +1308,9 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
       "",
       "## Reading it",
       "",
-      "- Every request first resolves its token: `users.resolveToken` on the users node, which",
-      "  reads the account through the cached `users.account`.",
+      "- The gateway verifies each token itself and reads the account behind it through the",
+      "  internal `users.account`, which it keeps in its near cache: most requests above show no",
+      "  call to users at all.",
       "- The published actions (`students.courses`, `courses.students`) check access, then read",
       "  through internal, cached actions; one call fetches a whole page of students",
       "  (`students.byIds`), never one call per student.",
