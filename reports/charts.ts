@@ -73,13 +73,32 @@ export interface ChartSpec {
   lines: Line[];
   markers?: Marker[];
   xTitle?: string;
+  /** Points further apart than this (seconds) are not joined; 2.5 s by default (1 s steps). */
+  gapSeconds?: number;
+}
+
+/**
+ * A line's points with a null between two points further apart than `gap` seconds: the line
+ * breaks there (a node that was down has no samples) instead of joining across the hole.
+ */
+export function withGaps(
+  line: Line,
+  gap: number,
+): { t: number; value: number | null; series: string }[] {
+  const out: { t: number; value: number | null; series: string }[] = [];
+  line.points.forEach((point, index) => {
+    const previous = line.points[index - 1];
+    if (previous && point.t - previous.t > gap) {
+      out.push({ t: (previous.t + point.t) / 2, value: null, series: line.name });
+    }
+    out.push({ t: point.t, value: point.value, series: line.name });
+  });
+  return out;
 }
 
 /** The Vega-Lite specification of a line chart with optional event markers. */
 export function lineChartSpec(chart: ChartSpec): Record<string, unknown> {
-  const values = chart.lines.flatMap((line) =>
-    line.points.map((point) => ({ t: point.t, value: point.value, series: line.name })),
-  );
+  const values = chart.lines.flatMap((line) => withGaps(line, chart.gapSeconds ?? 2.5));
   const layers: Record<string, unknown>[] = [
     {
       data: { values },

@@ -3,7 +3,7 @@
  * failures per window and per second), and how Prometheus range results become chart lines and
  * a Vega-Lite specification.
  */
-import { lineChartSpec, toLines } from "../../reports/charts";
+import { lineChartSpec, toLines, withGaps } from "../../reports/charts";
 import { perSecond, quantile, timedLoad, windowStats, type Sample } from "../../reports/load";
 
 const samples: Sample[] = [
@@ -117,5 +117,22 @@ describe("charts from Prometheus range results", () => {
       layer: unknown[];
     };
     expect(plain.layer).toHaveLength(1);
+  });
+
+  it("breaks a line where samples are missing (a node down) instead of joining the hole", () => {
+    const line = {
+      name: "students-1",
+      points: [
+        { t: 1, value: 7 },
+        { t: 2, value: 7.5 },
+        { t: 30, value: 6 },
+      ],
+    };
+    expect(withGaps(line, 2.5)).toEqual([
+      { t: 1, value: 7, series: "students-1" },
+      { t: 2, value: 7.5, series: "students-1" },
+      { t: 16, value: null, series: "students-1" },
+      { t: 30, value: 6, series: "students-1" },
+    ]);
   });
 });
