@@ -110,7 +110,12 @@ export function lineChartSpec(chart: ChartSpec): Record<string, unknown> {
           title: chart.xTitle ?? "seconds since the load started",
         },
         y: { field: "value", type: "quantitative", title: chart.yTitle },
-        color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
+        color: {
+          field: "series",
+          type: "nominal",
+          title: null,
+          legend: { orient: "bottom", columns: 4, labelLimit: 400 },
+        },
       },
     },
   ];

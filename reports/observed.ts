@@ -585,12 +585,17 @@ const CHART_DIR = "monitoring";
 const WINDOW = "5s";
 
 /**
- * Events per second over the last WINDOW of a counter, counting a series born inside the window
- * from zero. `rate()` cannot: a failure counter whose series first appears with the failure has
- * no earlier sample, so its first failures would never show.
+ * How much a counter grew over the last WINDOW, counting a series born inside the window from
+ * zero. `rate()` cannot: a counter whose series first appears with its first event (a 503, a
+ * retry, a restarted node's calls) has no earlier sample, so those events would never show; and
+ * its extrapolation can push a ratio of two counters past 100 %.
  */
-const perSecondOf = (selector: string) =>
-  `(sum((${selector} - ${selector} offset ${WINDOW}) or ${selector}) / ${parseInt(WINDOW, 10)}) or vector(0)`;
+const grew = (selector: string) => `((${selector} - ${selector} offset ${WINDOW}) or ${selector})`;
+const WINDOW_SECONDS = parseInt(WINDOW, 10);
+
+/** Events per second over the last WINDOW, summed (`by` labels kept), 0 when there are none. */
+const perSecondOf = (selector: string, by = "") =>
+  `(sum${by ? ` by (${by})` : ""} (${grew(selector)}) / ${WINDOW_SECONDS})${by ? "" : " or vector(0)"}`;
 
 interface Chart {
   title: string;
@@ -672,7 +677,7 @@ async function loadCharts(observed: Observed, scenario: Scenario): Promise<strin
     yTitle: "responses/s",
     queries: [
       {
-        expr: `sum by (class) (label_replace(rate(campus_http_requests_total{route!="unmatched"}[${WINDOW}]), "class", "\${1}xx", "status", "([0-9]).."))`,
+        expr: `sum by (class) (label_replace(${grew(`campus_http_requests_total{route!="unmatched"}`)}, "class", "\${1}xx", "status", "([0-9]).."))  / ${WINDOW_SECONDS}`,
         name: (m) => `${m.class} responses`,
       },
     ],
@@ -713,7 +718,7 @@ async function loadCharts(observed: Observed, scenario: Scenario): Promise<strin
     yTitle: "calls/s",
     queries: [
       {
-        expr: `sum by (nodeID) (rate(moleculer_request_total{type="local"}[${WINDOW}]))`,
+        expr: perSecondOf(`moleculer_request_total{type="local"}`, "nodeID"),
         name: node,
       },
     ],
@@ -723,12 +728,12 @@ async function loadCharts(observed: Observed, scenario: Scenario): Promise<strin
     yTitle: "%",
     queries: [
       {
-        expr: `sum(rate(moleculer_cacher_found_total[${WINDOW}])) / sum(rate(moleculer_cacher_get_total[${WINDOW}]))`,
+        expr: `sum(${grew("moleculer_cacher_found_total")}) / sum(${grew("moleculer_cacher_get_total")})`,
         name: () => "all nodes",
         scale: 100,
       },
       {
-        expr: `sum by (nodeID) (rate(moleculer_cacher_found_total[${WINDOW}])) / sum by (nodeID) (rate(moleculer_cacher_get_total[${WINDOW}]))`,
+        expr: `sum by (nodeID) (${grew("moleculer_cacher_found_total")}) / sum by (nodeID) (${grew("moleculer_cacher_get_total")})`,
         name: node,
         scale: 100,
       },
@@ -739,7 +744,9 @@ async function loadCharts(observed: Observed, scenario: Scenario): Promise<strin
     "## Charts of the load run",
     "",
     `Each chart is a Prometheus range query over the load (${seconds(load.endedAt - load.startedAt)}, one point a second,`,
-    `rates over ${WINDOW} windows), drawn by Vega-Lite into \`docs/reports/${CHART_DIR}/\`. The dashed lines mark`,
+    `each point the growth of its counters over the preceding ${WINDOW} per second — a series born within those`,
+    `${WINDOW} counted from zero, so a first failure shows — and latency quantiles from \`rate()\` of the histogram`,
+    `buckets over ${WINDOW}), drawn by Vega-Lite into \`docs/reports/${CHART_DIR}/\`. The dashed lines mark`,
     `when \`${kill.node}\` was killed and when it answered ready again (see the next section). The load`,
     `sent ${whole.sent} requests; ${whole.failed} failed.`,
     "",
@@ -809,11 +816,11 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     (b) => origin + b.t * 1000 >= from && origin + b.t * 1000 <= to,
   );
   const clientFailed: ChartLine = {
-    name: "failed requests (client, by send second)",
+    name: "failed requests (client)",
     points: buckets.map((b) => ({ t: b.t, value: b.failed })),
   };
   const clientMax: ChartLine = {
-    name: "slowest request (client, by send second)",
+    name: "slowest request (client)",
     points: buckets.map((b) => ({ t: b.t, value: b.maxMs })),
   };
 
@@ -828,7 +835,10 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
       yTitle: "calls/s",
       queries: [
         {
-          expr: `sum by (nodeID) (rate(moleculer_request_total{type="local",action=~"students[.].*"}[${WINDOW}]))`,
+          expr: perSecondOf(
+            `moleculer_request_total{type="local",action=~"students[.].*"}`,
+            "nodeID",
+          ),
           name: (m) => short(m.nodeID, run),
         },
       ],
