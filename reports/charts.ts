@@ -120,6 +120,8 @@ export function lineChartSpec(chart: ChartSpec): Record<string, unknown> {
     },
   ];
   if (chart.markers?.length) {
+    // Labels stacked in rows from the top of the plot, so markers close in time stay readable.
+    const labels = chart.markers.map((marker, index) => ({ ...marker, row: 4 + (index % 3) * 13 }));
     layers.push(
       {
         data: { values: chart.markers },
@@ -127,11 +129,11 @@ export function lineChartSpec(chart: ChartSpec): Record<string, unknown> {
         encoding: { x: { field: "t", type: "quantitative" } },
       },
       {
-        data: { values: chart.markers },
-        mark: { type: "text", align: "left", dx: 3, dy: -4, baseline: "bottom", color: "#333" },
+        data: { values: labels },
+        mark: { type: "text", align: "left", dx: 3, baseline: "top", color: "#333" },
         encoding: {
           x: { field: "t", type: "quantitative" },
-          y: { value: 0 },
+          y: { field: "row", type: "quantitative", scale: null },
           text: { field: "label" },
         },
       },

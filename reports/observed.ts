@@ -590,7 +590,10 @@ const WINDOW = "5s";
  * retry, a restarted node's calls) has no earlier sample, so those events would never show; and
  * its extrapolation can push a ratio of two counters past 100 %.
  */
-const grew = (selector: string) => `((${selector} - ${selector} offset ${WINDOW}) or ${selector})`;
+const grew = (selector: string, window = WINDOW) =>
+  `((${selector} - ${selector} offset ${window}) or ${selector})`;
+/** The cache hit ratio's window: longer, as a few reads a second per node make 5 s noisy. */
+const RATIO_WINDOW = "15s";
 const WINDOW_SECONDS = parseInt(WINDOW, 10);
 
 /** Events per second over the last WINDOW, summed (`by` labels kept), 0 when there are none. */
@@ -728,12 +731,12 @@ async function loadCharts(observed: Observed, scenario: Scenario): Promise<strin
     yTitle: "%",
     queries: [
       {
-        expr: `sum(${grew("moleculer_cacher_found_total")}) / sum(${grew("moleculer_cacher_get_total")})`,
+        expr: `sum(${grew("moleculer_cacher_found_total", RATIO_WINDOW)}) / sum(${grew("moleculer_cacher_get_total", RATIO_WINDOW)})`,
         name: () => "all nodes",
         scale: 100,
       },
       {
-        expr: `sum by (nodeID) (${grew("moleculer_cacher_found_total")}) / sum by (nodeID) (${grew("moleculer_cacher_get_total")})`,
+        expr: `sum by (nodeID) (${grew("moleculer_cacher_found_total", RATIO_WINDOW)}) / sum by (nodeID) (${grew("moleculer_cacher_get_total", RATIO_WINDOW)})`,
         name: node,
         scale: 100,
       },
@@ -767,6 +770,9 @@ async function loadCharts(observed: Observed, scenario: Scenario): Promise<strin
     "",
     perNode.markdown,
     "### Cache hit ratio",
+    "",
+    `Found over fetched entries, per ${RATIO_WINDOW} window. A read is counted as fetched and as found by two`,
+    "increments that a scrape can fall between, so a window may show a ratio past 100 % by one read.",
     "",
     cache.markdown,
   ];
@@ -1065,6 +1071,9 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     table(["time", "event", "detail"], timeline),
     "",
     "### The requests, per phase (measured by the load client)",
+    "",
+    "A request counts in the phase it was sent in: one sent just before the kill may still have",
+    "been waiting on the killed node.",
     "",
     table(
       ["phase", "sent", "failed", "p50", "p95", "p99", "max"],

@@ -112,7 +112,7 @@ describe("charts from Prometheus range results", () => {
     expect(spec.title).toBe("Latency");
     expect(spec.layer).toHaveLength(3);
     expect(spec.layer[0].data.values).toEqual([{ t: 0, value: 12, series: "p99" }]);
-    expect(spec.layer[2].data.values).toEqual([{ t: 30, label: "students-1 killed" }]);
+    expect(spec.layer[2].data.values).toEqual([{ t: 30, label: "students-1 killed", row: 4 }]);
     const plain = lineChartSpec({ file: "y.svg", title: "T", yTitle: "y", lines: [] }) as {
       layer: unknown[];
     };
