@@ -212,6 +212,8 @@ export class Cluster {
         LOG_LEVEL: "info",
         RATE_LIMIT_PER_MINUTE: "0",
         AUTH_RATE_LIMIT_PER_MINUTE: "0",
+        // Off like the rate limits: a test that wants the login backoff turns it on.
+        LOGIN_BACKOFF_MS: "0",
         ...this.databaseUrls,
         ...extraEnv,
       },
