@@ -13,6 +13,92 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
+/**
+ * Frontend messages that leave an extended-query batch open (Parse, Bind, Describe, Execute,
+ * Close, Flush): the batch ends with Sync, and a simple Query is a whole batch by itself.
+ */
+const BATCH_CONTINUES = new Set([..."PBDECH"].map((c) => c.charCodeAt(0)));
+
+interface QueuedMessage {
+  handlerId: number;
+  message: Uint8Array;
+  resolve(bytes: number): void;
+  reject(err: unknown): void;
+  onData(data: Uint8Array): void;
+}
+
+/** pglite-socket's query queue (0.2.x), the parts this module replaces. */
+interface QueryQueue {
+  queue: QueuedMessage[];
+  processing: boolean;
+  lastHandlerId: number | null;
+  db: PGlite;
+  processQueue(): Promise<void>;
+  clearQueueForHandler(handlerId: number): void;
+}
+
+/**
+ * Which queued message runs next on the one PGlite session: while a connection is inside a
+ * transaction or an unfinished extended-query batch, only that connection's next message (or
+ * none yet: -1, wait for it); otherwise the oldest.
+ */
+export function nextMessageIndex(
+  queue: readonly { handlerId: number }[],
+  pinnedHandlerId: number | null,
+): number {
+  if (queue.length === 0) return -1;
+  if (pinnedHandlerId === null) return 0;
+  return queue.findIndex((item) => item.handlerId === pinnedHandlerId);
+}
+
+/**
+ * pglite-socket serializes single messages across connections and keeps a connection's turn only
+ * inside a transaction, so Parse/Bind/Execute/Sync batches of two pooled connections interleave on
+ * the one session and one binds the other's unnamed statement ("unnamed prepared statement does
+ * not exist", electric-sql/pglite#1046). Its loop also stops for good after one failed message.
+ * This keeps a connection's turn to the end of its batch and goes on after a failure.
+ */
+function keepBatchesWhole(queue: QueryQueue): void {
+  let batchOpen = false;
+  queue.processQueue = async function processQueue(this: QueryQueue) {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      for (;;) {
+        const pinned = batchOpen || this.db.isInTransaction() ? this.lastHandlerId : null;
+        const index = nextMessageIndex(this.queue, pinned);
+        if (index === -1) break;
+        const [item] = this.queue.splice(index, 1);
+        this.lastHandlerId = item.handlerId;
+        batchOpen = BATCH_CONTINUES.has(item.message[0]);
+        try {
+          let bytes = 0;
+          await this.db.runExclusive(() =>
+            this.db.execProtocolRawStream(item.message, {
+              onRawData: (data: Uint8Array) => {
+                bytes += data.length;
+                item.onData(data);
+              },
+            }),
+          );
+          item.resolve(bytes);
+        } catch (err) {
+          item.reject(err);
+        }
+      }
+    } finally {
+      this.processing = false;
+    }
+  };
+  const clear = queue.clearQueueForHandler.bind(queue);
+  queue.clearQueueForHandler = (handlerId: number) => {
+    clear(handlerId);
+    // A connection gone in the middle of a batch must not keep the others waiting.
+    if (queue.lastHandlerId === handlerId) batchOpen = false;
+    void queue.processQueue();
+  };
+}
+
 /** Enough connections for every service's pool in one process. */
 const MAX_CONNECTIONS = 32;
 
@@ -32,6 +118,7 @@ async function startEmbedded(dataDir: string | null): Promise<EmbeddedPostgres> 
     port: 0,
     maxConnections: MAX_CONNECTIONS,
   });
+  keepBatchesWhole((server as unknown as { queryQueue: QueryQueue }).queryQueue);
   await server.start();
   return {
     url: `postgres://postgres@${server.getServerConn()}/postgres`,
