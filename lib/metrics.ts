@@ -230,6 +230,12 @@ export function observeEventLag(
   registry(service.broker)?.observe(METRICS.eventLag, seconds, { consumer: service.name });
 }
 
+/** One call to a near-cached action, answered from the caller's memory or not. */
+export function countNearCacheLookup(broker: ServiceBroker, action: string, hit: boolean): void {
+  // `action` is one of the few near-cached action names: a bounded label.
+  registry(broker)?.increment(METRICS.nearCache, { action, result: hit ? "hit" : "miss" });
+}
+
 export function countRateLimited(broker: ServiceBroker, route: string): void {
   registry(broker)?.increment(METRICS.rateLimited, { route });
 }

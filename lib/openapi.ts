@@ -8,6 +8,7 @@
  */
 import { version } from "../package.json";
 import { COURSE_SORT_FIELDS, courseFields } from "./courses";
+import { MAX_URL_LENGTH } from "./http-input";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./paging";
 import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "./notifications";
 import { STUDENT_SORT_FIELDS, studentFields } from "./students";
@@ -826,7 +827,9 @@ send it as \`Authorization: Bearer <token>\` (the *Authorize* button here). A mi
 answers 401; a valid token without the right role, or for someone else's record, 403.
 
 **Errors** have one body, \`{name, message, code, type, data?}\`: \`code\` is the HTTP status, \`type\`
-an UPPER_SNAKE_CASE name for programs; a 422's \`data\` lists each field and why.
+an UPPER_SNAKE_CASE name for programs; a 422's \`data\` lists each field and why. On any
+endpoint, a URL over ${MAX_URL_LENGTH} characters answers 414 \`URI_TOO_LONG\` and headers over 16 KiB
+431 \`HEADERS_TOO_LARGE\`.
 
 **Pages** answer \`{rows, total, page, pageSize, totalPages}\`. Unknown query parameters are ignored.
 

@@ -5,7 +5,7 @@
  * small `nearCache` service whose `clean` action writers call on every node (`cleanNearCaches`).
  */
 import type { Context, Middleware, ServiceBroker, ServiceSchema } from "moleculer";
-import { METRICS, registerCampusMetrics } from "../lib/metrics";
+import { countNearCacheLookup } from "../lib/metrics";
 import { NearCache } from "../lib/near-cache";
 
 export const NEAR_CACHE_SERVICE = "nearCache";
@@ -68,8 +68,8 @@ export function createNearCacheMiddleware(ttlMs: number, maxEntries = 10_000): M
 
     created(created: ServiceBroker) {
       broker = created;
-      registerCampusMetrics(broker);
-      broker.createService(nearCacheService(cache));
+      // Without a near cache there is nothing to clean: writers then skip this node.
+      if (ttlMs > 0) broker.createService(nearCacheService(cache));
     },
 
     call(next: Call): Call {
@@ -88,13 +88,7 @@ export function createNearCacheMiddleware(ttlMs: number, maxEntries = 10_000): M
           { params, meta: opts.meta ?? {} },
         );
         const hit = cache.get(key);
-        if (broker.isMetricsEnabled()) {
-          // `action` is one of the few near-cached action names: a bounded label.
-          broker.metrics.increment(METRICS.nearCache, {
-            action: actionName,
-            result: hit === undefined ? "miss" : "hit",
-          });
-        }
+        countNearCacheLookup(broker, actionName, hit !== undefined);
         if (hit !== undefined) return withoutContext(Promise.resolve(hit));
         return next(actionName, params, opts).then((value) => {
           cache.set(key, value);
