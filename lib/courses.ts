@@ -1,5 +1,6 @@
-/** The course record: its fields, input rules (dates, capacity) and public shape. */
+/** The course record: its fields, input rules (dates, capacity), its teachers and public shape. */
 import type { FieldError } from "./errors";
+import type { Identity } from "./permissions";
 
 export const COURSE_SORT_FIELDS = [
   "code",
@@ -65,6 +66,8 @@ export interface Course {
   enrolledCount: number;
   startDate: string | null;
   endDate: string | null;
+  /** User ids of the course's teachers (accounts with role `teacher`). */
+  teacherIds: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -84,6 +87,7 @@ export function toCourse(row: CourseRow): Course {
     enrolledCount: row.enrolledCount,
     startDate: row.startDate,
     endDate: row.endDate,
+    teacherIds: row.teacherIds,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -156,4 +160,50 @@ export interface Enrollment {
   courseId: string;
   studentId: string;
   enrolledAt: string;
+}
+
+/** The most teachers one course may have. */
+export const MAX_TEACHERS = 20;
+
+/** `PUT /courses/:id/teachers`: the whole list, replacing the old one. */
+export const teacherIdsField = {
+  type: "array",
+  items: { type: "uuid" },
+  max: MAX_TEACHERS,
+} as const;
+
+/** Ids in one (lower-case) form, each once, in the order given. */
+export function normaliseTeacherIds(ids: readonly string[]): string[] {
+  return [...new Set(ids.map((id) => id.toLowerCase()))];
+}
+
+/** A course's first teacher is the teacher who creates it; an admin's course starts with none. */
+export function initialTeacherIds(creator: Identity): string[] {
+  return creator.role === "teacher" ? [creator.id] : [];
+}
+
+/** Course staff: an admin, or a teacher of that course. */
+export function isCourseStaff(identity: Identity, course: Pick<Course, "teacherIds">): boolean {
+  if (identity.role === "admin") return true;
+  return identity.role === "teacher" && course.teacherIds.includes(identity.id);
+}
+
+/** The ids of a teacher list that are not teacher accounts, as field errors (422). */
+export function unknownTeacherProblems(
+  requested: readonly string[],
+  teacherAccounts: readonly string[],
+): FieldError[] {
+  const known = new Set(teacherAccounts);
+  return requested.flatMap((id, index) =>
+    known.has(id)
+      ? []
+      : [{ field: `teacherIds[${index}]`, message: "is not a teacher account", type: "teacher" }],
+  );
+}
+
+/** What a caller is to a course: its staff, a student enrolled in it, or neither. */
+export interface CourseAccess {
+  course: Course;
+  staff: boolean;
+  enrolled: boolean;
 }

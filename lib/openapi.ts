@@ -7,7 +7,7 @@
  * no entry there.
  */
 import { version } from "../package.json";
-import { COURSE_SORT_FIELDS, courseFields } from "./courses";
+import { COURSE_SORT_FIELDS, courseFields, MAX_TEACHERS } from "./courses";
 import { MAX_URL_LENGTH } from "./http-input";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./paging";
 import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "./notifications";
@@ -247,6 +247,12 @@ const courseSchema = record(
     description: { ...courseInput.description, description: "Empty when not given" },
     capacity: { ...courseInput.capacity, description: "null: no limit" },
     enrolledCount: { type: "integer", minimum: 0 },
+    teacherIds: {
+      type: "array",
+      items: uuid,
+      maxItems: MAX_TEACHERS,
+      description: "User ids of the course's teachers; the teacher who created it comes first",
+    },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -560,7 +566,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   "courses.replace": {
     summary: "Replace a course's fields",
     description:
-      "Every editable field: those left out are reset (no description, no limit, no dates).",
+      "Every editable field: those left out are reset (no description, no limit, no dates). Course staff only (an admin, or a teacher of this course).",
     success: { status: 200, schema: "Course" },
     errors: { 409: DUPLICATE_COURSE_CODE },
     example: {
@@ -573,10 +579,19 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   "courses.update": {
     summary: "Change some of a course's fields",
-    description: "A capacity below the students already enrolled answers 422.",
+    description:
+      "A capacity below the students already enrolled answers 422. Course staff only (an admin, or a teacher of this course).",
     success: { status: 200, schema: "Course" },
     errors: { 409: DUPLICATE_COURSE_CODE },
     example: { capacity: 45 },
+  },
+  "courses.setTeachers": {
+    summary: "Set a course's teachers",
+    description:
+      "The whole list, replacing the old one; each id must be an enabled teacher account (else 422). " +
+      "Course staff only: an admin, or a teacher of this course.",
+    success: { status: 200, schema: "Course" },
+    example: { teacherIds: [EXAMPLE_ID] },
   },
   "courses.remove": {
     summary: "Delete a course",

@@ -32,4 +32,14 @@ export const coursesMigrations: Migration[] = [
     },
   },
   outboxMigration("002-create-outbox"),
+  {
+    // Course teachers: user ids of teacher accounts (another service's ids, so no foreign key).
+    name: "003-course-teachers",
+    async up(queryInterface, schema) {
+      await queryInterface.sequelize.query(`
+        ALTER TABLE "${schema}".courses ADD COLUMN teacher_ids uuid[] NOT NULL DEFAULT '{}';
+        CREATE INDEX courses_teacher_ids_idx ON "${schema}".courses USING gin (teacher_ids);
+      `);
+    },
+  },
 ];

@@ -13,8 +13,14 @@ import {
   coursePatchFields,
   courseProblems,
   courseReplacement,
+  initialTeacherIds,
+  isCourseStaff,
+  normaliseTeacherIds,
+  teacherIdsField,
   toCourse,
+  unknownTeacherProblems,
   type Course,
+  type CourseAccess,
   type CourseInput,
   type CourseRow,
   type Enrollment,
@@ -49,6 +55,7 @@ type CoursesThis = Service &
   DomainEventsThis &
   CacheCleanerThis & {
     findCourse(ctx: Context, id: string): Promise<Course>;
+    findCourseAsStaff(ctx: Context<unknown, Meta>, id: string): Promise<Course>;
     writeCourse(ctx: Context, current: Course, values: CourseInput): Promise<Course>;
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
     courseKeys(id: string): string[];
@@ -65,6 +72,7 @@ const courseModel = {
     enrolledCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     startDate: { type: DataTypes.DATEONLY, allowNull: true },
     endDate: { type: DataTypes.DATEONLY, allowNull: true },
+    teacherIds: { type: DataTypes.ARRAY(DataTypes.UUID), allowNull: false, defaultValue: [] },
   },
   options: { tableName: "courses" },
 };
@@ -137,7 +145,10 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const values = courseReplacement(ctx.params);
           const problems = courseProblems({ ...values, enrolledCount: 0 });
           if (problems.length > 0) throw invalid(problems);
-          const row = await this.adapter.model.create(values);
+          const row = await this.adapter.model.create({
+            ...values,
+            teacherIds: initialTeacherIds(ctx.meta.user!),
+          });
           await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
           const course = toCourse(row.get({ plain: true }) as CourseRow);
           ctx.meta.$statusCode = 201;
@@ -163,9 +174,9 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         params: { $$strict: "remove", id: idParam, ...courseFields },
         async handler(
           this: CoursesThis,
-          ctx: Context<CourseInput & { id: string }>,
+          ctx: Context<CourseInput & { id: string }, Meta>,
         ): Promise<Course> {
-          const current = await this.findCourse(ctx, ctx.params.id);
+          const current = await this.findCourseAsStaff(ctx, ctx.params.id);
           return this.writeCourse(ctx, current, courseReplacement(ctx.params));
         },
       },
@@ -177,10 +188,37 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         params: { $$strict: "remove", id: idParam, ...coursePatchFields },
         async handler(
           this: CoursesThis,
-          ctx: Context<CourseInput & { id: string }>,
+          ctx: Context<CourseInput & { id: string }, Meta>,
         ): Promise<Course> {
-          const current = await this.findCourse(ctx, ctx.params.id);
+          const current = await this.findCourseAsStaff(ctx, ctx.params.id);
           return this.writeCourse(ctx, current, courseChanges(ctx.params));
+        },
+      },
+
+      setTeachers: {
+        ...NOT_RETRIED,
+        rest: "PUT /:id/teachers",
+        permissions: ["admin", "teacher"],
+        params: { $$strict: "remove", id: idParam, teacherIds: teacherIdsField },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ id: string; teacherIds: string[] }, Meta>,
+        ): Promise<Course> {
+          const current = await this.findCourseAsStaff(ctx, ctx.params.id);
+          const teacherIds = normaliseTeacherIds(ctx.params.teacherIds);
+          const accounts: string[] = await ctx.call("users.teacherAccounts", { ids: teacherIds });
+          const problems = unknownTeacherProblems(teacherIds, accounts);
+          if (problems.length > 0) throw invalid(problems);
+          const [, rows] = await this.adapter.model.update(
+            { teacherIds },
+            { where: { id: current.id }, returning: true },
+          );
+          if (rows.length === 0) throw notFound("Course");
+          await this.invalidate(ctx, [
+            ...this.courseKeys(current.id),
+            cacheKeys.all("courses.coursesOfStudent"),
+          ]);
+          return toCourse(rows[0].get({ plain: true }) as CourseRow);
         },
       },
 
@@ -328,6 +366,46 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       // ---- Internal ----
 
+      /**
+       * What the caller is to a course (its staff, an enrolled student, or neither), for the
+       * services whose records belong to a course. 404 for an unknown course.
+       */
+      access: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: {
+          courseId: idParam,
+          user: {
+            type: "object",
+            props: {
+              id: { type: "uuid" },
+              role: { type: "string" },
+              studentId: { type: "uuid", nullable: true, optional: true },
+            },
+          },
+        },
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ courseId: string; user: Identity }>,
+        ): Promise<CourseAccess> {
+          const { user } = ctx.params;
+          const course = await this.findCourse(ctx, ctx.params.courseId);
+          const staff = isCourseStaff(user, course);
+          let enrolled = false;
+          if (user.role === "student" && user.studentId) {
+            const [row] = await this.sequelize.query(
+              `SELECT 1 FROM courses.enrollments WHERE course_id = :courseId AND student_id = :studentId`,
+              {
+                replacements: { courseId: course.id, studentId: user.studentId.toLowerCase() },
+                type: QueryTypes.SELECT,
+              },
+            );
+            enrolled = Boolean(row);
+          }
+          return { course, staff, enrolled };
+        },
+      },
+
       byId: {
         ...FAST_FAILOVER,
         visibility: "public",
@@ -474,6 +552,18 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
     methods: {
       findCourse(ctx: Context, id: string): Promise<Course> {
         return ctx.call("courses.byId", { id });
+      },
+
+      /** The course, if the caller is its staff (an admin or one of its teachers); else 403. */
+      async findCourseAsStaff(
+        this: CoursesThis,
+        ctx: Context<unknown, Meta>,
+        id: string,
+      ): Promise<Course> {
+        const course = await this.findCourse(ctx, id);
+        if (!isCourseStaff(ctx.meta.user!, course))
+          throw forbidden("Only an administrator or a teacher of this course may change it");
+        return course;
       },
 
       async enrolledStudentIds(

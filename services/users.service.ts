@@ -444,6 +444,21 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         },
       },
 
+      /** Which of these user ids are enabled teacher accounts (course teachers must be). */
+      teacherAccounts: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
+        async handler(this: UsersThis, ctx: Context<{ ids: string[] }>): Promise<string[]> {
+          if (ctx.params.ids.length === 0) return [];
+          const rows = await this.adapter.model.findAll({
+            where: { id: ctx.params.ids, role: "teacher", disabled: false },
+            attributes: ["id"],
+          });
+          return rows.map((row) => row.get("id") as string);
+        },
+      },
+
       /** The accounts linked to these students (students without one are left out). */
       accountsOfStudents: {
         ...FAST_FAILOVER,

@@ -5,8 +5,8 @@
  * without a row fails here.
  *
  * Callers: nobody (no token); a student acting on their own record vs another student's; a
- * teacher acting on a course they created vs another teacher's (the contract gives teachers no
- * ownership of courses: both are allowed where teachers are); an administrator. Wherever a row
+ * teacher acting on a course they teach (they created it) vs another teacher's course (course
+ * staff only: its writes refuse other teachers); an administrator. Wherever a row
  * changes or removes something, it gets fresh records of its own.
  */
 import {
@@ -67,8 +67,9 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["GET /api/courses",                               401,      ok,    ok,      ok,    ok,      ok],
   ["POST /api/courses",                              401,      403,   403,     ok,    ok,      ok],
   ["GET /api/courses/:id",                           401,      ok,    ok,      ok,    ok,      ok],
-  ["PUT /api/courses/:id",                           401,      403,   403,     ok,    ok,      ok],
-  ["PATCH /api/courses/:id",                         401,      403,   403,     ok,    ok,      ok],
+  ["PUT /api/courses/:id",                           401,      403,   403,     ok,    403,     ok],
+  ["PATCH /api/courses/:id",                         401,      403,   403,     ok,    403,     ok],
+  ["PUT /api/courses/:id/teachers",                  401,      403,   403,     ok,    403,     ok],
   ["DELETE /api/courses/:id",                        401,      403,   403,     403,   403,     ok],
   ["GET /api/courses/:id/students",                  401,      403,   403,     ok,    ok,      ok],
   ["POST /api/courses/:id/students",                 401,      ok,    403,     ok,    ok,      ok],
@@ -307,6 +308,10 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
   "PATCH /api/courses/:id": async (caller) => ({
     path: `/api/courses/${await subjectCourse(caller)}`,
     body: { title: "Patched" },
+  }),
+  "PUT /api/courses/:id/teachers": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}/teachers`,
+    body: { teacherIds: [teacherA.userId, teacherB.userId] },
   }),
   "DELETE /api/courses/:id": async (caller) => ({
     path: `/api/courses/${await subjectCourse(caller)}`,

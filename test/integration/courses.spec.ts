@@ -28,9 +28,9 @@ afterAll(() => campus.stop());
 /** A lower-case token no other test's data contains: a unique code, or a prefix to search by. */
 const marker = markers("c");
 
-async function createCourse(fields: Record<string, unknown> = {}) {
+async function createCourse(fields: Record<string, unknown> = {}, token = admin) {
   const result = await campus.request("POST", "/api/courses", {
-    token: admin,
+    token,
     body: { code: marker(), title: "A course", ...fields },
   });
   expect(result.status).toBe(201);
@@ -478,8 +478,8 @@ describe("PUT /api/courses/:id", () => {
     expect((await get(course.id)).body).toEqual(result.body);
   });
 
-  it("lets a teacher replace a course", async () => {
-    const course = await createCourse();
+  it("lets a teacher of the course replace it", async () => {
+    const course = await createCourse({}, teacher);
 
     const result = await campus.request("PUT", `/api/courses/${course.id}`, {
       token: teacher,
@@ -547,12 +547,15 @@ describe("PUT /api/courses/:id", () => {
 
 describe("PATCH /api/courses/:id", () => {
   it("changes only the given fields", async () => {
-    const course = await createCourse({
-      description: "Stays",
-      capacity: 25,
-      startDate: "2025-02-01",
-      endDate: "2025-04-01",
-    });
+    const course = await createCourse(
+      {
+        description: "Stays",
+        capacity: 25,
+        startDate: "2025-02-01",
+        endDate: "2025-04-01",
+      },
+      teacher,
+    );
 
     const result = await campus.request("PATCH", `/api/courses/${course.id}`, {
       token: teacher,
@@ -777,5 +780,104 @@ describe("GET /api/courses/:id/students — the roster", () => {
     expect(anonymous.status).toBe(401);
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual(errorBody(404, "NOT_FOUND"));
+  });
+});
+
+describe("course teachers", () => {
+  async function userIdOf(token: string): Promise<string> {
+    return (await campus.request("GET", "/api/auth/me", { token })).body.id;
+  }
+
+  it("makes the teacher who creates a course its first teacher; an admin's course has none", async () => {
+    const byTeacher = await createCourse({}, teacher);
+    const byAdmin = await createCourse();
+
+    expect([byTeacher.teacherIds, byAdmin.teacherIds]).toEqual([[await userIdOf(teacher)], []]);
+  });
+
+  it("refuses another teacher's PUT and PATCH with 403 and changes nothing", async () => {
+    const other = await createTeacher(campus);
+    const course = await createCourse({}, teacher);
+
+    const put = await campus.request("PUT", `/api/courses/${course.id}`, {
+      token: other,
+      body: { code: course.code, title: "Taken over" },
+    });
+    const patch = await campus.request("PATCH", `/api/courses/${course.id}`, {
+      token: other,
+      body: { title: "Taken over" },
+    });
+
+    expect([put.status, put.body.type, patch.status, patch.body.type]).toEqual([
+      403,
+      "FORBIDDEN",
+      403,
+      "FORBIDDEN",
+    ]);
+    expect((await get(course.id)).body).toEqual(course);
+  });
+
+  it("lets course staff set the teachers, after which the new teacher may change the course", async () => {
+    const other = await createTeacher(campus);
+    const course = await createCourse({}, teacher);
+    const teacherIds = [await userIdOf(teacher), await userIdOf(other)];
+
+    const set = await campus.request("PUT", `/api/courses/${course.id}/teachers`, {
+      token: teacher,
+      body: { teacherIds: teacherIds.map((id) => id.toUpperCase()) },
+    });
+    const patch = await campus.request("PATCH", `/api/courses/${course.id}`, {
+      token: other,
+      body: { title: "Co-taught" },
+    });
+
+    expect([set.status, set.body.teacherIds]).toEqual([200, teacherIds]);
+    expect([patch.status, patch.body.title, patch.body.teacherIds]).toEqual([
+      200,
+      "Co-taught",
+      teacherIds,
+    ]);
+  });
+
+  it("lets an admin set the teachers of any course", async () => {
+    const course = await createCourse();
+    const teacherId = await userIdOf(teacher);
+
+    const set = await campus.request("PUT", `/api/courses/${course.id}/teachers`, {
+      token: admin,
+      body: { teacherIds: [teacherId] },
+    });
+
+    expect([set.status, set.body.teacherIds]).toEqual([200, [teacherId]]);
+  });
+
+  it("answers 422 for an id that is not a teacher account, and changes nothing", async () => {
+    const course = await createCourse({}, teacher);
+    const studentAccount = await userIdOf(student);
+
+    const result = await campus.request("PUT", `/api/courses/${course.id}/teachers`, {
+      token: admin,
+      body: { teacherIds: [await userIdOf(teacher), studentAccount, UNKNOWN_ID] },
+    });
+
+    expect({ status: result.status, body: result.body }).toEqual({
+      status: 422,
+      body: errorBody(422, "VALIDATION_ERROR", [
+        fieldError("teacherIds[1]"),
+        fieldError("teacherIds[2]"),
+      ]),
+    });
+    expect((await get(course.id)).body.teacherIds).toEqual(course.teacherIds);
+  });
+
+  it("answers 422 for a list that is not an array of ids", async () => {
+    const course = await createCourse({}, teacher);
+
+    const result = await campus.request("PUT", `/api/courses/${course.id}/teachers`, {
+      token: admin,
+      body: { teacherIds: "everyone" },
+    });
+
+    expect([result.status, result.body.type]).toEqual([422, "VALIDATION_ERROR"]);
   });
 });

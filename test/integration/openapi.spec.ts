@@ -189,6 +189,10 @@ describe("every documented operation over HTTP", () => {
       ["users.create", () => ({})],
       ["users.get", () => ({ path: { id: ids.user } })],
       ["users.update", () => ({ path: { id: ids.user } })],
+      [
+        "courses.setTeachers",
+        () => ({ path: { id: ids.course }, body: { teacherIds: [ids.user] } }),
+      ],
       ["notifications.list", () => ({ token: ids.studentToken, query: "?unread=true" })],
       ["notifications.unreadCount", () => ({ token: ids.studentToken })],
       [

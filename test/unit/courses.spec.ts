@@ -2,8 +2,12 @@ import {
   courseChanges,
   courseProblems,
   courseReplacement,
+  initialTeacherIds,
   isCalendarDate,
+  isCourseStaff,
+  normaliseTeacherIds,
   toCourse,
+  unknownTeacherProblems,
   type CourseInput,
 } from "../../lib/courses";
 
@@ -202,6 +206,7 @@ describe("toCourse", () => {
       enrolledCount: 3,
       startDate: null,
       endDate: null,
+      teacherIds: ["t1"],
       createdAt: new Date("2025-01-02T03:04:05.000Z"),
       updatedAt: new Date("2025-01-03T03:04:05.000Z"),
     };
@@ -223,11 +228,53 @@ describe("toCourse", () => {
       enrolledCount: 0,
       startDate: null,
       endDate: null,
+      teacherIds: [],
       createdAt: new Date(0),
       updatedAt: new Date(0),
       deletedAt: null,
     };
 
     expect(toCourse(row)).not.toHaveProperty("deletedAt");
+  });
+});
+
+describe("course teachers", () => {
+  const teacher = {
+    id: "11111111-1111-4111-8111-111111111111",
+    role: "teacher",
+    studentId: null,
+  } as const;
+  const otherTeacher = { ...teacher, id: "22222222-2222-4222-8222-222222222222" };
+  const admin = { ...teacher, role: "admin" } as const;
+  const student = {
+    id: "33333333-3333-4333-8333-333333333333",
+    role: "student",
+    studentId: "s1",
+  } as const;
+
+  it("makes the teacher who creates a course its first teacher", () => {
+    expect(initialTeacherIds(teacher)).toEqual([teacher.id]);
+  });
+
+  it("gives an admin's new course no teacher", () => {
+    expect(initialTeacherIds(admin)).toEqual([]);
+  });
+
+  it("counts an admin and the course's own teachers as staff, nobody else", () => {
+    const course = { teacherIds: [teacher.id] };
+    expect(
+      [admin, teacher, otherTeacher, student].map((who) => isCourseStaff(who, course)),
+    ).toEqual([true, true, false, false]);
+  });
+
+  it("keeps each teacher id once, in lower case, in the order given", () => {
+    expect(normaliseTeacherIds(["AB", "ab", "cd"])).toEqual(["ab", "cd"]);
+  });
+
+  it("names each requested id that is not a teacher account", () => {
+    expect(unknownTeacherProblems(["a", "b", "c"], ["b"])).toEqual([
+      { field: "teacherIds[0]", message: "is not a teacher account", type: "teacher" },
+      { field: "teacherIds[2]", message: "is not a teacher account", type: "teacher" },
+    ]);
   });
 });
