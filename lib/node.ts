@@ -5,11 +5,11 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { brokerOptions } from "../moleculer.config";
-import apiService from "../services/api.service";
-import coursesService from "../services/courses.service";
-import notificationsService from "../services/notifications.service";
-import studentsService from "../services/students.service";
-import usersService from "../services/users.service";
+import apiService from "../services/api/api.service";
+import coursesService from "../services/courses/courses.service";
+import notificationsService from "../services/notifications/notifications.service";
+import studentsService from "../services/students/students.service";
+import usersService from "../services/users/users.service";
 import { ConfigError, type CampusConfig, type DatabaseOwner, type ServiceName } from "./config";
 import { healthRoute } from "./health";
 

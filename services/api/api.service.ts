@@ -7,31 +7,31 @@ import type { IncomingMessage, Server, ServerResponse } from "http";
 import type { Duplex } from "stream";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
-import type { CampusConfig } from "../lib/config";
-import { docsRoutes } from "../lib/docs-route";
-import { toHttpError, unauthorized, uriTooLong } from "../lib/errors";
-import { healthRoute } from "../lib/health";
+import type { CampusConfig } from "../../lib/config";
+import { docsRoutes } from "./docs-route";
+import { toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
+import { healthRoute } from "../../lib/health";
 import {
   countRateLimitedRequest,
   errorLogLevel,
   observeHttpRequest,
   type ObservedGateway,
-} from "../lib/http-observability";
-import { openApiDocument } from "../lib/openapi";
-import { restAliases } from "../lib/routes";
-import coursesService from "./courses.service";
-import notificationsService from "./notifications.service";
-import studentsService from "./students.service";
-import usersService from "./users.service";
+} from "./http-observability";
+import { openApiDocument } from "./openapi";
+import { restAliases } from "../../lib/routes";
+import coursesService from "../courses/courses.service";
+import notificationsService from "../notifications/notifications.service";
+import studentsService from "../students/students.service";
+import usersService from "../users/users.service";
 import {
   acceptableRequestId,
   clientErrorResponse,
   MAX_URL_LENGTH,
   sanitizeRequest,
-} from "../lib/http-input";
-import { IDENTITY_SIGNATURE_META } from "../middlewares/permissions.middleware";
-import { signIdentity, trustKeys } from "../lib/service-trust";
-import { applySecurityHeaders, clientAddress, corsSettings } from "../lib/http-security";
+} from "../../lib/http-input";
+import { IDENTITY_SIGNATURE_META } from "../../middlewares/permissions.middleware";
+import { signIdentity, trustKeys } from "../../lib/service-trust";
+import { applySecurityHeaders, clientAddress, corsSettings } from "./http-security";
 import {
   MemoryCounterStore,
   RateLimiter,
@@ -39,10 +39,10 @@ import {
   RedisCounterStore,
   type Budget,
   type CounterStore,
-} from "../lib/rate-limit";
-import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
-import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../lib/tokens";
-import { isUuid } from "../lib/ids";
+} from "./rate-limit";
+import { assertPermitted, type Identity, type Permission } from "../../lib/permissions";
+import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../../lib/tokens";
+import { isUuid } from "../../lib/ids";
 
 const gatewayHttpHandler = (
   ApiGateway as unknown as {
@@ -133,7 +133,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     settings: {
       port: config.port,
       ip: "0.0.0.0",
-      // One access line per request instead (lib/http-observability.ts, from httpHandler).
+      // One access line per request instead (http-observability.ts, from httpHandler).
       logRequest: null,
       logResponse: null,
       logRequestParams: null,

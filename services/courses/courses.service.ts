@@ -4,8 +4,8 @@
  */
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type Transaction, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
+import type { CampusConfig } from "../../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
   courseChanges,
@@ -18,10 +18,10 @@ import {
   type CourseInput,
   type CourseRow,
   type Enrollment,
-} from "../lib/courses";
-import { conflict, forbidden, invalid, notFound } from "../lib/errors";
-import { idParam, isUuid } from "../lib/ids";
-import { countEnrollment, outcomeHooks } from "../lib/metrics";
+} from "./courses";
+import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { idParam, isUuid } from "../../lib/ids";
+import { countEnrollment, outcomeHooks } from "../../lib/metrics";
 import {
   containsPattern,
   pageParams,
@@ -30,18 +30,22 @@ import {
   searchParams,
   toPage,
   type Page,
-} from "../lib/paging";
-import { canActForStudent, type Identity } from "../lib/permissions";
-import type { Student } from "../lib/students";
-import { coursesMigrations } from "../migrations/courses";
-import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+} from "../../lib/paging";
+import { canActForStudent, type Identity } from "../../lib/permissions";
+import type { Student } from "../students/students";
+import { coursesMigrations } from "./courses.migrations";
+import {
+  CacheCleanerMixin,
+  cacheKeys,
+  type CacheCleanerThis,
+} from "../../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
   durableConsumer,
   type DomainEventsThis,
-} from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "../../mixins/domain-events.mixin";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type CoursesThis = Service &

@@ -1,5 +1,5 @@
 /** The course record: its fields, input rules (dates, capacity) and public shape. */
-import type { FieldError } from "./errors";
+import type { FieldError } from "../../lib/errors";
 
 export const COURSE_SORT_FIELDS = [
   "code",

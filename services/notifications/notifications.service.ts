@@ -5,12 +5,12 @@
  */
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import type { DomainEventEnvelope } from "../lib/domain-events";
-import { notFound } from "../lib/errors";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
-import { idParam, isUuid } from "../lib/ids";
-import { countNotifications } from "../lib/metrics";
+import type { CampusConfig } from "../../lib/config";
+import type { DomainEventEnvelope } from "../../lib/domain-events";
+import { notFound } from "../../lib/errors";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { idParam, isUuid } from "../../lib/ids";
+import { countNotifications } from "../../lib/metrics";
 import {
   courseCancelledDraft,
   courseUpdatedDraft,
@@ -28,13 +28,13 @@ import {
   type NotificationDraft,
   type NotificationRow,
   type UserRegistered,
-} from "../lib/notifications";
-import { pageParams, pageRequest, toPage, type Page } from "../lib/paging";
-import type { Identity } from "../lib/permissions";
-import { notificationsMigrations } from "../migrations/notifications";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
-import { durableConsumer } from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "./notifications";
+import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
+import type { Identity } from "../../lib/permissions";
+import { notificationsMigrations } from "./notifications.migrations";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
+import { durableConsumer } from "../../mixins/domain-events.mixin";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity };
 type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;

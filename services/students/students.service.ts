@@ -4,10 +4,10 @@
  */
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
-import { forbidden, notFound } from "../lib/errors";
-import { idParam, isUuid } from "../lib/ids";
+import type { CampusConfig } from "../../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { forbidden, notFound } from "../../lib/errors";
+import { idParam, isUuid } from "../../lib/ids";
 import {
   containsPattern,
   pageParams,
@@ -16,8 +16,8 @@ import {
   searchParams,
   toPage,
   type Page,
-} from "../lib/paging";
-import { canActForStudent, studentUpdateDenial, type Identity } from "../lib/permissions";
+} from "../../lib/paging";
+import { canActForStudent, studentUpdateDenial, type Identity } from "../../lib/permissions";
 import {
   STUDENT_SORT_FIELDS,
   studentChanges,
@@ -26,12 +26,16 @@ import {
   toStudent,
   type Student,
   type StudentRow,
-} from "../lib/students";
-import { studentsMigrations } from "../migrations/students";
-import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
-import { DomainEventsMixin, type DomainEventsThis } from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "./students";
+import { studentsMigrations } from "./students.migrations";
+import {
+  CacheCleanerMixin,
+  cacheKeys,
+  type CacheCleanerThis,
+} from "../../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
+import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type StudentsThis = Service &

@@ -4,32 +4,37 @@
  */
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
-import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../lib/errors";
-import { idParam, isUuid } from "../lib/ids";
-import { countLogin, outcomeHooks } from "../lib/metrics";
-import { containsPattern, pageParams, pageRequest, toPage, MAX_SEARCH_LENGTH } from "../lib/paging";
+import type { CampusConfig } from "../../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
+import { idParam, isUuid } from "../../lib/ids";
+import { countLogin, outcomeHooks } from "../../lib/metrics";
 import {
-  decoyPasswordHash,
-  hashPassword,
-  passwordProblems,
-  verifyPassword,
-} from "../lib/passwords";
-import type { Identity } from "../lib/permissions";
-import type { Student } from "../lib/students";
-import { ROLES, signAccessToken, type AccountState, type Role } from "../lib/tokens";
-import { accountLinkProblems } from "../lib/accounts";
-import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "../lib/login-throttle";
-import { usersMigrations } from "../migrations/users";
-import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+  containsPattern,
+  pageParams,
+  pageRequest,
+  toPage,
+  MAX_SEARCH_LENGTH,
+} from "../../lib/paging";
+import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from "./passwords";
+import type { Identity } from "../../lib/permissions";
+import type { Student } from "../students/students";
+import { ROLES, signAccessToken, type AccountState, type Role } from "../../lib/tokens";
+import { accountLinkProblems } from "./accounts";
+import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "./login-throttle";
+import { usersMigrations } from "./users.migrations";
+import {
+  CacheCleanerMixin,
+  cacheKeys,
+  type CacheCleanerThis,
+} from "../../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
   durableConsumer,
   type DomainEventsThis,
-} from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "../../mixins/domain-events.mixin";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 

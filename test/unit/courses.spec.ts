@@ -5,7 +5,7 @@ import {
   isCalendarDate,
   toCourse,
   type CourseInput,
-} from "../../lib/courses";
+} from "../../services/courses/courses";
 
 const validCourse = {
   capacity: 30,

@@ -1,5 +1,5 @@
 import { loadConfig } from "../../lib/config";
-import { courseFields } from "../../lib/courses";
+import { courseFields } from "../../services/courses/courses";
 import {
   fastestToJsonSchema,
   isOptionalRule,
@@ -7,13 +7,13 @@ import {
   OPERATIONS,
   paramsToJsonSchema,
   type JsonSchema,
-} from "../../lib/openapi";
+} from "../../services/api/openapi";
 import { pageParams } from "../../lib/paging";
 import { restAliases } from "../../lib/routes";
-import coursesService from "../../services/courses.service";
-import notificationsService from "../../services/notifications.service";
-import studentsService from "../../services/students.service";
-import usersService from "../../services/users.service";
+import coursesService from "../../services/courses/courses.service";
+import notificationsService from "../../services/notifications/notifications.service";
+import studentsService from "../../services/students/students.service";
+import usersService from "../../services/users/users.service";
 
 describe("fastestToJsonSchema", () => {
   it("converts string lengths, patterns and trimming", () => {
