@@ -1,8 +1,33 @@
 /**
- * The gateway's REST aliases, built once from the services' own `rest` declarations. Static
- * aliases (rather than moleculer-web's autoAliases, which follow the registry) keep every route
- * known while a service is down, so its callers get 503 "unavailable", not 404 "no such route".
+ * The gateway's REST aliases, built once from the services' static route tables
+ * (services/<name>/<name>.routes.ts). Static aliases (rather than moleculer-web's autoAliases,
+ * which follow the registry) keep every route known while a service is down, so its callers get
+ * 503 "unavailable", not 404 "no such route".
  */
+import type { ActionParams } from "moleculer";
+import type { Permission } from "./permissions";
+
+/** What the gateway and the OpenAPI document need of a published action. */
+export interface RouteAction {
+  rest?: string;
+  permissions?: readonly Permission[];
+  params?: ActionParams;
+}
+
+/** One service's routes: its name, its base path and its published actions. */
+export interface RouteTable<Actions extends Record<string, RouteAction>> {
+  name: string;
+  settings: { rest: string };
+  actions: Actions;
+}
+
+/** Checks a route table's shape and keeps each action's own type, for the service to spread. */
+export function routeTable<Actions extends Record<string, RouteAction>>(
+  table: RouteTable<Actions>,
+): RouteTable<Actions> {
+  return table;
+}
+
 interface RestSchema {
   name: string;
   settings?: { rest?: unknown };

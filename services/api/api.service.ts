@@ -1,5 +1,5 @@
 /**
- * api — the HTTP gateway (moleculer-web). Routes come from the services' `rest` declarations
+ * api — the HTTP gateway (moleculer-web). Routes come from the services' static route tables
  * (restrict mapping: nothing else, `$node.*` included, is reachable); tokens are resolved by the
  * users service; every error leaves through one mapper.
  */
@@ -19,10 +19,10 @@ import {
 } from "./http-observability";
 import { openApiDocument } from "./openapi";
 import { restAliases } from "../../lib/routes";
-import coursesService from "../courses/courses.service";
-import notificationsService from "../notifications/notifications.service";
-import studentsService from "../students/students.service";
-import usersService from "../users/users.service";
+import { coursesRoutes } from "../courses/courses.routes";
+import { notificationsRoutes } from "../notifications/notifications.routes";
+import { studentsRoutes } from "../students/students.routes";
+import { usersRoutes } from "../users/users.routes";
 import {
   acceptableRequestId,
   clientErrorResponse,
@@ -104,11 +104,9 @@ const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.regi
 
 export default function apiService(config: CampusConfig): ServiceSchema {
   const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
-  // The published services' schemas: the gateway's aliases and the OpenAPI document both come
-  // from them, so the documentation cannot drift from the routes.
-  const published = [studentsService, coursesService, usersService, notificationsService].map(
-    (service) => service(config),
-  ) as never as Parameters<typeof restAliases>[0];
+  // The published services' static route tables (no service is built here): the gateway's
+  // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
+  const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
     [

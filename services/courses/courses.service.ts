@@ -9,8 +9,6 @@ import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
   courseChanges,
-  courseFields,
-  coursePatchFields,
   courseProblems,
   courseReplacement,
   toCourse,
@@ -45,6 +43,7 @@ import {
   durableConsumer,
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
+import { coursesRoutes } from "./courses.routes";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
@@ -115,7 +114,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       CacheCleanerMixin,
       DomainEventsMixin,
     ],
-    settings: { rest: "/courses" },
+    settings: { ...coursesRoutes.settings },
     // campus_enrollments_total{result}: ok, full, duplicate, not_found.
     hooks: outcomeHooks("enroll", countEnrollment),
 
@@ -124,9 +123,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       list: {
         ...FAST_FAILOVER,
-        rest: "GET /",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", ...pageParams, ...searchParams },
+        ...coursesRoutes.actions.list,
         handler(ctx: Context<Record<string, unknown>>): Promise<Page<Course>> {
           return ctx.call("courses.page", ctx.params);
         },
@@ -134,9 +131,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       create: {
         ...NOT_RETRIED,
-        rest: "POST /",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", ...courseFields },
+        ...coursesRoutes.actions.create,
         async handler(this: CoursesThis, ctx: Context<CourseInput, Meta>): Promise<Course> {
           const values = courseReplacement(ctx.params);
           const problems = courseProblems({ ...values, enrolledCount: 0 });
@@ -152,9 +147,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       get: {
         ...FAST_FAILOVER,
-        rest: "GET /:id",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam },
+        ...coursesRoutes.actions.get,
         handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
           return this.findCourse(ctx, ctx.params.id);
         },
@@ -162,9 +155,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       replace: {
         ...NOT_RETRIED,
-        rest: "PUT /:id",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, ...courseFields },
+        ...coursesRoutes.actions.replace,
         async handler(
           this: CoursesThis,
           ctx: Context<CourseInput & { id: string }>,
@@ -176,9 +167,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       update: {
         ...NOT_RETRIED,
-        rest: "PATCH /:id",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, ...coursePatchFields },
+        ...coursesRoutes.actions.update,
         async handler(
           this: CoursesThis,
           ctx: Context<CourseInput & { id: string }>,
@@ -190,9 +179,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       remove: {
         ...NOT_RETRIED,
-        rest: "DELETE /:id",
-        permissions: ["admin"],
-        params: { $$strict: "remove", id: idParam },
+        ...coursesRoutes.actions.remove,
         async handler(this: CoursesThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
           const course = await this.findCourse(ctx, ctx.params.id);
           // The course and its enrollments go together or not at all.
@@ -222,9 +209,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       students: {
         ...FAST_FAILOVER,
-        rest: "GET /:id/students",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, ...pageParams },
+        ...coursesRoutes.actions.students,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }>,
@@ -243,9 +228,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       enroll: {
         ...NOT_RETRIED,
-        rest: "POST /:id/students",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, studentId: idParam },
+        ...coursesRoutes.actions.enroll,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; studentId: string }, Meta>,
@@ -299,9 +282,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       drop: {
         ...NOT_RETRIED,
-        rest: "DELETE /:id/students/:studentId",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, studentId: idParam },
+        ...coursesRoutes.actions.drop,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; studentId: string }, Meta>,

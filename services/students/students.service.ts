@@ -22,7 +22,6 @@ import {
   STUDENT_SORT_FIELDS,
   studentChanges,
   studentFields,
-  studentPatchFields,
   toStudent,
   type Student,
   type StudentRow,
@@ -35,6 +34,7 @@ import {
 } from "../../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import { studentsRoutes } from "./students.routes";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
@@ -75,16 +75,14 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       CacheCleanerMixin,
       DomainEventsMixin,
     ],
-    settings: { rest: "/students" },
+    settings: { ...studentsRoutes.settings },
 
     actions: {
       // ---- Published: access control, then the cached internal actions below ----
 
       list: {
         ...FAST_FAILOVER,
-        rest: "GET /",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", ...pageParams, ...searchParams },
+        ...studentsRoutes.actions.list,
         handler(ctx: Context<Record<string, unknown>>): Promise<Page<Student>> {
           return ctx.call("students.page", ctx.params);
         },
@@ -92,9 +90,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       create: {
         ...NOT_RETRIED,
-        rest: "POST /",
-        permissions: ["admin"],
-        params: { $$strict: "remove", ...studentFields },
+        ...studentsRoutes.actions.create,
         async handler(
           this: StudentsThis,
           ctx: Context<Record<string, string>, Meta>,
@@ -108,9 +104,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       get: {
         ...FAST_FAILOVER,
-        rest: "GET /:id",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam },
+        ...studentsRoutes.actions.get,
         handler(this: StudentsThis, ctx: Context<{ id: string }, Meta>): Promise<Student> {
           if (!canActForStudent(ctx.meta.user!, ctx.params.id)) throw forbidden();
           return this.findStudent(ctx, ctx.params.id);
@@ -119,9 +113,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       replace: {
         ...NOT_RETRIED,
-        rest: "PUT /:id",
-        permissions: ["admin", "student"],
-        params: { $$strict: "remove", id: idParam, ...studentFields },
+        ...studentsRoutes.actions.replace,
         async handler(
           this: StudentsThis,
           ctx: Context<Record<string, string>, Meta>,
@@ -140,9 +132,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       update: {
         ...NOT_RETRIED,
-        rest: "PATCH /:id",
-        permissions: ["admin", "student"],
-        params: { $$strict: "remove", id: idParam, ...studentPatchFields },
+        ...studentsRoutes.actions.update,
         async handler(
           this: StudentsThis,
           ctx: Context<Record<string, string>, Meta>,
@@ -161,9 +151,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       remove: {
         ...NOT_RETRIED,
-        rest: "DELETE /:id",
-        permissions: ["admin"],
-        params: { $$strict: "remove", id: idParam },
+        ...studentsRoutes.actions.remove,
         async handler(this: StudentsThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
           await ctx.call("students.deleteRecord", { id: ctx.params.id });
           ctx.meta.$statusCode = 204;
@@ -173,9 +161,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       courses: {
         ...FAST_FAILOVER,
-        rest: "GET /:id/courses",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, ...pageParams },
+        ...studentsRoutes.actions.courses,
         async handler(
           this: StudentsThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
@@ -192,9 +178,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       enroll: {
         ...NOT_RETRIED,
-        rest: "POST /:id/courses",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, courseId: idParam },
+        ...studentsRoutes.actions.enroll,
         handler(ctx: Context<{ id: string; courseId: string }, Meta>) {
           // The courses service owns enrollments and applies the same rules on both paths.
           return ctx.call("courses.enroll", { id: ctx.params.courseId, studentId: ctx.params.id });
@@ -203,9 +187,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       drop: {
         ...NOT_RETRIED,
-        rest: "DELETE /:id/courses/:courseId",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, courseId: idParam },
+        ...studentsRoutes.actions.drop,
         handler(ctx: Context<{ id: string; courseId: string }, Meta>) {
           return ctx.call("courses.drop", { id: ctx.params.courseId, studentId: ctx.params.id });
         },
