@@ -3,7 +3,7 @@
  * enrollments, answered with student data from the students service in one call per page.
  */
 import type { Context, Service } from "moleculer";
-import { DataTypes, Op, QueryTypes, type Transaction, type WhereOptions } from "sequelize";
+import { DataTypes, Op, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
@@ -13,22 +13,13 @@ import {
   courseReplacement,
   toCourse,
   type Course,
-  type CourseInput,
   type CourseRow,
   type Enrollment,
 } from "./courses";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
-import { idParam, isUuid } from "../../lib/ids";
+import { isUuid } from "../../lib/ids";
 import { countEnrollment, outcomeHooks } from "../../lib/metrics";
-import {
-  containsPattern,
-  pageParams,
-  pageRequest,
-  parseSort,
-  searchParams,
-  toPage,
-  type Page,
-} from "../../lib/paging";
+import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { coursesMigrations } from "./courses.migrations";
@@ -44,17 +35,16 @@ import {
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
 import { coursesRoutes } from "./courses.routes";
+import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type CoursesThis = Service &
   DbServiceThis &
   DomainEventsThis &
-  CacheCleanerThis & {
-    findCourse(ctx: Context, id: string): Promise<Course>;
-    writeCourse(ctx: Context, current: Course, values: CourseInput): Promise<Course>;
+  CacheCleanerThis &
+  ResourceThis<Course> & {
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
-    courseKeys(id: string): string[];
   };
 
 const courseModel = {
@@ -113,99 +103,21 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       }),
       CacheCleanerMixin,
       DomainEventsMixin,
+      ResourceMixin<Course>({
+        entity: "Course",
+        routes: coursesRoutes,
+        toResource: (row) => toCourse(row as unknown as CourseRow),
+        sort: { fields: COURSE_SORT_FIELDS, default: [["code", "ASC"]] },
+        search: ["code", "title"],
+        replacement: courseReplacement,
+        changes: courseChanges,
+      }),
     ],
-    settings: { ...coursesRoutes.settings },
     // campus_enrollments_total{result}: ok, full, duplicate, not_found.
     hooks: outcomeHooks("enroll", countEnrollment),
 
     actions: {
-      // ---- Published ----
-
-      list: {
-        ...FAST_FAILOVER,
-        ...coursesRoutes.actions.list,
-        handler(ctx: Context<Record<string, unknown>>): Promise<Page<Course>> {
-          return ctx.call("courses.page", ctx.params);
-        },
-      },
-
-      create: {
-        ...NOT_RETRIED,
-        ...coursesRoutes.actions.create,
-        async handler(this: CoursesThis, ctx: Context<CourseInput, Meta>): Promise<Course> {
-          const values = courseReplacement(ctx.params);
-          const problems = courseProblems({ ...values, enrolledCount: 0 });
-          if (problems.length > 0) throw invalid(problems);
-          const row = await this.adapter.model.create(values);
-          await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
-          const course = toCourse(row.get({ plain: true }) as CourseRow);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/courses/${course.id}`;
-          return course;
-        },
-      },
-
-      get: {
-        ...FAST_FAILOVER,
-        ...coursesRoutes.actions.get,
-        handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
-          return this.findCourse(ctx, ctx.params.id);
-        },
-      },
-
-      replace: {
-        ...NOT_RETRIED,
-        ...coursesRoutes.actions.replace,
-        async handler(
-          this: CoursesThis,
-          ctx: Context<CourseInput & { id: string }>,
-        ): Promise<Course> {
-          const current = await this.findCourse(ctx, ctx.params.id);
-          return this.writeCourse(ctx, current, courseReplacement(ctx.params));
-        },
-      },
-
-      update: {
-        ...NOT_RETRIED,
-        ...coursesRoutes.actions.update,
-        async handler(
-          this: CoursesThis,
-          ctx: Context<CourseInput & { id: string }>,
-        ): Promise<Course> {
-          const current = await this.findCourse(ctx, ctx.params.id);
-          return this.writeCourse(ctx, current, courseChanges(ctx.params));
-        },
-      },
-
-      remove: {
-        ...NOT_RETRIED,
-        ...coursesRoutes.actions.remove,
-        async handler(this: CoursesThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
-          const course = await this.findCourse(ctx, ctx.params.id);
-          // The course and its enrollments go together or not at all.
-          const studentIds = await this.sequelize.transaction(async (transaction) => {
-            const ids = await this.enrolledStudentIds(course.id, transaction);
-            await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
-            await this.adapter.model.destroy({ where: { id: course.id }, transaction });
-            await this.recordEvent(ctx, transaction, "course.deleted", {
-              courseId: course.id,
-              code: course.code,
-              title: course.title,
-              studentIds: ids,
-            });
-            return ids;
-          });
-          await this.invalidate(ctx, [
-            ...this.courseKeys(course.id),
-            cacheKeys.startingWith("courses.rosterIds", course.id),
-            ...studentIds.map((studentId) =>
-              cacheKeys.startingWith("courses.coursesOfStudent", studentId),
-            ),
-          ]);
-          ctx.meta.$statusCode = 204;
-          return null;
-        },
-      },
+      // ---- Published (list, get, create, replace, update, remove: ResourceMixin) ----
 
       students: {
         ...FAST_FAILOVER,
@@ -214,7 +126,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           this: CoursesThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }>,
         ): Promise<Page<Student>> {
-          const course = await this.findCourse(ctx, ctx.params.id);
+          const course = await this.findResource(ctx, ctx.params.id);
           const ids: Page<string> = await ctx.call("courses.rosterIds", {
             courseId: course.id,
             page: ctx.params.page,
@@ -236,7 +148,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const { id: courseId, studentId } = ctx.params;
           if (!canActForStudent(ctx.meta.user!, studentId))
             throw forbidden("You may only enroll yourself");
-          const course = await this.findCourse(ctx, courseId);
+          const course = await this.findResource(ctx, courseId);
           await ctx.call("students.byId", { id: studentId });
 
           const enrollment = await this.sequelize.transaction(async (transaction) => {
@@ -311,53 +223,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         },
       },
 
-      // ---- Internal ----
-
-      byId: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { id: idParam },
-        cache: { keys: ["id"] },
-        nearCache: true,
-        async handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
-          if (!isUuid(ctx.params.id)) throw notFound("Course");
-          const row = await this.adapter.model.findByPk(ctx.params.id);
-          if (!row) throw notFound("Course");
-          return toCourse(row.get({ plain: true }) as CourseRow);
-        },
-      },
-
-      page: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { ...pageParams, ...searchParams },
-        cache: { keys: ["page", "pageSize", "search", "sort"] },
-        async handler(
-          this: CoursesThis,
-          ctx: Context<{ page?: number; pageSize?: number; search?: string; sort?: string }>,
-        ) {
-          const request = pageRequest(ctx.params);
-          const order = parseSort(ctx.params.sort, COURSE_SORT_FIELDS, [["code", "ASC"]]);
-          let where: WhereOptions = {};
-          if (ctx.params.search) {
-            const pattern = containsPattern(ctx.params.search);
-            where = {
-              [Op.or]: [{ code: { [Op.iLike]: pattern } }, { title: { [Op.iLike]: pattern } }],
-            };
-          }
-          const { rows, count } = await this.adapter.model.findAndCountAll({
-            where,
-            order,
-            limit: request.pageSize,
-            offset: request.offset,
-          });
-          return toPage(
-            rows.map((row) => toCourse(row.get({ plain: true }) as CourseRow)),
-            count,
-            request,
-          );
-        },
-      },
+      // ---- Internal (byId, byIds, page: ResourceMixin) ----
 
       rosterIds: {
         ...FAST_FAILOVER,
@@ -457,8 +323,40 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
     },
 
     methods: {
-      findCourse(ctx: Context, id: string): Promise<Course> {
-        return ctx.call("courses.byId", { id });
+      async createResource(
+        this: CoursesThis,
+        ctx: Context,
+        params: Record<string, unknown>,
+      ): Promise<Course> {
+        const values = courseReplacement(params);
+        const problems = courseProblems({ ...values, enrolledCount: 0 });
+        if (problems.length > 0) throw invalid(problems);
+        const row = await this.adapter.model.create(values);
+        await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
+        return toCourse(row.get({ plain: true }) as CourseRow);
+      },
+
+      async removeResource(this: CoursesThis, ctx: Context, course: Course): Promise<void> {
+        // The course and its enrollments go together or not at all.
+        const studentIds = await this.sequelize.transaction(async (transaction) => {
+          const ids = await this.enrolledStudentIds(course.id, transaction);
+          await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
+          await this.adapter.model.destroy({ where: { id: course.id }, transaction });
+          await this.recordEvent(ctx, transaction, "course.deleted", {
+            courseId: course.id,
+            code: course.code,
+            title: course.title,
+            studentIds: ids,
+          });
+          return ids;
+        });
+        await this.invalidate(ctx, [
+          ...this.resourceKeys(course.id),
+          cacheKeys.startingWith("courses.rosterIds", course.id),
+          ...studentIds.map((studentId) =>
+            cacheKeys.startingWith("courses.coursesOfStudent", studentId),
+          ),
+        ]);
       },
 
       async enrolledStudentIds(
@@ -474,11 +372,11 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         return rows.map((row) => row.get("studentId") as string);
       },
 
-      async writeCourse(
+      async writeResource(
         this: CoursesThis,
         ctx: Context,
         current: Course,
-        values: CourseInput,
+        values: Partial<Course>,
       ): Promise<Course> {
         const next = { ...current, ...values };
         const problems = courseProblems(next);
@@ -513,14 +411,10 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           return updated;
         });
         await this.invalidate(ctx, [
-          ...this.courseKeys(course.id),
+          ...this.resourceKeys(course.id),
           cacheKeys.all("courses.coursesOfStudent"),
         ]);
         return course;
-      },
-
-      courseKeys(id: string): string[] {
-        return [cacheKeys.exact("courses.byId", id), cacheKeys.all("courses.page")];
       },
     },
   };

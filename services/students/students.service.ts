@@ -3,20 +3,11 @@
  * answers with data from the courses service.
  */
 import type { Context, Service } from "moleculer";
-import { DataTypes, Op, type WhereOptions } from "sequelize";
+import { DataTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { forbidden, notFound } from "../../lib/errors";
-import { idParam, isUuid } from "../../lib/ids";
-import {
-  containsPattern,
-  pageParams,
-  pageRequest,
-  parseSort,
-  searchParams,
-  toPage,
-  type Page,
-} from "../../lib/paging";
+import { idParam } from "../../lib/ids";
 import { canActForStudent, studentUpdateDenial, type Identity } from "../../lib/permissions";
 import {
   STUDENT_SORT_FIELDS,
@@ -35,17 +26,15 @@ import {
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
 import { studentsRoutes } from "./students.routes";
+import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type StudentsThis = Service &
   DbServiceThis &
   DomainEventsThis &
-  CacheCleanerThis & {
-    findStudent(ctx: Context, id: string): Promise<Student>;
-    writeStudent(ctx: Context, current: Student, changes: Partial<Student>): Promise<Student>;
-    staleKeys(id: string): string[];
-  };
+  CacheCleanerThis &
+  ResourceThis<Student>;
 
 const studentModel = {
   name: "student",
@@ -74,90 +63,28 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       }),
       CacheCleanerMixin,
       DomainEventsMixin,
+      ResourceMixin<Student>({
+        entity: "Student",
+        routes: studentsRoutes,
+        toResource: (row) => toStudent(row as unknown as StudentRow),
+        sort: {
+          fields: STUDENT_SORT_FIELDS,
+          default: [
+            ["lastName", "ASC"],
+            ["firstName", "ASC"],
+          ],
+        },
+        search: ["firstName", "lastName", "email"],
+        replacement: studentChanges,
+        changes: studentChanges,
+        readable: canActForStudent,
+        writeDenial: (user, current, params) =>
+          studentUpdateDenial(user, current.id, current.email, params.email as string | undefined),
+      }),
     ],
-    settings: { ...studentsRoutes.settings },
 
     actions: {
-      // ---- Published: access control, then the cached internal actions below ----
-
-      list: {
-        ...FAST_FAILOVER,
-        ...studentsRoutes.actions.list,
-        handler(ctx: Context<Record<string, unknown>>): Promise<Page<Student>> {
-          return ctx.call("students.page", ctx.params);
-        },
-      },
-
-      create: {
-        ...NOT_RETRIED,
-        ...studentsRoutes.actions.create,
-        async handler(
-          this: StudentsThis,
-          ctx: Context<Record<string, string>, Meta>,
-        ): Promise<Student> {
-          const student: Student = await ctx.call("students.createRecord", ctx.params);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/students/${student.id}`;
-          return student;
-        },
-      },
-
-      get: {
-        ...FAST_FAILOVER,
-        ...studentsRoutes.actions.get,
-        handler(this: StudentsThis, ctx: Context<{ id: string }, Meta>): Promise<Student> {
-          if (!canActForStudent(ctx.meta.user!, ctx.params.id)) throw forbidden();
-          return this.findStudent(ctx, ctx.params.id);
-        },
-      },
-
-      replace: {
-        ...NOT_RETRIED,
-        ...studentsRoutes.actions.replace,
-        async handler(
-          this: StudentsThis,
-          ctx: Context<Record<string, string>, Meta>,
-        ): Promise<Student> {
-          const current = await this.findStudent(ctx, ctx.params.id);
-          const denial = studentUpdateDenial(
-            ctx.meta.user!,
-            current.id,
-            current.email,
-            ctx.params.email,
-          );
-          if (denial) throw forbidden(denial);
-          return this.writeStudent(ctx, current, studentChanges(ctx.params));
-        },
-      },
-
-      update: {
-        ...NOT_RETRIED,
-        ...studentsRoutes.actions.update,
-        async handler(
-          this: StudentsThis,
-          ctx: Context<Record<string, string>, Meta>,
-        ): Promise<Student> {
-          const current = await this.findStudent(ctx, ctx.params.id);
-          const denial = studentUpdateDenial(
-            ctx.meta.user!,
-            current.id,
-            current.email,
-            ctx.params.email,
-          );
-          if (denial) throw forbidden(denial);
-          return this.writeStudent(ctx, current, studentChanges(ctx.params));
-        },
-      },
-
-      remove: {
-        ...NOT_RETRIED,
-        ...studentsRoutes.actions.remove,
-        async handler(this: StudentsThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
-          await ctx.call("students.deleteRecord", { id: ctx.params.id });
-          ctx.meta.$statusCode = 204;
-          return null;
-        },
-      },
+      // ---- Published (list, get, create, replace, update, remove: ResourceMixin) ----
 
       courses: {
         ...FAST_FAILOVER,
@@ -167,7 +94,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ) {
           if (!canActForStudent(ctx.meta.user!, ctx.params.id)) throw forbidden();
-          const student = await this.findStudent(ctx, ctx.params.id);
+          const student = await this.findResource(ctx, ctx.params.id);
           return ctx.call("courses.coursesOfStudent", {
             studentId: student.id,
             page: ctx.params.page,
@@ -195,79 +122,6 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
 
       // ---- Internal: called by other services; not published over HTTP ----
 
-      byId: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { id: idParam },
-        cache: { keys: ["id"] },
-        nearCache: true,
-        async handler(this: StudentsThis, ctx: Context<{ id: string }>): Promise<Student> {
-          if (!isUuid(ctx.params.id)) throw notFound("Student");
-          const row = await this.adapter.model.findByPk(ctx.params.id);
-          if (!row) throw notFound("Student");
-          return toStudent(row.get({ plain: true }) as StudentRow);
-        },
-      },
-
-      byIds: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
-        cache: { keys: ["ids"] },
-        nearCache: true,
-        async handler(this: StudentsThis, ctx: Context<{ ids: string[] }>): Promise<Student[]> {
-          if (ctx.params.ids.length === 0) return [];
-          const rows = await this.adapter.model.findAll({ where: { id: ctx.params.ids } });
-          const byId = new Map(
-            rows.map((row) => [
-              row.get("id") as string,
-              toStudent(row.get({ plain: true }) as StudentRow),
-            ]),
-          );
-          // In the order asked for; ids of deleted students are left out.
-          return ctx.params.ids.flatMap((id) => byId.get(id) ?? []);
-        },
-      },
-
-      page: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { ...pageParams, ...searchParams },
-        cache: { keys: ["page", "pageSize", "search", "sort"] },
-        async handler(
-          this: StudentsThis,
-          ctx: Context<{ page?: number; pageSize?: number; search?: string; sort?: string }>,
-        ) {
-          const request = pageRequest(ctx.params);
-          const order = parseSort(ctx.params.sort, STUDENT_SORT_FIELDS, [
-            ["lastName", "ASC"],
-            ["firstName", "ASC"],
-          ]);
-          let where: WhereOptions = {};
-          if (ctx.params.search) {
-            const pattern = containsPattern(ctx.params.search);
-            where = {
-              [Op.or]: [
-                { firstName: { [Op.iLike]: pattern } },
-                { lastName: { [Op.iLike]: pattern } },
-                { email: { [Op.iLike]: pattern } },
-              ],
-            };
-          }
-          const { rows, count } = await this.adapter.model.findAndCountAll({
-            where,
-            order,
-            limit: request.pageSize,
-            offset: request.offset,
-          });
-          return toPage(
-            rows.map((row) => toStudent(row.get({ plain: true }) as StudentRow)),
-            count,
-            request,
-          );
-        },
-      },
-
       createRecord: {
         ...NOT_RETRIED,
         visibility: "public",
@@ -286,24 +140,28 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         visibility: "public",
         params: { id: idParam },
         async handler(this: StudentsThis, ctx: Context<{ id: string }>): Promise<void> {
-          const student = await this.findStudent(ctx, ctx.params.id);
+          const student = await this.findResource(ctx, ctx.params.id);
           await this.sequelize.transaction(async (transaction) => {
             await this.adapter.model.destroy({ where: { id: student.id }, transaction });
             // Courses take the student off every roster; users delete the linked account.
             await this.recordEvent(ctx, transaction, "student.deleted", { studentId: student.id });
           });
-          await this.invalidate(ctx, this.staleKeys(student.id));
+          await this.invalidate(ctx, this.resourceKeys(student.id));
           this.logger.info("Student deleted", { studentId: student.id });
         },
       },
     },
 
     methods: {
-      findStudent(ctx: Context, id: string): Promise<Student> {
-        return ctx.call("students.byId", { id });
+      createResource(ctx: Context, params: Record<string, unknown>): Promise<Student> {
+        return ctx.call("students.createRecord", params);
       },
 
-      async writeStudent(
+      async removeResource(ctx: Context, current: Student): Promise<void> {
+        await ctx.call("students.deleteRecord", { id: current.id });
+      },
+
+      async writeResource(
         this: StudentsThis,
         ctx: Context,
         current: Student,
@@ -327,16 +185,8 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
           }
           return updated;
         });
-        await this.invalidate(ctx, this.staleKeys(current.id));
+        await this.invalidate(ctx, this.resourceKeys(current.id));
         return student;
-      },
-
-      staleKeys(id: string): string[] {
-        return [
-          cacheKeys.exact("students.byId", id),
-          cacheKeys.containing("students.byIds", id),
-          cacheKeys.all("students.page"),
-        ];
       },
     },
   };
