@@ -5,6 +5,8 @@
  * 503 "unavailable", not 404 "no such route".
  */
 import type { ActionParams } from "moleculer";
+import { idParam } from "./ids";
+import { pageParams, searchParams } from "./paging";
 import type { Permission } from "./permissions";
 
 /** What the gateway and the OpenAPI document need of a published action. */
@@ -26,6 +28,48 @@ export function routeTable<Actions extends Record<string, RouteAction>>(
   table: RouteTable<Actions>,
 ): RouteTable<Actions> {
   return table;
+}
+
+type ResourceAction = "list" | "create" | "get" | "replace" | "update" | "remove";
+
+/**
+ * The six routes of a resource (list, create, get, replace, update, remove) under its base path:
+ * who may call each, and the record's fields (all for POST and PUT, any for PATCH).
+ */
+export function resourceRoutes(
+  permissions: Record<ResourceAction, readonly Permission[]>,
+  fields: ActionParams,
+  patchFields: ActionParams,
+): Record<ResourceAction, RouteAction> {
+  const id = { id: idParam };
+  return {
+    list: {
+      rest: "GET /",
+      permissions: permissions.list,
+      params: { $$strict: "remove", ...pageParams, ...searchParams },
+    },
+    create: {
+      rest: "POST /",
+      permissions: permissions.create,
+      params: { $$strict: "remove", ...fields },
+    },
+    get: { rest: "GET /:id", permissions: permissions.get, params: { $$strict: "remove", ...id } },
+    replace: {
+      rest: "PUT /:id",
+      permissions: permissions.replace,
+      params: { $$strict: "remove", ...id, ...fields },
+    },
+    update: {
+      rest: "PATCH /:id",
+      permissions: permissions.update,
+      params: { $$strict: "remove", ...id, ...patchFields },
+    },
+    remove: {
+      rest: "DELETE /:id",
+      permissions: permissions.remove,
+      params: { $$strict: "remove", ...id },
+    },
+  };
 }
 
 interface RestSchema {

@@ -4,44 +4,26 @@
  * building the service, so a gateway-only node loads no database code.
  */
 import { idParam } from "../../lib/ids";
-import { pageParams, searchParams } from "../../lib/paging";
-import { routeTable } from "../../lib/routes";
+import { pageParams } from "../../lib/paging";
+import { resourceRoutes, routeTable } from "../../lib/routes";
 import { courseFields, coursePatchFields } from "./courses";
 
 export const coursesRoutes = routeTable({
   name: "courses",
   settings: { rest: "/courses" },
   actions: {
-    list: {
-      rest: "GET /",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", ...pageParams, ...searchParams },
-    },
-    create: {
-      rest: "POST /",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", ...courseFields },
-    },
-    get: {
-      rest: "GET /:id",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam },
-    },
-    replace: {
-      rest: "PUT /:id",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", id: idParam, ...courseFields },
-    },
-    update: {
-      rest: "PATCH /:id",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", id: idParam, ...coursePatchFields },
-    },
-    remove: {
-      rest: "DELETE /:id",
-      permissions: ["admin"],
-      params: { $$strict: "remove", id: idParam },
-    },
+    ...resourceRoutes(
+      {
+        list: ["admin", "teacher", "student"],
+        create: ["admin", "teacher"],
+        get: ["admin", "teacher", "student"],
+        replace: ["admin", "teacher"],
+        update: ["admin", "teacher"],
+        remove: ["admin"],
+      },
+      courseFields,
+      coursePatchFields,
+    ),
     students: {
       rest: "GET /:id/students",
       permissions: ["admin", "teacher"],

@@ -4,44 +4,26 @@
  * building the service, so a gateway-only node loads no database code.
  */
 import { idParam } from "../../lib/ids";
-import { pageParams, searchParams } from "../../lib/paging";
-import { routeTable } from "../../lib/routes";
+import { pageParams } from "../../lib/paging";
+import { resourceRoutes, routeTable } from "../../lib/routes";
 import { studentFields, studentPatchFields } from "./students";
 
 export const studentsRoutes = routeTable({
   name: "students",
   settings: { rest: "/students" },
   actions: {
-    list: {
-      rest: "GET /",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", ...pageParams, ...searchParams },
-    },
-    create: {
-      rest: "POST /",
-      permissions: ["admin"],
-      params: { $$strict: "remove", ...studentFields },
-    },
-    get: {
-      rest: "GET /:id",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam },
-    },
-    replace: {
-      rest: "PUT /:id",
-      permissions: ["admin", "student"],
-      params: { $$strict: "remove", id: idParam, ...studentFields },
-    },
-    update: {
-      rest: "PATCH /:id",
-      permissions: ["admin", "student"],
-      params: { $$strict: "remove", id: idParam, ...studentPatchFields },
-    },
-    remove: {
-      rest: "DELETE /:id",
-      permissions: ["admin"],
-      params: { $$strict: "remove", id: idParam },
-    },
+    ...resourceRoutes(
+      {
+        list: ["admin", "teacher"],
+        create: ["admin"],
+        get: ["admin", "teacher", "student"],
+        replace: ["admin", "student"],
+        update: ["admin", "student"],
+        remove: ["admin"],
+      },
+      studentFields,
+      studentPatchFields,
+    ),
     courses: {
       rest: "GET /:id/courses",
       permissions: ["admin", "teacher", "student"],
