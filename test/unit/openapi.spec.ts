@@ -1,3 +1,4 @@
+import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { loadConfig } from "../../lib/config";
 import { courseFields } from "../../services/courses/courses";
 import {
@@ -183,8 +184,10 @@ describe("paramsToJsonSchema", () => {
 
 describe("the document of the real services", () => {
   const config = loadConfig({ LOG_FORMAT: "json" });
+  // Each service as the broker builds it (its mixins applied), not started: nothing connects.
+  const broker = new ServiceBroker({ logger: false });
   const services = [studentsService, coursesService, usersService, notificationsService].map(
-    (service) => service(config),
+    (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];
   const aliases = restAliases(services);
   const auth = { "POST login": "users.login", "POST register": "users.register" };

@@ -1,3 +1,4 @@
+import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { loadConfig } from "../../lib/config";
 import { restAliases } from "../../lib/routes";
 import { coursesRoutes } from "../../services/courses/courses.routes";
@@ -50,8 +51,12 @@ describe("restAliases", () => {
 describe("the services' static route tables", () => {
   const config = loadConfig({});
   const tables = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
+  // Each service as the broker builds it (its mixins applied), not started: nothing connects.
+  const broker = new ServiceBroker({ logger: false });
   const services = [studentsService, coursesService, usersService, notificationsService].map(
-    (service) => service(config) as unknown as RestSchema,
+    (service) =>
+      broker.createService(service(config) as unknown as ServiceSchema)
+        .schema as unknown as RestSchema,
   );
 
   it.each(tables.map((table, index) => [table.name, table, services[index]] as const))(
