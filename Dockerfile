@@ -15,7 +15,6 @@ COPY lib ./lib
 COPY services ./services
 COPY mixins ./mixins
 COPY middlewares ./middlewares
-COPY migrations ./migrations
 COPY types ./types
 RUN npm run typecheck
 
@@ -53,7 +52,6 @@ COPY --from=build /app/lib ./lib
 COPY --from=build /app/services ./services
 COPY --from=build /app/mixins ./mixins
 COPY --from=build /app/middlewares ./middlewares
-COPY --from=build /app/migrations ./migrations
 COPY --from=build /app/types ./types
 USER 10001:10001
 EXPOSE 3000 3030

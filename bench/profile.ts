@@ -74,7 +74,10 @@ export function areaOf(frame: ProfileNode["callFrame"], projectRoot: string): st
   if (/^node:(_http|http|net|internal\/streams|stream)/.test(url)) return "Node http and streams";
   if (url.startsWith("node:")) return "Node internals (promises, async hooks, events…)";
   const relative = url.replace(/^file:\/\//, "").replace(`${projectRoot}/`, "");
-  if (relative.startsWith("lib/logging") || relative.startsWith("lib/http-observability")) {
+  if (
+    relative.startsWith("lib/logging") ||
+    relative.startsWith("services/api/http-observability")
+  ) {
     return "Campus logging and HTTP metrics";
   }
   const folder = relative.split("/")[0];

@@ -5,7 +5,7 @@
  * a raw URL, so the number of series stays fixed however much traffic arrives.
  */
 import type { ServiceBroker, ServiceHooks } from "moleculer";
-import { NOTIFICATION_TYPES } from "./notifications";
+import { NOTIFICATION_TYPES } from "../services/notifications/notifications";
 
 export const METRICS = {
   enrollments: "campus_enrollments_total",

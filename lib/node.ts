@@ -5,22 +5,20 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { brokerOptions } from "../moleculer.config";
-import apiService from "../services/api.service";
-import coursesService from "../services/courses.service";
-import notificationsService from "../services/notifications.service";
-import studentsService from "../services/students.service";
-import usersService from "../services/users.service";
 import { ConfigError, type CampusConfig, type DatabaseOwner, type ServiceName } from "./config";
 import { healthRoute } from "./health";
 
-// Each factory's schema is typed with its own `this`; the broker takes any schema.
-const SERVICE_FACTORIES: Record<ServiceName, (config: CampusConfig) => unknown> = {
-  api: apiService,
-  students: studentsService,
-  courses: coursesService,
-  users: usersService,
-  notifications: notificationsService,
-};
+type ServiceFactory = (config: CampusConfig) => unknown;
+
+/*
+ * Each service is loaded only when this node runs it (Moleculer's runner convention:
+ * services/<name>/<name>.service.ts), so a gateway-only node loads no database code. `require`
+ * keeps createNode synchronous; the module path is fixed by the name, not by input.
+ */
+function serviceFactory(name: ServiceName): ServiceFactory {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(`../services/${name}/${name}.service`) as { default: ServiceFactory }).default;
+}
 
 /** A node without the gateway still answers `/health/*` on PORT, and nothing else. */
 function healthOnlyService(config: CampusConfig): ServiceSchema {
@@ -52,8 +50,7 @@ export function createNode(
     );
   }
   const broker = new ServiceBroker(brokerOptions(config));
-  for (const name of services)
-    broker.createService(SERVICE_FACTORIES[name](config) as ServiceSchema);
+  for (const name of services) broker.createService(serviceFactory(name)(config) as ServiceSchema);
   if (!services.includes("api")) broker.createService(healthOnlyService(config));
   return broker;
 }

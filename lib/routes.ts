@@ -1,8 +1,77 @@
 /**
- * The gateway's REST aliases, built once from the services' own `rest` declarations. Static
- * aliases (rather than moleculer-web's autoAliases, which follow the registry) keep every route
- * known while a service is down, so its callers get 503 "unavailable", not 404 "no such route".
+ * The gateway's REST aliases, built once from the services' static route tables
+ * (services/<name>/<name>.routes.ts). Static aliases (rather than moleculer-web's autoAliases,
+ * which follow the registry) keep every route known while a service is down, so its callers get
+ * 503 "unavailable", not 404 "no such route".
  */
+import type { ActionParams } from "moleculer";
+import { idParam } from "./ids";
+import { pageParams, searchParams } from "./paging";
+import type { Permission } from "./permissions";
+
+/** What the gateway and the OpenAPI document need of a published action. */
+export interface RouteAction {
+  rest?: string;
+  permissions?: readonly Permission[];
+  params?: ActionParams;
+}
+
+/** One service's routes: its name, its base path and its published actions. */
+export interface RouteTable<Actions extends Record<string, RouteAction>> {
+  name: string;
+  settings: { rest: string };
+  actions: Actions;
+}
+
+/** Checks a route table's shape and keeps each action's own type, for the service to spread. */
+export function routeTable<Actions extends Record<string, RouteAction>>(
+  table: RouteTable<Actions>,
+): RouteTable<Actions> {
+  return table;
+}
+
+type ResourceAction = "list" | "create" | "get" | "replace" | "update" | "remove";
+
+/**
+ * The six routes of a resource (list, create, get, replace, update, remove) under its base path:
+ * who may call each, and the record's fields (all for POST and PUT, any for PATCH).
+ */
+export function resourceRoutes(
+  permissions: Record<ResourceAction, readonly Permission[]>,
+  fields: ActionParams,
+  patchFields: ActionParams,
+): Record<ResourceAction, RouteAction> {
+  const id = { id: idParam };
+  return {
+    list: {
+      rest: "GET /",
+      permissions: permissions.list,
+      params: { $$strict: "remove", ...pageParams, ...searchParams },
+    },
+    create: {
+      rest: "POST /",
+      permissions: permissions.create,
+      params: { $$strict: "remove", ...fields },
+    },
+    get: { rest: "GET /:id", permissions: permissions.get, params: { $$strict: "remove", ...id } },
+    replace: {
+      rest: "PUT /:id",
+      permissions: permissions.replace,
+      params: { $$strict: "remove", ...id, ...fields },
+    },
+    update: {
+      rest: "PATCH /:id",
+      permissions: permissions.update,
+      params: { $$strict: "remove", ...id, ...patchFields },
+    },
+    remove: {
+      rest: "DELETE /:id",
+      permissions: permissions.remove,
+      params: { $$strict: "remove", ...id },
+    },
+  };
+}
+
 interface RestSchema {
   name: string;
   settings?: { rest?: unknown };

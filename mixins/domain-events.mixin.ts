@@ -8,7 +8,8 @@
  * `traceScopeMiddleware`, lib/tracing.ts) sits in the request's trace under a `publish` span.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { QueryTypes, type Transaction } from "sequelize";
+// Types only: every node loads this module (moleculer.config.ts), a gateway-only node no database code.
+import type { QueryTypes, Transaction } from "sequelize";
 import { DOMAIN_EVENTS, envelope, type DomainEventName } from "../lib/domain-events";
 import { requestScope } from "../lib/logging";
 import { observeEventLag } from "../lib/metrics";
@@ -180,7 +181,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
   const broker = service.broker as unknown as ChannelBroker & { started: boolean };
   if (!broker.started) return 0;
   const rows = await service.sequelize.query<OutboxRow>(claimOutboxSql(service.name), {
-    type: QueryTypes.SELECT,
+    type: "SELECT" as QueryTypes.SELECT,
   });
   rows.sort((a, b) => Number(a.seq) - Number(b.seq));
   for (const [index, row] of rows.entries()) {

@@ -5,12 +5,12 @@
  */
 import Ajv2020 from "ajv/dist/2020";
 import { loadConfig } from "../../lib/config";
-import { DOCS_CSP } from "../../lib/docs-route";
+import { DOCS_CSP } from "../../services/api/docs-route";
 import { restAliases } from "../../lib/routes";
-import coursesService from "../../services/courses.service";
-import notificationsService from "../../services/notifications.service";
-import studentsService from "../../services/students.service";
-import usersService from "../../services/users.service";
+import coursesService from "../../services/courses/courses.service";
+import notificationsService from "../../services/notifications/notifications.service";
+import studentsService from "../../services/students/students.service";
+import usersService from "../../services/users/users.service";
 import { eventually, startCampus, type Campus } from "../helpers/campus";
 
 // Both packages are ES modules; Jest (with --experimental-vm-modules) loads them through import().

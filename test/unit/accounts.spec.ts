@@ -1,4 +1,4 @@
-import { accountLinkProblems } from "../../lib/accounts";
+import { accountLinkProblems } from "../../services/users/accounts";
 
 const STUDENT_ID = "6f1c2a52-8a7e-4c0b-9d7e-0f4f3b1f2a10";
 

@@ -9,7 +9,7 @@ import {
   toCourse,
   unknownTeacherProblems,
   type CourseInput,
-} from "../../lib/courses";
+} from "../../services/courses/courses";
 
 const validCourse = {
   capacity: 30,

@@ -1,4 +1,4 @@
-import { errorLogLevel } from "../../lib/http-observability";
+import { errorLogLevel } from "../../services/api/http-observability";
 
 describe("the level the gateway logs an error answer at", () => {
   it("logs a 503 (a service down, Retry-After given) at warn", () => {

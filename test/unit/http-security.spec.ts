@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "http";
-import { clientAddress, corsSettings } from "../../lib/http-security";
+import { clientAddress, corsSettings } from "../../services/api/http-security";
 
 function request(peer: string, forwardedFor?: string): IncomingMessage {
   return {

@@ -6,7 +6,7 @@ import {
   loginBackoffDelayMs,
   loginLockout,
   loginRefusal,
-} from "../../lib/login-throttle";
+} from "../../services/users/login-throttle";
 
 const windowStart = new Date("2025-03-01T10:00:00.000Z");
 const start = windowStart.getTime();

@@ -11,7 +11,7 @@ import {
   truncate,
   welcomeDraft,
   type NotificationRow,
-} from "../../lib/notifications";
+} from "../../services/notifications/notifications";
 
 const COURSE_ID = "0c6f2a51-0000-4000-8000-000000000001";
 const STUDENT_ID = "5d1e8b22-0000-4000-8000-000000000002";

@@ -1,5 +1,6 @@
+import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { loadConfig } from "../../lib/config";
-import { courseFields } from "../../lib/courses";
+import { courseFields } from "../../services/courses/courses";
 import {
   fastestToJsonSchema,
   isOptionalRule,
@@ -7,13 +8,13 @@ import {
   OPERATIONS,
   paramsToJsonSchema,
   type JsonSchema,
-} from "../../lib/openapi";
+} from "../../services/api/openapi";
 import { pageParams } from "../../lib/paging";
 import { restAliases } from "../../lib/routes";
-import coursesService from "../../services/courses.service";
-import notificationsService from "../../services/notifications.service";
-import studentsService from "../../services/students.service";
-import usersService from "../../services/users.service";
+import coursesService from "../../services/courses/courses.service";
+import notificationsService from "../../services/notifications/notifications.service";
+import studentsService from "../../services/students/students.service";
+import usersService from "../../services/users/users.service";
 
 describe("fastestToJsonSchema", () => {
   it("converts string lengths, patterns and trimming", () => {
@@ -183,8 +184,10 @@ describe("paramsToJsonSchema", () => {
 
 describe("the document of the real services", () => {
   const config = loadConfig({ LOG_FORMAT: "json" });
+  // Each service as the broker builds it (its mixins applied), not started: nothing connects.
+  const broker = new ServiceBroker({ logger: false });
   const services = [studentsService, coursesService, usersService, notificationsService].map(
-    (service) => service(config),
+    (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];
   const aliases = restAliases(services);
   const auth = { "POST login": "users.login", "POST register": "users.register" };

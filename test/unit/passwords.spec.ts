@@ -4,7 +4,7 @@ import {
   hashPassword,
   passwordProblems,
   verifyPassword,
-} from "../../lib/passwords";
+} from "../../services/users/passwords";
 
 const PASSWORD = "correct horse battery staple";
 const EMAIL = "ada@example.com";

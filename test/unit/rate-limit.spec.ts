@@ -4,7 +4,7 @@ import {
   RateLimiter,
   rateLimitHeaders,
   type CounterStore,
-} from "../../lib/rate-limit";
+} from "../../services/api/rate-limit";
 
 const windowStart = 1_700_000_040_000 - (1_700_000_040_000 % RATE_WINDOW_MS);
 

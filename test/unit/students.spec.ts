@@ -1,4 +1,4 @@
-import { studentChanges, toStudent, type StudentRow } from "../../lib/students";
+import { studentChanges, toStudent, type StudentRow } from "../../services/students/students";
 
 const row: StudentRow = {
   id: "2b1c5a3e-0000-4000-8000-000000000001",

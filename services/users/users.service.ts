@@ -4,32 +4,32 @@
  */
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
-import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../lib/errors";
-import { idParam, isUuid } from "../lib/ids";
-import { countLogin, outcomeHooks } from "../lib/metrics";
-import { containsPattern, pageParams, pageRequest, toPage, MAX_SEARCH_LENGTH } from "../lib/paging";
+import type { CampusConfig } from "../../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
+import { isUuid } from "../../lib/ids";
+import { countLogin, outcomeHooks } from "../../lib/metrics";
+import { containsPattern, pageRequest, toPage } from "../../lib/paging";
+import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from "./passwords";
+import type { Identity } from "../../lib/permissions";
+import type { Student } from "../students/students";
+import { signAccessToken, type AccountState, type Role } from "../../lib/tokens";
+import { accountLinkProblems } from "./accounts";
+import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "./login-throttle";
+import { usersMigrations } from "./users.migrations";
 import {
-  decoyPasswordHash,
-  hashPassword,
-  passwordProblems,
-  verifyPassword,
-} from "../lib/passwords";
-import type { Identity } from "../lib/permissions";
-import type { Student } from "../lib/students";
-import { ROLES, signAccessToken, type AccountState, type Role } from "../lib/tokens";
-import { accountLinkProblems } from "../lib/accounts";
-import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "../lib/login-throttle";
-import { usersMigrations } from "../migrations/users";
-import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+  CacheCleanerMixin,
+  cacheKeys,
+  type CacheCleanerThis,
+} from "../../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
   durableConsumer,
   type DomainEventsThis,
-} from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "../../mixins/domain-events.mixin";
+import { usersRoutes } from "./users.routes";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 
@@ -111,11 +111,6 @@ const userModel = {
   options: { tableName: "users" },
 };
 
-const email = { type: "email", mode: "precise", normalize: true, min: 3, max: 254 } as const;
-// Length rules live in passwordProblems (422 with a clear reason); this bound only stops abuse.
-const password = { type: "string", min: 1, max: 1024 } as const;
-const name = { type: "string", trim: true, min: 1, max: 100 } as const;
-
 const INVALID_CREDENTIALS = "Invalid email or password";
 
 export default function usersService(config: CampusConfig): CampusServiceSchema<UsersThis> {
@@ -139,7 +134,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       CacheCleanerMixin,
       DomainEventsMixin,
     ],
-    settings: { rest: "/", config, $secureSettings: ["config"] },
+    settings: { ...usersRoutes.settings, config, $secureSettings: ["config"] },
     // campus_logins_total{result} (ok, invalid, locked) and campus_login_failures_total.
     hooks: outcomeHooks("login", countLogin),
 
@@ -148,8 +143,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       register: {
         ...NOT_RETRIED,
-        permissions: ["$anyone"],
-        params: { $$strict: "remove", email, password, firstName: name, lastName: name },
+        ...usersRoutes.actions.register,
         async handler(
           this: UsersThis,
           ctx: Context<
@@ -205,8 +199,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       login: {
         ...NOT_RETRIED,
-        permissions: ["$anyone"],
-        params: { $$strict: "remove", email: { type: "string", min: 1, max: 254 }, password },
+        ...usersRoutes.actions.login,
         async handler(this: UsersThis, ctx: Context<{ email: string; password: string }>) {
           const address = ctx.params.email.trim().toLowerCase();
           const row = (await this.adapter.model.findOne({ where: { email: address } }))?.get({
@@ -264,8 +257,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       me: {
         ...FAST_FAILOVER,
-        rest: "GET /auth/me",
-        permissions: ["admin", "teacher", "student"],
+        ...usersRoutes.actions.me,
         async handler(this: UsersThis, ctx: Context<unknown, Meta>): Promise<User> {
           return toUser(await this.findRow(ctx.meta.user!.id));
         },
@@ -275,14 +267,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       list: {
         ...FAST_FAILOVER,
-        rest: "GET /users",
-        permissions: ["admin"],
-        params: {
-          $$strict: "remove",
-          ...pageParams,
-          search: { type: "string", max: MAX_SEARCH_LENGTH, optional: true },
-          role: { type: "enum", values: ROLES, optional: true },
-        },
+        ...usersRoutes.actions.list,
         async handler(
           this: UsersThis,
           ctx: Context<{ page?: number; pageSize?: number; search?: string; role?: Role }>,
@@ -311,15 +296,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       create: {
         ...NOT_RETRIED,
-        rest: "POST /users",
-        permissions: ["admin"],
-        params: {
-          $$strict: "remove",
-          email,
-          password,
-          role: { type: "enum", values: ROLES },
-          studentId: { type: "uuid", nullable: true, optional: true },
-        },
+        ...usersRoutes.actions.create,
         async handler(
           this: UsersThis,
           ctx: Context<
@@ -346,9 +323,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       get: {
         ...FAST_FAILOVER,
-        rest: "GET /users/:id",
-        permissions: ["admin"],
-        params: { $$strict: "remove", id: idParam },
+        ...usersRoutes.actions.get,
         async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<User> {
           return toUser(await this.findRow(ctx.params.id));
         },
@@ -356,15 +331,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       update: {
         ...NOT_RETRIED,
-        rest: "PATCH /users/:id",
-        permissions: ["admin"],
-        params: {
-          $$strict: "remove",
-          id: idParam,
-          role: { type: "enum", values: ROLES, optional: true },
-          password: { ...password, optional: true },
-          disabled: { type: "boolean", optional: true },
-        },
+        ...usersRoutes.actions.update,
         async handler(
           this: UsersThis,
           ctx: Context<{ id: string; role?: Role; password?: string; disabled?: boolean }, Meta>,
@@ -406,9 +373,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
 
       remove: {
         ...NOT_RETRIED,
-        rest: "DELETE /users/:id",
-        permissions: ["admin"],
-        params: { $$strict: "remove", id: idParam },
+        ...usersRoutes.actions.remove,
         async handler(this: UsersThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
           const row = await this.findRow(ctx.params.id);
           if (row.id === ctx.meta.user!.id) {

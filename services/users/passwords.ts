@@ -3,7 +3,7 @@
  * parameters N=2^15, r=8, p=3 (32 MiB, ~0.2 s here), and the password rules of the contract.
  */
 import { randomBytes, scrypt, timingSafeEqual } from "crypto";
-import type { FieldError } from "./errors";
+import type { FieldError } from "../../lib/errors";
 
 const KEY_LENGTH = 64;
 const COST = { N: 2 ** 15, r: 8, p: 3, maxmem: 64 * 1024 * 1024 };

@@ -2,7 +2,7 @@
  * Notifications: what each domain event tells its recipients, and the public shape of a stored
  * notification. The service decides who receives a draft; these functions decide what it says.
  */
-import { isUuid } from "./ids";
+import { isUuid } from "../../lib/ids";
 
 export const NOTIFICATION_TYPES = [
   "welcome",

@@ -5,12 +5,12 @@
  */
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import type { DomainEventEnvelope } from "../lib/domain-events";
-import { notFound } from "../lib/errors";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
-import { idParam, isUuid } from "../lib/ids";
-import { countNotifications } from "../lib/metrics";
+import type { CampusConfig } from "../../lib/config";
+import type { DomainEventEnvelope } from "../../lib/domain-events";
+import { notFound } from "../../lib/errors";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { isUuid } from "../../lib/ids";
+import { countNotifications } from "../../lib/metrics";
 import {
   courseCancelledDraft,
   courseUpdatedDraft,
@@ -28,13 +28,14 @@ import {
   type NotificationDraft,
   type NotificationRow,
   type UserRegistered,
-} from "../lib/notifications";
-import { pageParams, pageRequest, toPage, type Page } from "../lib/paging";
-import type { Identity } from "../lib/permissions";
-import { notificationsMigrations } from "../migrations/notifications";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
-import { durableConsumer } from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "./notifications";
+import { pageRequest, toPage, type Page } from "../../lib/paging";
+import type { Identity } from "../../lib/permissions";
+import { notificationsMigrations } from "./notifications.migrations";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
+import { durableConsumer } from "../../mixins/domain-events.mixin";
+import { notificationsRoutes } from "./notifications.routes";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity };
 type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
@@ -70,8 +71,6 @@ const notificationModel = {
   options: { tableName: "notifications", updatedAt: false },
 };
 
-const MINE = { permissions: ["admin", "teacher", "student"] } as const;
-
 export default function notificationsService(
   config: CampusConfig,
 ): CampusServiceSchema<NotificationsThis> {
@@ -84,20 +83,14 @@ export default function notificationsService(
         uniqueViolations: {},
       }),
     ],
-    settings: { rest: "/notifications" },
+    settings: { ...notificationsRoutes.settings },
 
     // ---- Published: every query is bound to the caller; nobody reaches another's notifications ----
 
     actions: {
       list: {
         ...FAST_FAILOVER,
-        ...MINE,
-        rest: "GET /",
-        params: {
-          $$strict: "remove",
-          ...pageParams,
-          unread: { type: "boolean", convert: true, optional: true },
-        },
+        ...notificationsRoutes.actions.list,
         async handler(
           this: NotificationsThis,
           ctx: Context<{ page?: number; pageSize?: number; unread?: boolean }, Meta>,
@@ -126,8 +119,7 @@ export default function notificationsService(
 
       unreadCount: {
         ...FAST_FAILOVER,
-        ...MINE,
-        rest: "GET /unread-count",
+        ...notificationsRoutes.actions.unreadCount,
         async handler(this: NotificationsThis, ctx: Context<unknown, Meta>) {
           const count = await this.adapter.model.count({
             where: { userId: ctx.meta.user!.id, readAt: null },
@@ -138,9 +130,7 @@ export default function notificationsService(
 
       markRead: {
         ...NOT_RETRIED,
-        ...MINE,
-        rest: "POST /:id/read",
-        params: { $$strict: "remove", id: idParam },
+        ...notificationsRoutes.actions.markRead,
         async handler(
           this: NotificationsThis,
           ctx: Context<{ id: string }, Meta>,
@@ -158,8 +148,7 @@ export default function notificationsService(
 
       markAllRead: {
         ...NOT_RETRIED,
-        ...MINE,
-        rest: "POST /read-all",
+        ...notificationsRoutes.actions.markAllRead,
         async handler(this: NotificationsThis, ctx: Context<unknown, Meta>) {
           const [updated] = await this.adapter.model.update(
             { readAt: this.sequelize.fn("now") },

@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "http";
 import type { ServiceBroker } from "moleculer";
-import { LogFields, requestScope } from "./logging";
-import { countRateLimited, recordHttpRequest } from "./metrics";
+import { LogFields, requestScope } from "../../lib/logging";
+import { countRateLimited, recordHttpRequest } from "../../lib/metrics";
 
 interface Alias {
   fullPath?: string;

@@ -1,6 +1,6 @@
 /** The course record: its fields, input rules (dates, capacity), its teachers and public shape. */
-import type { FieldError } from "./errors";
-import type { Identity } from "./permissions";
+import type { FieldError } from "../../lib/errors";
+import type { Identity } from "../../lib/permissions";
 
 export const COURSE_SORT_FIELDS = [
   "code",

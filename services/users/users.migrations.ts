@@ -1,5 +1,5 @@
-import type { Migration } from "../lib/database";
-import { outboxMigration } from "../lib/outbox";
+import type { Migration } from "../../lib/database";
+import { outboxMigration } from "../../lib/outbox";
 
 export const usersMigrations: Migration[] = [
   {
@@ -26,7 +26,7 @@ export const usersMigrations: Migration[] = [
   },
   outboxMigration("002-create-outbox"),
   {
-    // The login backoff waits from the last failed login (lib/login-throttle.ts).
+    // The login backoff waits from the last failed login (login-throttle.ts).
     name: "003-add-last-failed-login-at",
     async up(queryInterface, schema) {
       await queryInterface.sequelize.query(

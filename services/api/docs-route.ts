@@ -7,7 +7,7 @@ import { readFileSync } from "fs";
 import type { IncomingMessage, ServerResponse } from "http";
 import { join } from "path";
 import { Errors } from "moleculer";
-import { toHttpError } from "./errors";
+import { toHttpError } from "../../lib/errors";
 
 /**
  * This origin only. Swagger UI draws its icons as `data:` SVG images (which cannot run script);

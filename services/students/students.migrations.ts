@@ -1,5 +1,5 @@
-import type { Migration } from "../lib/database";
-import { outboxMigration } from "../lib/outbox";
+import type { Migration } from "../../lib/database";
+import { outboxMigration } from "../../lib/outbox";
 
 export const studentsMigrations: Migration[] = [
   {

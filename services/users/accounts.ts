@@ -1,6 +1,6 @@
 /** Account rules shared by creating and changing an account. */
-import type { FieldError } from "./errors";
-import type { Role } from "./tokens";
+import type { FieldError } from "../../lib/errors";
+import type { Role } from "../../lib/tokens";
 
 /** A student account is linked to a student record; staff accounts are not. */
 export function accountLinkProblems(

@@ -1,5 +1,5 @@
 /**
- * api — the HTTP gateway (moleculer-web). Routes come from the services' `rest` declarations
+ * api — the HTTP gateway (moleculer-web). Routes come from the services' static route tables
  * (restrict mapping: nothing else, `$node.*` included, is reachable); tokens are resolved by the
  * users service; every error leaves through one mapper.
  */
@@ -7,31 +7,31 @@ import type { IncomingMessage, Server, ServerResponse } from "http";
 import type { Duplex } from "stream";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
-import type { CampusConfig } from "../lib/config";
-import { docsRoutes } from "../lib/docs-route";
-import { toHttpError, unauthorized, uriTooLong } from "../lib/errors";
-import { healthRoute } from "../lib/health";
+import type { CampusConfig } from "../../lib/config";
+import { docsRoutes } from "./docs-route";
+import { toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
+import { healthRoute } from "../../lib/health";
 import {
   countRateLimitedRequest,
   errorLogLevel,
   observeHttpRequest,
   type ObservedGateway,
-} from "../lib/http-observability";
-import { openApiDocument } from "../lib/openapi";
-import { restAliases } from "../lib/routes";
-import coursesService from "./courses.service";
-import notificationsService from "./notifications.service";
-import studentsService from "./students.service";
-import usersService from "./users.service";
+} from "./http-observability";
+import { openApiDocument } from "./openapi";
+import { restAliases } from "../../lib/routes";
+import { coursesRoutes } from "../courses/courses.routes";
+import { notificationsRoutes } from "../notifications/notifications.routes";
+import { studentsRoutes } from "../students/students.routes";
+import { usersRoutes } from "../users/users.routes";
 import {
   acceptableRequestId,
   clientErrorResponse,
   MAX_URL_LENGTH,
   sanitizeRequest,
-} from "../lib/http-input";
-import { IDENTITY_SIGNATURE_META } from "../middlewares/permissions.middleware";
-import { signIdentity, trustKeys } from "../lib/service-trust";
-import { applySecurityHeaders, clientAddress, corsSettings } from "../lib/http-security";
+} from "../../lib/http-input";
+import { IDENTITY_SIGNATURE_META } from "../../middlewares/permissions.middleware";
+import { signIdentity, trustKeys } from "../../lib/service-trust";
+import { applySecurityHeaders, clientAddress, corsSettings } from "./http-security";
 import {
   MemoryCounterStore,
   RateLimiter,
@@ -39,10 +39,10 @@ import {
   RedisCounterStore,
   type Budget,
   type CounterStore,
-} from "../lib/rate-limit";
-import { assertPermitted, type Identity, type Permission } from "../lib/permissions";
-import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../lib/tokens";
-import { isUuid } from "../lib/ids";
+} from "./rate-limit";
+import { assertPermitted, type Identity, type Permission } from "../../lib/permissions";
+import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../../lib/tokens";
+import { isUuid } from "../../lib/ids";
 
 const gatewayHttpHandler = (
   ApiGateway as unknown as {
@@ -104,11 +104,9 @@ const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.regi
 
 export default function apiService(config: CampusConfig): ServiceSchema {
   const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
-  // The published services' schemas: the gateway's aliases and the OpenAPI document both come
-  // from them, so the documentation cannot drift from the routes.
-  const published = [studentsService, coursesService, usersService, notificationsService].map(
-    (service) => service(config),
-  ) as never as Parameters<typeof restAliases>[0];
+  // The published services' static route tables (no service is built here): the gateway's
+  // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
+  const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
     [
@@ -133,7 +131,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     settings: {
       port: config.port,
       ip: "0.0.0.0",
-      // One access line per request instead (lib/http-observability.ts, from httpHandler).
+      // One access line per request instead (http-observability.ts, from httpHandler).
       logRequest: null,
       logResponse: null,
       logRequestParams: null,

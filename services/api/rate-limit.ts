@@ -5,8 +5,8 @@
  * of the cache must not take the API down.
  */
 import Redis from "ioredis";
-import { tooManyRequests } from "./errors";
-import { redisOptions } from "./resilient-redis-cacher";
+import { tooManyRequests } from "../../lib/errors";
+import { redisOptions } from "../../lib/resilient-redis-cacher";
 
 export const RATE_WINDOW_MS = 60 * 1000;
 

@@ -6,13 +6,13 @@
  * lives in `OPERATIONS` below, keyed by action name; a unit test fails when a published action has
  * no entry there.
  */
-import { version } from "../package.json";
-import { COURSE_SORT_FIELDS, courseFields, MAX_TEACHERS } from "./courses";
-import { MAX_URL_LENGTH } from "./http-input";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./paging";
-import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "./notifications";
-import { STUDENT_SORT_FIELDS, studentFields } from "./students";
-import { ROLES } from "./tokens";
+import { version } from "../../package.json";
+import { COURSE_SORT_FIELDS, courseFields, MAX_TEACHERS } from "../courses/courses";
+import { MAX_URL_LENGTH } from "../../lib/http-input";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../lib/paging";
+import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "../notifications/notifications";
+import { STUDENT_SORT_FIELDS, studentFields } from "../students/students";
+import { ROLES } from "../../lib/tokens";
 
 export type JsonSchema = { [keyword: string]: unknown };
 

@@ -3,62 +3,53 @@
  * enrollments, answered with student data from the students service in one call per page.
  */
 import type { Context, Service } from "moleculer";
-import { DataTypes, Op, QueryTypes, type Transaction, type WhereOptions } from "sequelize";
-import type { CampusConfig } from "../lib/config";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
+import { DataTypes, Op, QueryTypes, type Transaction } from "sequelize";
+import type { CampusConfig } from "../../lib/config";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
   courseChanges,
-  courseFields,
-  coursePatchFields,
   courseProblems,
   courseReplacement,
   initialTeacherIds,
   isCourseStaff,
   normaliseTeacherIds,
-  teacherIdsField,
   toCourse,
   unknownTeacherProblems,
   type Course,
   type CourseAccess,
-  type CourseInput,
   type CourseRow,
   type Enrollment,
-} from "../lib/courses";
-import { conflict, forbidden, invalid, notFound } from "../lib/errors";
-import { idParam, isUuid } from "../lib/ids";
-import { countEnrollment, outcomeHooks } from "../lib/metrics";
+} from "./courses";
+import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { idParam, isUuid } from "../../lib/ids";
+import { countEnrollment, outcomeHooks } from "../../lib/metrics";
+import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
+import { canActForStudent, type Identity } from "../../lib/permissions";
+import type { Student } from "../students/students";
+import { coursesMigrations } from "./courses.migrations";
 import {
-  containsPattern,
-  pageParams,
-  pageRequest,
-  parseSort,
-  searchParams,
-  toPage,
-  type Page,
-} from "../lib/paging";
-import { canActForStudent, type Identity } from "../lib/permissions";
-import type { Student } from "../lib/students";
-import { coursesMigrations } from "../migrations/courses";
-import { CacheCleanerMixin, cacheKeys, type CacheCleanerThis } from "../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../mixins/db.mixin";
+  CacheCleanerMixin,
+  cacheKeys,
+  type CacheCleanerThis,
+} from "../../mixins/cache-cleaner.mixin";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
   durableConsumer,
   type DomainEventsThis,
-} from "../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../types/service";
+} from "../../mixins/domain-events.mixin";
+import { coursesRoutes } from "./courses.routes";
+import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
+import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type CoursesThis = Service &
   DbServiceThis &
   DomainEventsThis &
-  CacheCleanerThis & {
-    findCourse(ctx: Context, id: string): Promise<Course>;
-    findCourseAsStaff(ctx: Context<unknown, Meta>, id: string): Promise<Course>;
-    writeCourse(ctx: Context, current: Course, values: CourseInput): Promise<Course>;
+  CacheCleanerThis &
+  ResourceThis<Course> & {
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
-    courseKeys(id: string): string[];
   };
 
 const courseModel = {
@@ -118,93 +109,36 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       }),
       CacheCleanerMixin,
       DomainEventsMixin,
+      ResourceMixin<Course>({
+        entity: "Course",
+        routes: coursesRoutes,
+        toResource: (row) => toCourse(row as unknown as CourseRow),
+        sort: { fields: COURSE_SORT_FIELDS, default: [["code", "ASC"]] },
+        search: ["code", "title"],
+        replacement: courseReplacement,
+        changes: courseChanges,
+        writeDenial: (user, course) =>
+          isCourseStaff(user, course)
+            ? null
+            : "Only an administrator or a teacher of this course may change it",
+      }),
     ],
-    settings: { rest: "/courses" },
     // campus_enrollments_total{result}: ok, full, duplicate, not_found.
     hooks: outcomeHooks("enroll", countEnrollment),
 
     actions: {
-      // ---- Published ----
-
-      list: {
-        ...FAST_FAILOVER,
-        rest: "GET /",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", ...pageParams, ...searchParams },
-        handler(ctx: Context<Record<string, unknown>>): Promise<Page<Course>> {
-          return ctx.call("courses.page", ctx.params);
-        },
-      },
-
-      create: {
-        ...NOT_RETRIED,
-        rest: "POST /",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", ...courseFields },
-        async handler(this: CoursesThis, ctx: Context<CourseInput, Meta>): Promise<Course> {
-          const values = courseReplacement(ctx.params);
-          const problems = courseProblems({ ...values, enrolledCount: 0 });
-          if (problems.length > 0) throw invalid(problems);
-          const row = await this.adapter.model.create({
-            ...values,
-            teacherIds: initialTeacherIds(ctx.meta.user!),
-          });
-          await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
-          const course = toCourse(row.get({ plain: true }) as CourseRow);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/courses/${course.id}`;
-          return course;
-        },
-      },
-
-      get: {
-        ...FAST_FAILOVER,
-        rest: "GET /:id",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam },
-        handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
-          return this.findCourse(ctx, ctx.params.id);
-        },
-      },
-
-      replace: {
-        ...NOT_RETRIED,
-        rest: "PUT /:id",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, ...courseFields },
-        async handler(
-          this: CoursesThis,
-          ctx: Context<CourseInput & { id: string }, Meta>,
-        ): Promise<Course> {
-          const current = await this.findCourseAsStaff(ctx, ctx.params.id);
-          return this.writeCourse(ctx, current, courseReplacement(ctx.params));
-        },
-      },
-
-      update: {
-        ...NOT_RETRIED,
-        rest: "PATCH /:id",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, ...coursePatchFields },
-        async handler(
-          this: CoursesThis,
-          ctx: Context<CourseInput & { id: string }, Meta>,
-        ): Promise<Course> {
-          const current = await this.findCourseAsStaff(ctx, ctx.params.id);
-          return this.writeCourse(ctx, current, courseChanges(ctx.params));
-        },
-      },
+      // ---- Published (list, get, create, replace, update, remove: ResourceMixin) ----
 
       setTeachers: {
         ...NOT_RETRIED,
-        rest: "PUT /:id/teachers",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, teacherIds: teacherIdsField },
+        ...coursesRoutes.actions.setTeachers,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; teacherIds: string[] }, Meta>,
         ): Promise<Course> {
-          const current = await this.findCourseAsStaff(ctx, ctx.params.id);
+          const current = await this.findResource(ctx, ctx.params.id);
+          if (!isCourseStaff(ctx.meta.user!, current))
+            throw forbidden("Only an administrator or a teacher of this course may change it");
           const teacherIds = normaliseTeacherIds(ctx.params.teacherIds);
           const accounts: string[] = await ctx.call("users.teacherAccounts", { ids: teacherIds });
           const problems = unknownTeacherProblems(teacherIds, accounts);
@@ -215,55 +149,21 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           );
           if (rows.length === 0) throw notFound("Course");
           await this.invalidate(ctx, [
-            ...this.courseKeys(current.id),
+            ...this.resourceKeys(current.id),
             cacheKeys.all("courses.coursesOfStudent"),
           ]);
           return toCourse(rows[0].get({ plain: true }) as CourseRow);
         },
       },
 
-      remove: {
-        ...NOT_RETRIED,
-        rest: "DELETE /:id",
-        permissions: ["admin"],
-        params: { $$strict: "remove", id: idParam },
-        async handler(this: CoursesThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
-          const course = await this.findCourse(ctx, ctx.params.id);
-          // The course and its enrollments go together or not at all.
-          const studentIds = await this.sequelize.transaction(async (transaction) => {
-            const ids = await this.enrolledStudentIds(course.id, transaction);
-            await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
-            await this.adapter.model.destroy({ where: { id: course.id }, transaction });
-            await this.recordEvent(ctx, transaction, "course.deleted", {
-              courseId: course.id,
-              code: course.code,
-              title: course.title,
-              studentIds: ids,
-            });
-            return ids;
-          });
-          await this.invalidate(ctx, [
-            ...this.courseKeys(course.id),
-            cacheKeys.startingWith("courses.rosterIds", course.id),
-            ...studentIds.map((studentId) =>
-              cacheKeys.startingWith("courses.coursesOfStudent", studentId),
-            ),
-          ]);
-          ctx.meta.$statusCode = 204;
-          return null;
-        },
-      },
-
       students: {
         ...FAST_FAILOVER,
-        rest: "GET /:id/students",
-        permissions: ["admin", "teacher"],
-        params: { $$strict: "remove", id: idParam, ...pageParams },
+        ...coursesRoutes.actions.students,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }>,
         ): Promise<Page<Student>> {
-          const course = await this.findCourse(ctx, ctx.params.id);
+          const course = await this.findResource(ctx, ctx.params.id);
           const ids: Page<string> = await ctx.call("courses.rosterIds", {
             courseId: course.id,
             page: ctx.params.page,
@@ -277,9 +177,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       enroll: {
         ...NOT_RETRIED,
-        rest: "POST /:id/students",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, studentId: idParam },
+        ...coursesRoutes.actions.enroll,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; studentId: string }, Meta>,
@@ -287,7 +185,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const { id: courseId, studentId } = ctx.params;
           if (!canActForStudent(ctx.meta.user!, studentId))
             throw forbidden("You may only enroll yourself");
-          const course = await this.findCourse(ctx, courseId);
+          const course = await this.findResource(ctx, courseId);
           await ctx.call("students.byId", { id: studentId });
 
           const enrollment = await this.sequelize.transaction(async (transaction) => {
@@ -333,9 +231,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       drop: {
         ...NOT_RETRIED,
-        rest: "DELETE /:id/students/:studentId",
-        permissions: ["admin", "teacher", "student"],
-        params: { $$strict: "remove", id: idParam, studentId: idParam },
+        ...coursesRoutes.actions.drop,
         async handler(
           this: CoursesThis,
           ctx: Context<{ id: string; studentId: string }, Meta>,
@@ -364,7 +260,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         },
       },
 
-      // ---- Internal ----
+      // ---- Internal (byId, byIds, page: ResourceMixin) ----
 
       /**
        * What the caller is to a course (its staff, an enrolled student, or neither), for the
@@ -389,7 +285,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           ctx: Context<{ courseId: string; user: Identity }>,
         ): Promise<CourseAccess> {
           const { user } = ctx.params;
-          const course = await this.findCourse(ctx, ctx.params.courseId);
+          const course = await this.findResource(ctx, ctx.params.courseId);
           const staff = isCourseStaff(user, course);
           let enrolled = false;
           if (user.role === "student" && user.studentId) {
@@ -403,52 +299,6 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             enrolled = Boolean(row);
           }
           return { course, staff, enrolled };
-        },
-      },
-
-      byId: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { id: idParam },
-        cache: { keys: ["id"] },
-        nearCache: true,
-        async handler(this: CoursesThis, ctx: Context<{ id: string }>): Promise<Course> {
-          if (!isUuid(ctx.params.id)) throw notFound("Course");
-          const row = await this.adapter.model.findByPk(ctx.params.id);
-          if (!row) throw notFound("Course");
-          return toCourse(row.get({ plain: true }) as CourseRow);
-        },
-      },
-
-      page: {
-        ...FAST_FAILOVER,
-        visibility: "public",
-        params: { ...pageParams, ...searchParams },
-        cache: { keys: ["page", "pageSize", "search", "sort"] },
-        async handler(
-          this: CoursesThis,
-          ctx: Context<{ page?: number; pageSize?: number; search?: string; sort?: string }>,
-        ) {
-          const request = pageRequest(ctx.params);
-          const order = parseSort(ctx.params.sort, COURSE_SORT_FIELDS, [["code", "ASC"]]);
-          let where: WhereOptions = {};
-          if (ctx.params.search) {
-            const pattern = containsPattern(ctx.params.search);
-            where = {
-              [Op.or]: [{ code: { [Op.iLike]: pattern } }, { title: { [Op.iLike]: pattern } }],
-            };
-          }
-          const { rows, count } = await this.adapter.model.findAndCountAll({
-            where,
-            order,
-            limit: request.pageSize,
-            offset: request.offset,
-          });
-          return toPage(
-            rows.map((row) => toCourse(row.get({ plain: true }) as CourseRow)),
-            count,
-            request,
-          );
         },
       },
 
@@ -550,20 +400,43 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
     },
 
     methods: {
-      findCourse(ctx: Context, id: string): Promise<Course> {
-        return ctx.call("courses.byId", { id });
+      async createResource(
+        this: CoursesThis,
+        ctx: Context,
+        params: Record<string, unknown>,
+      ): Promise<Course> {
+        const values = courseReplacement(params);
+        const problems = courseProblems({ ...values, enrolledCount: 0 });
+        if (problems.length > 0) throw invalid(problems);
+        const row = await this.adapter.model.create({
+          ...values,
+          teacherIds: initialTeacherIds((ctx.meta as Meta).user!),
+        });
+        await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
+        return toCourse(row.get({ plain: true }) as CourseRow);
       },
 
-      /** The course, if the caller is its staff (an admin or one of its teachers); else 403. */
-      async findCourseAsStaff(
-        this: CoursesThis,
-        ctx: Context<unknown, Meta>,
-        id: string,
-      ): Promise<Course> {
-        const course = await this.findCourse(ctx, id);
-        if (!isCourseStaff(ctx.meta.user!, course))
-          throw forbidden("Only an administrator or a teacher of this course may change it");
-        return course;
+      async removeResource(this: CoursesThis, ctx: Context, course: Course): Promise<void> {
+        // The course and its enrollments go together or not at all.
+        const studentIds = await this.sequelize.transaction(async (transaction) => {
+          const ids = await this.enrolledStudentIds(course.id, transaction);
+          await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
+          await this.adapter.model.destroy({ where: { id: course.id }, transaction });
+          await this.recordEvent(ctx, transaction, "course.deleted", {
+            courseId: course.id,
+            code: course.code,
+            title: course.title,
+            studentIds: ids,
+          });
+          return ids;
+        });
+        await this.invalidate(ctx, [
+          ...this.resourceKeys(course.id),
+          cacheKeys.startingWith("courses.rosterIds", course.id),
+          ...studentIds.map((studentId) =>
+            cacheKeys.startingWith("courses.coursesOfStudent", studentId),
+          ),
+        ]);
       },
 
       async enrolledStudentIds(
@@ -579,11 +452,11 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         return rows.map((row) => row.get("studentId") as string);
       },
 
-      async writeCourse(
+      async writeResource(
         this: CoursesThis,
         ctx: Context,
         current: Course,
-        values: CourseInput,
+        values: Partial<Course>,
       ): Promise<Course> {
         const next = { ...current, ...values };
         const problems = courseProblems(next);
@@ -618,14 +491,10 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           return updated;
         });
         await this.invalidate(ctx, [
-          ...this.courseKeys(course.id),
+          ...this.resourceKeys(course.id),
           cacheKeys.all("courses.coursesOfStudent"),
         ]);
         return course;
-      },
-
-      courseKeys(id: string): string[] {
-        return [cacheKeys.exact("courses.byId", id), cacheKeys.all("courses.page")];
       },
     },
   };

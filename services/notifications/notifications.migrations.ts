@@ -1,4 +1,4 @@
-import type { Migration } from "../lib/database";
+import type { Migration } from "../../lib/database";
 
 export const notificationsMigrations: Migration[] = [
   {

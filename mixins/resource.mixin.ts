@@ -1,0 +1,218 @@
+/**
+ * One resource pattern: from a small declaration (entity, routes, row mapping, sort whitelist,
+ * search columns, read/write checks) a service gets its published list/get/create/replace/
+ * update/remove and its cached internal byId/byIds/page. The service adds only its real rules:
+ * `createResource`, `writeResource` and `removeResource` (the writes differ: events, rosters,
+ * capacity checks), and any action of its own.
+ */
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { Op, type WhereOptions } from "sequelize";
+import { forbidden, notFound } from "../lib/errors";
+import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
+import { idParam, isUuid } from "../lib/ids";
+import {
+  containsPattern,
+  pageParams,
+  pageRequest,
+  parseSort,
+  searchParams,
+  toPage,
+  type Page,
+  type SortOrder,
+} from "../lib/paging";
+import type { Identity } from "../lib/permissions";
+import type { RouteAction, RouteTable } from "../lib/routes";
+import { cacheKeys, type CacheCleanerThis } from "./cache-cleaner.mixin";
+import type { DbServiceThis } from "./db.mixin";
+
+type Params = Record<string, unknown>;
+type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type ResourceActions = "list" | "create" | "get" | "replace" | "update" | "remove";
+
+export interface ResourceDeclaration<T extends { id: string }> {
+  /** The entity's name in a 404 ("Student not found"). */
+  entity: string;
+  /** The published actions' routes, permissions and params (the service's route table). */
+  routes: RouteTable<Record<ResourceActions, RouteAction>>;
+  /** A database row (plain object) as the API shows it. */
+  toResource(row: Record<string, unknown>): T;
+  /** The columns `sort` may name, and the order without one. */
+  sort: { fields: readonly string[]; default: SortOrder };
+  /** The columns `search` matches (case-insensitive, anywhere in the text). */
+  search: readonly string[];
+  /** The changes a PUT makes (every field) and a PATCH makes (the fields given). */
+  replacement(params: Params): Partial<T>;
+  changes(params: Params): Partial<T>;
+  /** Whether the caller may read this one resource; absent: the route's permissions suffice. */
+  readable?(user: Identity, id: string): boolean;
+  /** Why the caller may not make this write (a 403's message), or null. */
+  writeDenial?(user: Identity, current: T, params: Params): string | null;
+}
+
+/** What the service itself provides: its writes, with their real rules. */
+export interface ResourceThis<T> {
+  findResource(ctx: Context, id: string): Promise<T>;
+  createResource(ctx: Context, params: Params): Promise<T>;
+  writeResource(ctx: Context, current: T, changes: Partial<T>): Promise<T>;
+  removeResource(ctx: Context, current: T): Promise<void>;
+  /** The cache entries a change to this resource makes stale. */
+  resourceKeys(id: string): string[];
+}
+
+type This<T> = Service & DbServiceThis & CacheCleanerThis & ResourceThis<T>;
+
+export function ResourceMixin<T extends { id: string }>(
+  declaration: ResourceDeclaration<T>,
+): Partial<ServiceSchema> {
+  const { routes, entity, toResource } = declaration;
+  const name = routes.name;
+  const plain = (row: { get(options: { plain: true }): unknown }) =>
+    toResource(row.get({ plain: true }) as Record<string, unknown>);
+
+  async function write(this: This<T>, ctx: Context<Params, Meta>, changes: Partial<T>) {
+    const current = await this.findResource(ctx, ctx.params.id as string);
+    const denial = declaration.writeDenial?.(ctx.meta.user!, current, ctx.params);
+    if (denial) throw forbidden(denial);
+    return this.writeResource(ctx, current, changes);
+  }
+
+  return {
+    settings: { ...routes.settings },
+    actions: {
+      // ---- Published: access control, then the cached internal actions below ----
+
+      list: {
+        ...FAST_FAILOVER,
+        ...routes.actions.list,
+        handler(ctx: Context<Params>): Promise<Page<T>> {
+          return ctx.call(`${name}.page`, ctx.params);
+        },
+      },
+
+      create: {
+        ...NOT_RETRIED,
+        ...routes.actions.create,
+        async handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
+          const resource = await this.createResource(ctx, ctx.params);
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = `/api/${name}/${resource.id}`;
+          return resource;
+        },
+      },
+
+      get: {
+        ...FAST_FAILOVER,
+        ...routes.actions.get,
+        handler(this: This<T>, ctx: Context<{ id: string }, Meta>): Promise<T> {
+          if (declaration.readable && !declaration.readable(ctx.meta.user!, ctx.params.id))
+            throw forbidden();
+          return this.findResource(ctx, ctx.params.id);
+        },
+      },
+
+      replace: {
+        ...NOT_RETRIED,
+        ...routes.actions.replace,
+        handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
+          return write.call(this, ctx, declaration.replacement(ctx.params));
+        },
+      },
+
+      update: {
+        ...NOT_RETRIED,
+        ...routes.actions.update,
+        handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
+          return write.call(this, ctx, declaration.changes(ctx.params));
+        },
+      },
+
+      remove: {
+        ...NOT_RETRIED,
+        ...routes.actions.remove,
+        async handler(this: This<T>, ctx: Context<{ id: string }, Meta>): Promise<null> {
+          await this.removeResource(ctx, await this.findResource(ctx, ctx.params.id));
+          ctx.meta.$statusCode = 204;
+          return null;
+        },
+      },
+
+      // ---- Internal: called by other services; not published over HTTP ----
+
+      byId: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { id: idParam },
+        cache: { keys: ["id"] },
+        nearCache: true,
+        async handler(this: This<T>, ctx: Context<{ id: string }>): Promise<T> {
+          if (!isUuid(ctx.params.id)) throw notFound(entity);
+          const row = await this.adapter.model.findByPk(ctx.params.id);
+          if (!row) throw notFound(entity);
+          return plain(row);
+        },
+      },
+
+      byIds: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
+        cache: { keys: ["ids"] },
+        nearCache: true,
+        async handler(this: This<T>, ctx: Context<{ ids: string[] }>): Promise<T[]> {
+          if (ctx.params.ids.length === 0) return [];
+          const rows = await this.adapter.model.findAll({ where: { id: ctx.params.ids } });
+          const byId = new Map(rows.map((row) => [row.get("id") as string, plain(row)]));
+          // In the order asked for; ids of deleted resources are left out.
+          return ctx.params.ids.flatMap((id) => byId.get(id) ?? []);
+        },
+      },
+
+      page: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { ...pageParams, ...searchParams },
+        cache: { keys: ["page", "pageSize", "search", "sort"] },
+        async handler(
+          this: This<T>,
+          ctx: Context<{ page?: number; pageSize?: number; search?: string; sort?: string }>,
+        ): Promise<Page<T>> {
+          const request = pageRequest(ctx.params);
+          const order = parseSort(
+            ctx.params.sort,
+            declaration.sort.fields,
+            declaration.sort.default,
+          );
+          let where: WhereOptions = {};
+          if (ctx.params.search) {
+            const pattern = containsPattern(ctx.params.search);
+            where = {
+              [Op.or]: declaration.search.map((column) => ({ [column]: { [Op.iLike]: pattern } })),
+            };
+          }
+          const { rows, count } = await this.adapter.model.findAndCountAll({
+            where,
+            order,
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          return toPage(rows.map(plain), count, request);
+        },
+      },
+    },
+
+    methods: {
+      findResource(ctx: Context, id: string): Promise<T> {
+        return ctx.call(`${name}.byId`, { id });
+      },
+
+      resourceKeys(id: string): string[] {
+        return [
+          cacheKeys.exact(`${name}.byId`, id),
+          cacheKeys.containing(`${name}.byIds`, id),
+          cacheKeys.all(`${name}.page`),
+        ];
+      },
+    },
+    // Handlers are typed with the service's own `this`; the broker takes any schema.
+  } as unknown as Partial<ServiceSchema>;
+}
