@@ -594,7 +594,7 @@ const ENDPOINTS: Endpoint[] = [
     method: "PATCH",
     path: () => `/api/courses/${target.courseId}`,
     hostilePath: (segment) => `/api/courses/${segment}`,
-    token: () => teacher,
+    token: () => admin,
     fields: courseFields,
     validBody: () => ({ title: "Patched" }),
     plausible: [200, 409, 422],
