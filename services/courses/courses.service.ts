@@ -11,6 +11,7 @@ import {
   courseChanges,
   courseProblems,
   courseReplacement,
+  courseStaffDenial,
   initialTeacherIds,
   isCourseStaff,
   normaliseTeacherIds,
@@ -117,10 +118,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         search: ["code", "title"],
         replacement: courseReplacement,
         changes: courseChanges,
-        writeDenial: (user, course) =>
-          isCourseStaff(user, course)
-            ? null
-            : "Only an administrator or a teacher of this course may change it",
+        writeDenial: courseStaffDenial,
       }),
     ],
     // campus_enrollments_total{result}: ok, full, duplicate, not_found.
@@ -137,8 +135,8 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           ctx: Context<{ id: string; teacherIds: string[] }, Meta>,
         ): Promise<Course> {
           const current = await this.findResource(ctx, ctx.params.id);
-          if (!isCourseStaff(ctx.meta.user!, current))
-            throw forbidden("Only an administrator or a teacher of this course may change it");
+          const denial = courseStaffDenial(ctx.meta.user!, current);
+          if (denial) throw forbidden(denial);
           const teacherIds = normaliseTeacherIds(ctx.params.teacherIds);
           const accounts: string[] = await ctx.call("users.teacherAccounts", { ids: teacherIds });
           const problems = unknownTeacherProblems(teacherIds, accounts);

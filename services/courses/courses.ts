@@ -188,6 +188,16 @@ export function isCourseStaff(identity: Identity, course: Pick<Course, "teacherI
   return identity.role === "teacher" && course.teacherIds.includes(identity.id);
 }
 
+/** Why the caller may not change this course (a 403's message), or null for course staff. */
+export function courseStaffDenial(
+  identity: Identity,
+  course: Pick<Course, "teacherIds">,
+): string | null {
+  return isCourseStaff(identity, course)
+    ? null
+    : "Only an administrator or a teacher of this course may change it";
+}
+
 /** The ids of a teacher list that are not teacher accounts, as field errors (422). */
 export function unknownTeacherProblems(
   requested: readonly string[],
