@@ -4,7 +4,7 @@
  */
 import type { BrokerOptions, Errors } from "moleculer";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
-import type { CampusConfig, TracingConfig } from "./lib/config";
+import type { CacherConfig, CampusConfig, TracingConfig } from "./lib/config";
 import { channelsAdapter } from "./lib/domain-events";
 import { DomainStreamsMiddleware } from "./mixins/domain-events.mixin";
 import { loggerConfig } from "./lib/logging";
@@ -47,6 +47,12 @@ function tracingOptions(tracing: TracingConfig): BrokerOptions["tracing"] {
 /** Cache entries live 5 minutes at most, a bound on staleness if a clean is ever missed. */
 const CACHE_TTL_SECONDS = 300;
 
+function cacherOption(cacher: CacherConfig): BrokerOptions["cacher"] {
+  if (cacher.type === "off") return undefined;
+  if (cacher.type === "redis") return new ResilientRedisCacher(cacher.url, CACHE_TTL_SECONDS);
+  return { type: "Memory", options: { ttl: CACHE_TTL_SECONDS } };
+}
+
 export function brokerOptions(config: CampusConfig): BrokerOptions {
   return {
     namespace: config.namespace,
@@ -54,9 +60,7 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
     // A URL string such as nats://host:4222; Moleculer picks the transporter from the scheme.
     transporter: (config.transporter ?? undefined) as BrokerOptions["transporter"],
     serializer: config.serializer,
-    cacher: config.cacher
-      ? new ResilientRedisCacher(config.cacher, CACHE_TTL_SECONDS)
-      : { type: "Memory", options: { ttl: CACHE_TTL_SECONDS } },
+    cacher: cacherOption(config.cacher),
 
     logger: loggerConfig(config.log.level, config.log.format),
 

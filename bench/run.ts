@@ -12,7 +12,7 @@ import os from "os";
 import { join, relative } from "path";
 import Redis from "ioredis";
 import { Client } from "pg";
-import { ROOT, eventually, freePort, http, login, sleep } from "../test/cluster/harness";
+import { ROOT, eventually, http, login, sleep } from "../test/cluster/harness";
 import { allCases } from "./cases";
 import { cpuBetween, snapshot } from "./cpu";
 import { measureInterleaved, median, round, type LoadSettings, type Target } from "./load";
@@ -38,6 +38,8 @@ import {
 } from "./report";
 import { COURSES, ROSTER, STUDENTS, seed, type Seed } from "./seed";
 
+/** `CACHER=off`: no cacher and no near cache on the node. */
+const CACHE_OFF = "off";
 const NATS_URL = "nats://127.0.0.1:4222";
 const REDIS_URL = "redis://127.0.0.1:6379";
 const POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -272,8 +274,6 @@ function nodeEnv(
     NAMESPACE: `${cluster.namespace}-${topology}`,
     TRANSPORTER: transporter,
     CACHER: cacher,
-    // Cache off is off on the caller's side too.
-    ...(cacher === deadCacher ? { NEAR_CACHE_TTL: "0" } : {}),
     ...extra,
   };
 }
@@ -692,7 +692,7 @@ async function clusterPair(
   await phase(async () => {
     const off = await addNodes(
       `NATS ${serializer}, cache off`,
-      clusterSpecs(`${tag}-off`, nodeEnv(`${tag}-off`, NATS_URL, deadCacher, extra)),
+      clusterSpecs(`${tag}-off`, nodeEnv(`${tag}-off`, NATS_URL, CACHE_OFF, extra)),
     );
     const cached = await addNodes(
       `NATS ${serializer}, Redis cache`,
@@ -703,8 +703,6 @@ async function clusterPair(
     await body(off, cached);
   });
 }
-
-let deadCacher = "";
 
 async function main(): Promise<void> {
   const loadAverageAtStart = os.loadavg();
@@ -724,9 +722,6 @@ async function main(): Promise<void> {
   const notepack = await notepackUnavailable();
   await cluster.createDatabases();
   databasesCreated = true;
-  // Cache off: a Redis URL where nothing listens. Moleculer's cacher middleware sees the cacher
-  // disconnected and calls every handler directly — no lookup, no write.
-  deadCacher = `redis://127.0.0.1:${await freePort()}`;
 
   // 1. One process: memory cache (which also seeds the data) beside cache off, interleaved.
   await phase(async () => {
@@ -754,7 +749,7 @@ async function main(): Promise<void> {
         name: "inproc-off",
         role: "all-in-one",
         services: ALL_SERVICES,
-        env: nodeEnv("inproc-off", "", deadCacher),
+        env: nodeEnv("inproc-off", "", CACHE_OFF),
       },
     ]);
     await checkAnswers(gatewayOf(off));
@@ -810,7 +805,7 @@ async function main(): Promise<void> {
     const offPair = await addSecondStudentsNode(
       "json-off",
       "NATS JSON, cache off",
-      nodeEnv("json-off", NATS_URL, deadCacher),
+      nodeEnv("json-off", NATS_URL, CACHE_OFF),
       offBase,
     );
     const cachedPair = await addSecondStudentsNode(

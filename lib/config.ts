@@ -19,7 +19,7 @@ export interface CampusConfig {
   port: number;
   services: ServiceName[];
   transporter: string | null;
-  cacher: string | null;
+  cacher: CacherConfig;
   /** Seconds a node keeps other services' internal reads in its near cache; 0 turns it off. */
   nearCacheTtlSeconds: number;
   /** How packets are encoded on the transporter: every node of a cluster must agree. */
@@ -124,14 +124,26 @@ export function parseSerializer(raw: string | undefined): Serializer {
   return known;
 }
 
-/** `CACHER`: unset or `memory` → per-node memory cache; `redis://…` → shared Redis. */
-export function parseCacher(raw: string | undefined): string | null {
+export type CacherConfig = { type: "memory" } | { type: "off" } | { type: "redis"; url: string };
+
+/**
+ * `CACHER`: unset or `memory` → per-node memory cache; `redis://…` → shared Redis; `off` → no
+ * cacher and no near cache (every read reaches the database: the bench's uncached cases).
+ */
+export function parseCacher(raw: string | undefined): CacherConfig {
   const value = raw?.trim() ?? "";
-  if (value === "" || value.toLowerCase() === "memory") return null;
+  const lower = value.toLowerCase();
+  if (value === "" || lower === "memory") return { type: "memory" };
+  if (lower === "off") return { type: "off" };
   if (!/^rediss?:\/\//.test(value)) {
-    throw new ConfigError(`CACHER must be "memory" or a redis:// URL, got "${value}"`);
+    throw new ConfigError(`CACHER must be "memory", "off" or a redis:// URL, got "${value}"`);
   }
-  return value;
+  return { type: "redis", url: value };
+}
+
+/** The Redis URL, when the cache (and with it the rate-limit counters) is shared in Redis. */
+export function redisUrl(config: Pick<CampusConfig, "cacher">): string | null {
+  return config.cacher.type === "redis" ? config.cacher.url : null;
 }
 
 export function loadConfig(env: Env = process.env): CampusConfig {

@@ -146,9 +146,13 @@ export function ResourceMixin<T extends { id: string }>(
         nearCache: true,
         async handler(this: This<T>, ctx: Context<{ id: string }>): Promise<T> {
           if (!isUuid(ctx.params.id)) throw notFound(entity);
-          const row = await this.adapter.model.findByPk(ctx.params.id);
+          const [row] = await this.selectRows(
+            `${name}.byId`,
+            `SELECT ${this.selectList} FROM ${this.tableName} WHERE id = $1`,
+            [ctx.params.id],
+          );
           if (!row) throw notFound(entity);
-          return plain(row);
+          return toResource(row);
         },
       },
 
@@ -160,8 +164,12 @@ export function ResourceMixin<T extends { id: string }>(
         nearCache: true,
         async handler(this: This<T>, ctx: Context<{ ids: string[] }>): Promise<T[]> {
           if (ctx.params.ids.length === 0) return [];
-          const rows = await this.adapter.model.findAll({ where: { id: ctx.params.ids } });
-          const byId = new Map(rows.map((row) => [row.get("id") as string, plain(row)]));
+          const rows = await this.selectRows(
+            `${name}.byIds`,
+            `SELECT ${this.selectList} FROM ${this.tableName} WHERE id = ANY($1::uuid[])`,
+            [ctx.params.ids],
+          );
+          const byId = new Map(rows.map((row) => [row.id as string, toResource(row)]));
           // In the order asked for; ids of deleted resources are left out.
           return ctx.params.ids.flatMap((id) => byId.get(id) ?? []);
         },

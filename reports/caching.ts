@@ -291,9 +291,8 @@ export async function cachingReport(): Promise<void> {
         "  server.",
         "- A cold pass also writes every entry it misses into Redis (the warm pass reads them):",
         "  its cost includes the cache's own write, as a first read in production does.",
-        "- `npm run bench` (docs/reports/performance.md) measures the cache another way — a Redis",
-        "  address where nothing listens, so every call skips the cache — on repeated reads of one",
-        "  record.",
+        "- `npm run bench` (docs/reports/performance.md) measures the cache another way — nodes with",
+        "  `CACHER=off` beside nodes with their cache — on repeated reads of one record.",
       ].join("\n"),
     );
   } finally {

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from "http";
 import type { Duplex } from "stream";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
-import type { CampusConfig } from "../../lib/config";
+import { redisUrl, type CampusConfig } from "../../lib/config";
 import { docsRoutes } from "./docs-route";
 import { toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
 import { healthRoute } from "../../lib/health";
@@ -29,8 +29,7 @@ import {
   MAX_URL_LENGTH,
   sanitizeRequest,
 } from "../../lib/http-input";
-import { IDENTITY_SIGNATURE_META } from "../../middlewares/permissions.middleware";
-import { signIdentity, trustKeys } from "../../lib/service-trust";
+import { VOUCHED_IDENTITY } from "../../middlewares/permissions.middleware";
 import { applySecurityHeaders, clientAddress, corsSettings } from "./http-security";
 import {
   MemoryCounterStore,
@@ -116,15 +115,15 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     published,
   );
   // Shared by every gateway pod through Redis when there is one; per process otherwise.
-  const counters: CounterStore = config.cacher
-    ? new RedisCounterStore(config.cacher, `${config.namespace}:ratelimit`)
+  const redis = redisUrl(config);
+  const counters: CounterStore = redis
+    ? new RedisCounterStore(redis, `${config.namespace}:ratelimit`)
     : new MemoryCounterStore();
   let logger: { warn(...args: unknown[]): void } = console;
   const warn = (message: string) => logger.warn(message);
   const limiter = (name: string, perMinute: number) =>
     perMinute === 0 ? null : new RateLimiter(counters, name, perMinute, warn);
   const trusted = config.http.trustedProxies;
-  const keys = trustKeys(config.jwt.secret, config.jwt.previousSecrets);
   return {
     name: "api",
     mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
@@ -212,11 +211,9 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         const account: AccountState | null = await ctx.call("users.account", { id: claims.sub });
         const identity = identityFor(claims, account);
         if (!identity) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
-        // Services believe this identity only with the gateway's signature (zero trust on the bus).
-        (ctx.meta as Record<string, unknown>)[IDENTITY_SIGNATURE_META] = signIdentity(
-          keys,
-          identity,
-        );
+        // Services believe this identity only with the gateway's mark, which becomes a signature
+        // if the call leaves this process (zero trust on the bus; permissions.middleware.ts).
+        (ctx.meta as Record<symbol, unknown>)[VOUCHED_IDENTITY] = identity;
         return identity;
       },
 

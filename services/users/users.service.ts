@@ -396,16 +396,13 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         cache: { keys: ["id"], ttl: 60 },
         nearCache: true,
         async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<AccountState | null> {
-          const row = (await this.adapter.model.findByPk(ctx.params.id))?.get({ plain: true }) as
-            UserRow | undefined;
-          if (!row) return null;
-          return {
-            id: row.id,
-            role: row.role,
-            studentId: row.studentId,
-            disabled: row.disabled,
-            tokenVersion: row.tokenVersion,
-          };
+          const [row] = await this.selectRows(
+            "users.account",
+            `SELECT id, role, student_id AS "studentId", disabled, token_version AS "tokenVersion"
+               FROM ${this.tableName} WHERE id = $1`,
+            [ctx.params.id],
+          );
+          return (row as unknown as AccountState | undefined) ?? null;
         },
       },
 

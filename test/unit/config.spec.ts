@@ -41,7 +41,7 @@ describe("loadConfig defaults (empty environment)", () => {
   });
 
   it("has no cacher URL: the in-memory cache", () => {
-    expect(config.cacher).toBeNull();
+    expect(config.cacher).toEqual({ type: "memory" });
   });
 
   it("encodes transporter packets as JSON and keeps near-cache entries 10 s", () => {
@@ -184,10 +184,15 @@ describe("loadConfig reads the environment", () => {
     expect(loadConfig({ TRANSPORTER: "  ", LOG_FORMAT: "json" }).transporter).toBeNull();
   });
 
-  it("reads CACHER", () => {
-    expect(loadConfig({ CACHER: "redis://127.0.0.1:6379", LOG_FORMAT: "json" }).cacher).toBe(
-      "redis://127.0.0.1:6379",
-    );
+  it("reads CACHER: a Redis URL, memory, or off", () => {
+    const cacher = (value: string) => loadConfig({ CACHER: value, LOG_FORMAT: "json" }).cacher;
+    expect(cacher("redis://127.0.0.1:6379")).toEqual({
+      type: "redis",
+      url: "redis://127.0.0.1:6379",
+    });
+    expect(cacher("memory")).toEqual({ type: "memory" });
+    expect(cacher("OFF")).toEqual({ type: "off" });
+    expect(() => cacher("memcached://x")).toThrow(/CACHER must be "memory", "off" or a redis/);
   });
 
   it("lower-cases ADMIN_EMAIL", () => {
@@ -372,5 +377,16 @@ describe("production guards", () => {
       { corsOrigins: ["https://a.example", "https://b.example"], trustedProxies: ["10.0.0.5"] },
       ["old-one", "old-two"],
     ]);
+  });
+});
+
+describe("CACHER=off", () => {
+  it("gives the broker no cacher (and so no near cache, which needs one)", () => {
+    const { brokerOptions } =
+      jest.requireActual<typeof import("../../moleculer.config")>("../../moleculer.config");
+    expect(brokerOptions(loadConfig({ CACHER: "off", LOG_FORMAT: "json" })).cacher).toBeUndefined();
+    expect(brokerOptions(loadConfig({ LOG_FORMAT: "json" })).cacher).toMatchObject({
+      type: "Memory",
+    });
   });
 });
