@@ -3,22 +3,22 @@
 # "Deployment"). test/integration/delivery-image.spec.ts reads this file: it installs what the
 # prod-deps stage installs, copies what the runtime stage copies, runs HEALTHCHECK and CMD.
 
-# --- build: every dependency, and the type check as a gate: no image from code that fails it ---
+# --- build: every dependency; compiles to dist/ (the type check is the gate: no output on an error) ---
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # No lifecycle script is needed (esbuild's binary comes as an optional dependency), and
 # `prepare` would try to install git hooks.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
-COPY tsconfig.json server.ts repl.ts moleculer.config.ts ./
+COPY tsconfig.json tsconfig.build.json server.ts repl.ts moleculer.config.ts ./
 COPY lib ./lib
 COPY services ./services
 COPY mixins ./mixins
 COPY middlewares ./middlewares
 COPY types ./types
-RUN npm run typecheck
+RUN npm run build
 
-# --- prod-deps: production dependencies only (tsx runs the TypeScript; there is no compile step) ---
+# --- prod-deps: production dependencies only (no TypeScript compiler or loader at run time) ---
 FROM node:22-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -38,8 +38,8 @@ RUN apt-get update \
     --shell /usr/sbin/nologin campus
 WORKDIR /app
 # The root filesystem may be read-only: the app writes only under DATA_DIR (the embedded
-# database, used only without a database URL) and tsx's cache under /tmp. Mount a writable /tmp
-# (tmpfs or emptyDir).
+# database, used only without a database URL), under /tmp. Mount a writable /tmp (tmpfs or
+# emptyDir) when running all-in-one on the embedded database.
 ENV NODE_ENV=production \
   PORT=3000 \
   METRICS_PORT=3030 \
@@ -47,15 +47,11 @@ ENV NODE_ENV=production \
   LOG_FORMAT=json
 # Code and dependencies stay owned by root, read-only to the app's user.
 COPY --from=prod-deps /app/node_modules ./node_modules
-COPY --from=build /app/package.json /app/tsconfig.json /app/server.ts /app/repl.ts /app/moleculer.config.ts ./
-COPY --from=build /app/lib ./lib
-COPY --from=build /app/services ./services
-COPY --from=build /app/mixins ./mixins
-COPY --from=build /app/middlewares ./middlewares
-COPY --from=build /app/types ./types
+COPY --from=build /app/package.json ./
+COPY --from=build /app/dist ./dist
 USER 10001:10001
 EXPOSE 3000 3030
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--import", "tsx", "server.ts"]
+CMD ["node", "dist/server.js"]

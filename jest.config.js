@@ -1,5 +1,11 @@
 /** Three projects: `npm test` runs unit + integration, `npm run test:cluster` the multi-process suite. */
 const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
+// dist/ is `npm run build`'s output (what the image runs): the tests run the sources.
+const project = {
+  transform: tsJest,
+  testEnvironment: "node",
+  modulePathIgnorePatterns: ["<rootDir>/dist/"],
+};
 
 module.exports = {
   // Integration suites start a broker on an embedded PostgreSQL; cluster suites raise their own.
@@ -11,20 +17,17 @@ module.exports = {
     {
       displayName: "unit",
       testMatch: ["<rootDir>/test/unit/**/*.spec.ts"],
-      transform: tsJest,
-      testEnvironment: "node",
+      ...project,
     },
     {
       displayName: "integration",
       testMatch: ["<rootDir>/test/integration/**/*.spec.ts"],
-      transform: tsJest,
-      testEnvironment: "node",
+      ...project,
     },
     {
       displayName: "cluster",
       testMatch: ["<rootDir>/test/cluster/**/*.spec.ts"],
-      transform: tsJest,
-      testEnvironment: "node",
+      ...project,
     },
   ],
 };

@@ -1,6 +1,6 @@
 /**
- * The processes of a bench run: Campus nodes (`node --import tsx server.ts`, like the cluster
- * tests), the bare `http` ceiling server, start-up timing and resident memory. Everything is
+ * The processes of a bench run: Campus nodes (`node dist/server.js`, the compiled code the image
+ * runs — `npm run bench` builds it first), the bare `http` ceiling server, start-up timing and resident memory. Everything is
  * stopped by its PID.
  */
 import { spawn, type ChildProcess } from "child_process";
@@ -73,7 +73,7 @@ export class BenchCluster extends Cluster {
     const log = openSync(join(this.logDir, `${name}.log`), "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server.ts"], {
+      child = spawn(process.execPath, [...nodeArgs, "dist/server.js"], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH,

@@ -100,9 +100,17 @@ function contextSourceOf(stage: Stage, path: string): string | null {
   return null;
 }
 
-/** The runtime stage's files as build-context paths, and what an earlier stage's RUN made. */
-function runtimeFiles(): { context: { source: string; target: string }[]; installed: string[] } {
+/**
+ * The runtime stage's files: build-context paths, what an earlier stage's RUN made in the
+ * repository's own layout (the build stage compiles into dist/), and what prod-deps installed.
+ */
+function runtimeFiles(): {
+  context: { source: string; target: string }[];
+  built: { stage: Stage; source: string; target: string }[];
+  installed: string[];
+} {
   const context: { source: string; target: string }[] = [];
+  const built: { stage: Stage; source: string; target: string }[] = [];
   const installed: string[] = [];
   for (const copy of instructionsOf(runtime, "COPY")) {
     const from = flagOf(copy, "from");
@@ -112,12 +120,19 @@ function runtimeFiles(): { context: { source: string; target: string }[]; instal
         context.push({ source, target: relativeTarget });
         continue;
       }
-      const origin = contextSourceOf(stageNamed(from), source);
+      const stage = stageNamed(from);
+      const origin = contextSourceOf(stage, source);
       if (origin) context.push({ source: origin, target: relativeTarget });
-      else installed.push(relativeTarget);
+      else if (from === "prod-deps") installed.push(relativeTarget);
+      else
+        built.push({
+          stage,
+          source: posix.relative(stage.workdir, source),
+          target: relativeTarget,
+        });
     }
   }
-  return { context, installed };
+  return { context, built, installed };
 }
 
 /** `.dockerignore` entries that would keep `path` out of the build context (plain and `**\/x` forms). */
@@ -221,8 +236,25 @@ describe("the image's command on production dependencies only", () => {
     }
 
     // The runtime stage's files: what it copies from the context (through the build stage).
-    const { context, installed } = runtimeFiles();
+    const { context, built, installed } = runtimeFiles();
     for (const { source, target } of context) {
+      cpSync(join(ROOT, source), join(appDir, target), { recursive: true });
+    }
+    // What the build stage's RUN commands make (dist/), made here the same way: the build
+    // stage's context is the repository's own layout.
+    for (const stage of new Set(built.map(({ stage }) => stage))) {
+      for (const run of instructionsOf(stage, "RUN").filter(
+        (r) => !/\bnpm ci\b/.test(r.getArgumentsContent()!),
+      )) {
+        const result = await runCommand("sh", ["-c", run.getArgumentsContent()!], {
+          cwd: ROOT,
+          timeoutMs: 300000,
+        });
+        if (result.code !== 0)
+          throw new Error(`${run.getArgumentsContent()} failed:\n${result.stdout}${result.stderr}`);
+      }
+    }
+    for (const { source, target } of built) {
       cpSync(join(ROOT, source), join(appDir, target), { recursive: true });
     }
     for (const path of installed) {
@@ -274,7 +306,9 @@ describe("the image's command on production dependencies only", () => {
   });
 
   it("the installed tree holds only production dependencies", () => {
-    expect(existsSync(join(appDir, "node_modules", "tsx"))).toBe(true);
+    // No TypeScript at run time: the image runs the compiled dist/.
+    expect(existsSync(join(appDir, "node_modules", "tsx"))).toBe(false);
+    expect(existsSync(join(appDir, "dist", "server.js"))).toBe(true);
     expect(existsSync(join(appDir, "node_modules", "jest"))).toBe(false);
     expect(existsSync(join(appDir, "node_modules", "typescript"))).toBe(false);
     expect(existsSync(join(appDir, "test"))).toBe(false);
