@@ -42,7 +42,7 @@ import {
 } from "./rate-limit";
 import { assertPermitted, type Identity, type Permission } from "../../lib/permissions";
 import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../../lib/tokens";
-import { isUuid } from "../../lib/ids";
+import { isUuid, lowerCaseIds } from "../../lib/ids";
 
 const gatewayHttpHandler = (
   ApiGateway as unknown as {
@@ -53,6 +53,14 @@ const gatewayHttpHandler = (
 type GatewayRequest = IncomingMessage & { $ctx?: Context };
 
 type Next = (err?: unknown) => void;
+
+/**
+ * Ids in one form (lower case) before any action sees them: path, query and body parameters
+ * alike, so a cache key, a cache clean and a comparison never differ by the case of an id.
+ */
+function normaliseIds(_ctx: Context, _route: unknown, req: { $params?: Record<string, unknown> }) {
+  if (req.$params) Object.assign(req.$params, lowerCaseIds(req.$params));
+}
 
 /** Route middleware charging the client's budget; 429 with Retry-After once it is spent. */
 function budgetMiddleware(limiter: RateLimiter | null, trustedProxies: readonly string[]) {
@@ -151,6 +159,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
             budgetMiddleware(limiter("auth", config.authRateLimitPerMinute), trusted),
             sanitizeRequest,
           ],
+          onBeforeCall: normaliseIds,
           onError: sendHttpError,
         },
         {
@@ -164,6 +173,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
             budgetMiddleware(limiter("api", config.rateLimitPerMinute), trusted),
             sanitizeRequest,
           ],
+          onBeforeCall: normaliseIds,
           onError: sendHttpError,
         },
       ],
