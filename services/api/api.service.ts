@@ -9,7 +9,8 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { CampusConfig } from "../../lib/config";
 import { docsRoutes } from "./docs-route";
-import { toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
+import { invalid, methodNotAllowed, toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
+import { decideMethod, type AliasResolver } from "./method-routing";
 import { healthRoute } from "../../lib/health";
 import {
   countRateLimitedRequest,
@@ -27,6 +28,7 @@ import {
   acceptableRequestId,
   clientErrorResponse,
   MAX_URL_LENGTH,
+  nonDecimalNumbers,
   sanitizeRequest,
 } from "../../lib/http-input";
 import { IDENTITY_SIGNATURE_META } from "../../middlewares/permissions.middleware";
@@ -132,6 +134,9 @@ export default function apiService(config: CampusConfig): ServiceSchema {
   const limiter = (name: string, perMinute: number) =>
     perMinute === 0 ? null : new RateLimiter(counters, name, perMinute, warn);
   const trusted = config.http.trustedProxies;
+  const corsEnabled = config.http.corsOrigins.length > 0;
+  // Paths are case-sensitive (contract): `/API/USERS` is no route.
+  const pathToRegexpOptions = { sensitive: true };
   const keys = trustKeys(config.jwt.secret, config.jwt.previousSecrets);
   return {
     name: "api",
@@ -153,6 +158,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         {
           path: "/api/auth",
           mappingPolicy: "restrict",
+          pathToRegexpOptions,
           aliases: AUTH_ALIASES,
           bodyParsers: jsonBody,
           use: [
@@ -165,6 +171,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         {
           path: "/api",
           mappingPolicy: "restrict",
+          pathToRegexpOptions,
           aliases: apiAliases,
           authentication: true,
           authorization: true,
@@ -195,10 +202,16 @@ export default function apiService(config: CampusConfig): ServiceSchema {
       authorize(
         ctx: Context<unknown, { user?: Identity | null }>,
         _route: unknown,
-        req: IncomingMessage & { $action?: { permissions?: readonly Permission[] } },
+        req: IncomingMessage & {
+          $action?: { permissions?: readonly Permission[]; params?: Record<string, unknown> };
+          $params?: Record<string, unknown>;
+        },
       ): void {
         const permissions = req.$action?.permissions;
         if (permissions) assertPermitted(ctx.meta.user ?? undefined, permissions);
+        // Numbers sent as text (query strings) only in plain decimal: `0x10`, `1e2` → 422.
+        const problems = nonDecimalNumbers(req.$params ?? {}, req.$action?.params);
+        if (problems.length > 0) throw invalid(problems);
       },
 
       /**
@@ -241,6 +254,17 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         if ((req.url?.length ?? 0) > MAX_URL_LENGTH) {
           const observed = this as unknown as ObservedGateway;
           return sendHttpError.call(observed, req, res, uriTooLong(MAX_URL_LENGTH));
+        }
+        const method = req.method ?? "GET";
+        const decision = decideMethod(this as unknown as AliasResolver, req, corsEnabled);
+        if (decision.kind !== "route") {
+          res.setHeader("Allow", decision.allow);
+          if (decision.kind === "options") {
+            res.statusCode = 204;
+            return res.end();
+          }
+          const observed = this as unknown as ObservedGateway;
+          return sendHttpError.call(observed, req, res, methodNotAllowed(method));
         }
         return gatewayHttpHandler.call(this, req, res, next);
       },

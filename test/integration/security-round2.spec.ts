@@ -96,3 +96,93 @@ describe("finding 1: ids in capitals", () => {
     expect(enroll.body).toMatchObject({ courseId, studentId });
   });
 });
+
+describe("finding 10: protocol edges", () => {
+  it("answers 405 with Allow to a wrong method on a known path", async () => {
+    const result = await campus.request("PATCH", "/api/students", { token: admin, body: {} });
+
+    expect(result.status).toBe(405);
+    expect(result.headers.get("allow")).toBe("GET, HEAD, POST, OPTIONS");
+    expect(result.body).toMatchObject({
+      name: "MethodNotAllowed",
+      code: 405,
+      type: "METHOD_NOT_ALLOWED",
+    });
+  });
+
+  it("answers 405 with Allow on a record path and on the auth routes", async () => {
+    const record = await campus.request("POST", `/api/courses/${await createCourse()}`, {
+      token: admin,
+      body: {},
+    });
+    const login = await campus.request("GET", "/api/auth/login");
+
+    expect(record.status).toBe(405);
+    expect(record.headers.get("allow")).toBe("GET, HEAD, PUT, PATCH, DELETE, OPTIONS");
+    expect(login.status).toBe(405);
+    expect(login.headers.get("allow")).toBe("POST, OPTIONS");
+  });
+
+  it("answers HEAD like GET, without a body", async () => {
+    const get = await campus.request("GET", "/api/courses", { token: admin });
+    const head = await campus.request("HEAD", "/api/courses", { token: admin });
+    const anonymous = await campus.request("HEAD", "/api/courses");
+
+    expect(head.status).toBe(200);
+    expect(head.text).toBe("");
+    expect(head.headers.get("content-type")).toBe(get.headers.get("content-type"));
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("answers OPTIONS with 204 and Allow", async () => {
+    const result = await campus.request("OPTIONS", "/api/students");
+
+    expect(result.status).toBe(204);
+    expect(result.headers.get("allow")).toBe("GET, HEAD, POST, OPTIONS");
+    expect(result.text).toBe("");
+  });
+
+  it.each(["/API/USERS", "/api/USERS", "/Api/courses", "/api/Students"])(
+    "treats paths as case-sensitive: %s is 404",
+    async (path) => {
+      const result = await campus.request("GET", path, { token: admin });
+
+      expect(result.status).toBe(404);
+      expect(result.body).toMatchObject({ code: 404, type: "NOT_FOUND" });
+    },
+  );
+
+  it.each(["0x10", "1e2", " 5", "5.0", "+", "0b1", "Infinity"])(
+    "answers 422 on page to the query integer %j",
+    async (value) => {
+      const result = await campus.request("GET", `/api/courses?page=${encodeURIComponent(value)}`, {
+        token: admin,
+      });
+
+      expect(result.status).toBe(422);
+      expect(result.body.data).toEqual([expect.objectContaining({ field: "page" })]);
+    },
+  );
+
+  it("still reads plain decimal query integers", async () => {
+    const result = await campus.request("GET", "/api/courses?page=2&pageSize=10", {
+      token: admin,
+    });
+
+    expect(result.status).toBe(200);
+    expect(result.body).toMatchObject({ page: 2, pageSize: 10 });
+  });
+
+  it("names 414 and 431 by their status", async () => {
+    const tooLong = await campus.request("GET", `/api/courses?search=${"a".repeat(2100)}`);
+    const tooLarge = await fetch(`${campus.baseUrl}/api/courses`, {
+      headers: { "X-Padding": "p".repeat(20_000) },
+    });
+
+    expect(tooLong.body).toMatchObject({ name: "URITooLong", code: 414 });
+    expect(await tooLarge.json()).toMatchObject({
+      name: "RequestHeaderFieldsTooLarge",
+      code: 431,
+    });
+  });
+});
