@@ -10,7 +10,8 @@ import ApiGateway from "moleculer-web";
 import type { CampusConfig } from "../../lib/config";
 import { docsRoutes } from "./docs-route";
 import { invalid, methodNotAllowed, toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
-import { decideMethod, type AliasResolver } from "./method-routing";
+import { decideMethod, requestPath, type AliasResolver } from "./method-routing";
+import { bodyDecoder, type DecodableRequest } from "./body-decoding";
 import { healthRoute } from "../../lib/health";
 import {
   countRateLimitedRequest,
@@ -113,7 +114,6 @@ function sendHttpError(
 const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.register" };
 
 export default function apiService(config: CampusConfig): ServiceSchema {
-  const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
   // The published services' static route tables (no service is built here): the gateway's
   // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
   const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
@@ -131,6 +131,15 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     : new MemoryCounterStore();
   let logger: { warn(...args: unknown[]): void } = console;
   const warn = (message: string) => logger.warn(message);
+  let gateway: AliasResolver | null = null;
+  // Bodies are decoded by the route's own middleware, after its rate limiter, and only for a
+  // request that matched an alias (moleculer-web's body parsers would run before both).
+  const decodeBody = bodyDecoder({
+    limit: config.bodyLimit,
+    routed: (req: DecodableRequest) =>
+      Boolean(gateway?.resolveAlias(requestPath(req.parsedUrl ?? req.url), req.method)),
+    warn,
+  });
   const limiter = (name: string, perMinute: number) =>
     perMinute === 0 ? null : new RateLimiter(counters, name, perMinute, warn);
   const trusted = config.http.trustedProxies;
@@ -160,9 +169,10 @@ export default function apiService(config: CampusConfig): ServiceSchema {
           mappingPolicy: "restrict",
           pathToRegexpOptions,
           aliases: AUTH_ALIASES,
-          bodyParsers: jsonBody,
+          bodyParsers: false,
           use: [
             budgetMiddleware(limiter("auth", config.authRateLimitPerMinute), trusted),
+            decodeBody,
             sanitizeRequest,
           ],
           onBeforeCall: normaliseIds,
@@ -175,9 +185,10 @@ export default function apiService(config: CampusConfig): ServiceSchema {
           aliases: apiAliases,
           authentication: true,
           authorization: true,
-          bodyParsers: jsonBody,
+          bodyParsers: false,
           use: [
             budgetMiddleware(limiter("api", config.rateLimitPerMinute), trusted),
+            decodeBody,
             sanitizeRequest,
           ],
           onBeforeCall: normaliseIds,
@@ -272,6 +283,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
 
     created(this: { logger: typeof logger }) {
       logger = this.logger;
+      gateway = this as unknown as AliasResolver;
     },
 
     started() {

@@ -2,7 +2,8 @@
  * Regression tests for the second hostile probe (issue 20, docs/SECURITY.md "Security round 2"),
  * over the real gateway: each test fails on the code the probe found.
  */
-import { startCampus, uniqueEmail, type Campus } from "../helpers/campus";
+import { brotliCompressSync, gzipSync } from "zlib";
+import { ADMIN, startCampus, uniqueEmail, type Campus } from "../helpers/campus";
 
 let campus: Campus;
 let admin: string;
@@ -184,5 +185,104 @@ describe("finding 10: protocol edges", () => {
       name: "RequestHeaderFieldsTooLarge",
       code: 431,
     });
+  });
+});
+
+/** A POST with a raw (possibly compressed or corrupt) body. */
+async function postRaw(
+  target: Campus,
+  path: string,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${target.baseUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("finding 5: request bodies decoded after the rate limiter and the route match", () => {
+  const corruptBrotli = Buffer.from("{}");
+
+  it("answers a corrupt brotli body with 400 MALFORMED_BODY, logged at warn, not 500", async () => {
+    const logger = campus.broker.getLocalService("api")!.logger;
+    const warn = jest.spyOn(logger, "warn");
+    const error = jest.spyOn(logger, "error");
+    try {
+      const result = await postRaw(campus, "/api/auth/login", corruptBrotli, {
+        "content-encoding": "br",
+      });
+
+      expect(result.status).toBe(400);
+      expect(result.body).toEqual({
+        name: "BadRequest",
+        message: "The request body could not be decoded",
+        code: 400,
+        type: "MALFORMED_BODY",
+      });
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining("MALFORMED_BODY"));
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
+  });
+
+  it.each([
+    ["gzip", Buffer.from("not gzip at all")],
+    ["deflate", Buffer.from([0x78, 0x9c, 0xff, 0xff])],
+    ["br", Buffer.from([0xff, 0xff, 0xff, 0xff])],
+  ])("answers a corrupt %s body with 400", async (encoding, body) => {
+    const result = await postRaw(campus, "/api/auth/login", body, { "content-encoding": encoding });
+
+    expect(result.status).toBe(400);
+    expect(result.body.type).toBe("MALFORMED_BODY");
+  });
+
+  it("answers an unknown content encoding with 415", async () => {
+    const result = await postRaw(campus, "/api/auth/login", Buffer.from("{}"), {
+      "content-encoding": "compress",
+    });
+
+    expect(result.status).toBe(415);
+    expect(result.body.type).toBe("UNSUPPORTED_ENCODING");
+  });
+
+  it.each([
+    ["gzip", gzipSync],
+    ["br", brotliCompressSync],
+  ])("still reads a well-formed %s body", async (encoding, compress) => {
+    const result = await postRaw(campus, "/api/auth/login", compress(JSON.stringify(ADMIN)), {
+      "content-encoding": encoding,
+    });
+
+    expect(result.status).toBe(200);
+  });
+
+  it("does not decode the body of a request that matched no route (404, not 400)", async () => {
+    const result = await postRaw(campus, "/api/auth/no-such-route", corruptBrotli, {
+      "content-encoding": "br",
+    });
+
+    expect(result.status).toBe(404);
+  });
+
+  it("charges corrupt bodies to the address's budget and refuses them with 429 once it is spent", async () => {
+    const limited = await startCampus({ AUTH_RATE_LIMIT_PER_MINUTE: "2" });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const result = await postRaw(limited, "/api/auth/login", corruptBrotli, {
+          "content-encoding": "br",
+        });
+        statuses.push(result.status);
+      }
+
+      expect(statuses).toEqual([400, 400, 429, 429]);
+    } finally {
+      await limited.stop();
+    }
   });
 });
