@@ -65,6 +65,21 @@ function normaliseIds(_ctx: Context, _route: unknown, req: { $params?: Record<st
   if (req.$params) Object.assign(req.$params, lowerCaseIds(req.$params));
 }
 
+/**
+ * The /api/auth calls also carry the client's address (as the rate limiter sees it): the login
+ * slow-down lets an address that logged in to an account before past others' failures.
+ */
+function withClientAddress(trustedProxies: readonly string[]) {
+  return (
+    ctx: Context,
+    route: unknown,
+    req: GatewayRequest & { $params?: Record<string, unknown> },
+  ) => {
+    normaliseIds(ctx, route, req);
+    (ctx.meta as Record<string, unknown>).clientAddress = clientAddress(req, trustedProxies);
+  };
+}
+
 /** Route middleware charging the client's budget; 429 with Retry-After once it is spent. */
 function budgetMiddleware(limiter: RateLimiter | null, trustedProxies: readonly string[]) {
   return (req: IncomingMessage, res: ServerResponse, next: Next) => {
@@ -175,7 +190,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
             decodeBody,
             sanitizeRequest,
           ],
-          onBeforeCall: normaliseIds,
+          onBeforeCall: withClientAddress(trusted),
           onError: sendHttpError,
         },
         {

@@ -444,13 +444,14 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   "users.login": {
     summary: "Log in",
     description:
-      "Answers an access token. A wrong email and a wrong password answer the same 401. After 10 " +
-      "failed logins for one account within 15 minutes, every login to it answers 429 until the " +
-      "window passes.",
+      "Answers an access token. A wrong email and a wrong password answer the same 401. From the " +
+      "3rd failed login for an email within 15 minutes (whether or not an account has it), the " +
+      "next attempt for it waits a doubling delay (429 with Retry-After, at most 60 s); an address " +
+      "that logged in to the account before is slowed only by its own failures.",
     success: { status: 200, schema: "AuthToken" },
     errors: {
       401: "Wrong email or password (`INVALID_CREDENTIALS`)",
-      429: "Too many attempts from this address, or too many failed logins for this account",
+      429: "Too many attempts from this address, or too many failed logins for this email",
     },
     example: { email: "ada@example.org", password: "correct-horse-battery" },
   },

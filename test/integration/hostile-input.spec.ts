@@ -76,8 +76,8 @@ afterAll(() => campus.stop());
 // ---------------------------------------------------------------------------------------------
 // What "nothing was written" means: every row of the domain tables, read from the database.
 // Left out: outbox and notifications (written asynchronously by the relay and the consumers of
-// earlier, accepted requests) and users.failed_logins/failed_window_start (a refused login is
-// meant to count against its account).
+// earlier, accepted requests) and users.login_failures/login_addresses (a refused login is
+// meant to count against the email it names).
 
 async function fingerprint(): Promise<string> {
   const [row] = await db.query(
