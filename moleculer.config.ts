@@ -14,6 +14,7 @@ import { createPermissionsMiddleware } from "./middlewares/permissions.middlewar
 import { trustKeys } from "./lib/service-trust";
 import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
 import { metricsMiddleware } from "./middlewares/metrics.middleware";
+import { HOST_IDENTITY_METRICS } from "./lib/metrics";
 import { createNearCacheMiddleware } from "./middlewares/near-cache.middleware";
 
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
@@ -90,7 +91,15 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       // Process and OS series (memory, CPU) in every environment; Moleculer skips them under
       // NODE_ENV=test, which the cluster tests run with.
       collectProcessMetrics: true,
-      reporter: { type: "Prometheus", options: { port: config.metricsPort, path: "/metrics" } },
+      reporter: {
+        type: "Prometheus",
+        options: {
+          port: config.metricsPort,
+          path: "/metrics",
+          // Nothing that identifies the host or its user (docs/SECURITY.md, "Security round 2").
+          excludes: [...HOST_IDENTITY_METRICS],
+        },
+      },
     },
     tracing: tracingOptions(config.tracing),
 

@@ -2,6 +2,9 @@
  * Regression tests for the second hostile probe (issue 20, docs/SECURITY.md "Security round 2"),
  * over the real gateway: each test fails on the code the probe found.
  */
+import type { Server } from "http";
+import type { AddressInfo } from "net";
+import { userInfo } from "os";
 import { brotliCompressSync, gzipSync } from "zlib";
 import { ADMIN, startCampus, uniqueEmail, type Campus } from "../helpers/campus";
 
@@ -284,5 +287,34 @@ describe("finding 5: request bodies decoded after the rate limiter and the route
     } finally {
       await limited.stop();
     }
+  });
+});
+
+describe("finding 7: /metrics without host identity", () => {
+  async function metricsText(): Promise<string> {
+    const reporters = (campus.broker.metrics as unknown as { reporter: { server?: Server }[] })
+      .reporter;
+    const server = reporters.find((reporter) => reporter.server)!.server!;
+    const { port } = server.address() as AddressInfo;
+    return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  }
+
+  it("publishes no OS user, home directory, network address, MAC, host name or process arguments", async () => {
+    const text = await metricsText();
+
+    expect(text).toMatch(/^process_memory_rss/m); // the process series are still there
+    expect(text).toMatch(/^campus_http_requests_total/m);
+    for (const series of [
+      "os_user_username",
+      "os_user_homedir",
+      "os_user_uid",
+      "os_network_address",
+      "os_network_mac",
+      "os_hostname",
+      "process_arguments",
+    ]) {
+      expect(text).not.toMatch(new RegExp(`^${series}`, "m"));
+    }
+    expect(text).not.toContain(userInfo().homedir);
   });
 });
