@@ -9,6 +9,7 @@ import { channelsAdapter } from "./lib/domain-events";
 import { DomainStreamsMiddleware } from "./mixins/domain-events.mixin";
 import { loggerConfig } from "./lib/logging";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
+import { BoundedMemoryCacher } from "./lib/memory-cacher";
 import { CampusZipkinExporter, traceScopeMiddleware } from "./lib/tracing";
 import { createPermissionsMiddleware } from "./middlewares/permissions.middleware";
 import { trustKeys } from "./lib/service-trust";
@@ -57,7 +58,7 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
     serializer: config.serializer,
     cacher: config.cacher
       ? new ResilientRedisCacher(config.cacher, CACHE_TTL_SECONDS)
-      : { type: "Memory", options: { ttl: CACHE_TTL_SECONDS } },
+      : new BoundedMemoryCacher(CACHE_TTL_SECONDS),
 
     logger: loggerConfig(config.log.level, config.log.format),
 
