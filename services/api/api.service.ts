@@ -269,6 +269,15 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         return identity;
       },
 
+      /**
+       * moleculer-web logs every 5xx at error here before answering; the one error writer
+       * (sendHttpError) already logs at the right level (a 503 — busy, or a service down — at
+       * warn), so this only answers.
+       */
+      errorHandler(req: IncomingMessage, res: ServerResponse, err: Error) {
+        (this as unknown as { sendError(...args: unknown[]): void }).sendError(req, res, err);
+      },
+
       /** Accept a well-formed X-Request-ID (moleculer-web turns it into ctx.requestID), drop others. */
       httpHandler(req: IncomingMessage, res: ServerResponse, next?: unknown) {
         const requestId = acceptableRequestId(req.headers["x-request-id"]);

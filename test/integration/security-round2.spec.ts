@@ -318,3 +318,27 @@ describe("finding 7: /metrics without host identity", () => {
     expect(text).not.toContain(userInfo().homedir);
   });
 });
+
+describe("finding 6: password hashing bounded", () => {
+  it("answers a crowd of 40 simultaneous logins with 401 or 503 + Retry-After (never 500), then logs in", async () => {
+    const crowd = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        campus.request("POST", "/api/auth/login", {
+          body: { email: uniqueEmail(`crowd${i}`), password: "wrong-password-here" },
+        }),
+      ),
+    );
+    const statuses = crowd.map((result) => result.status);
+    const busy = crowd.filter((result) => result.status === 503);
+
+    expect(statuses.every((status) => status === 401 || status === 503)).toBe(true);
+    // 2 running + 16 queued at most: the rest are refused at once.
+    expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(18);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const result of busy) {
+      expect(Number(result.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(result.body).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
+    }
+    expect((await campus.request("POST", "/api/auth/login", { body: ADMIN })).status).toBe(200);
+  });
+});
