@@ -116,6 +116,9 @@ const userModel = {
 };
 
 const INVALID_CREDENTIALS = "Invalid email or password";
+
+/** Registration's one answer for a taken email, whether an account or a student record has it. */
+const emailInUse = () => conflict("This email is already registered", "DUPLICATE_EMAIL");
 /** The user id looked up for an email without an account: no account has it. */
 const NO_ACCOUNT = "00000000-0000-0000-0000-000000000000";
 
@@ -161,17 +164,21 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           const address = ctx.params.email.toLowerCase();
           const problems = passwordProblems(ctx.params.password, address);
           if (problems.length > 0) throw invalid(problems);
-          const existing = await this.adapter.model.count({ where: { email: address } });
-          if (existing > 0)
-            throw conflict("An account with this email already exists", "DUPLICATE_EMAIL");
-
-          // Hashed before anything is written, so no transaction waits on scrypt.
+          // Hashed first, whatever happens next: an email taken by an account or by a student
+          // record answers the same 409 after the same work (no existence leak by timing), and
+          // no transaction waits on scrypt.
           const passwordHash = await hashPassword(ctx.params.password);
-          const student: Student = await ctx.call("students.createRecord", {
-            firstName,
-            lastName,
-            email: address,
-          });
+          const existing = await this.adapter.model.count({ where: { email: address } });
+          if (existing > 0) throw emailInUse();
+          const student: Student = await ctx
+            .call<Student, Record<string, string>>("students.createRecord", {
+              firstName,
+              lastName,
+              email: address,
+            })
+            .catch((err: { code?: unknown }) => {
+              throw err.code === 409 ? emailInUse() : err;
+            });
           let user: User;
           try {
             user = await this.sequelize.transaction(async (transaction) => {

@@ -342,3 +342,54 @@ describe("finding 6: password hashing bounded", () => {
     expect((await campus.request("POST", "/api/auth/login", { body: ADMIN })).status).toBe(200);
   });
 });
+
+describe("finding 9: no existence leaks", () => {
+  it("answers register the same for an email with an account and one with only a student record", async () => {
+    const withAccount = uniqueEmail("has-account");
+    const withRecord = uniqueEmail("has-record");
+    const register = (email: string) =>
+      campus.request("POST", "/api/auth/register", {
+        body: { email, password: "a-good-long-password", firstName: "A", lastName: "B" },
+      });
+    expect((await register(withAccount)).status).toBe(201);
+    const record = await campus.request("POST", "/api/students", {
+      token: admin,
+      body: { firstName: "Only", lastName: "Record", email: withRecord },
+    });
+    expect(record.status).toBe(201);
+
+    const started = [performance.now()];
+    const accountTaken = await register(withAccount);
+    started.push(performance.now());
+    const recordTaken = await register(withRecord);
+    started.push(performance.now());
+
+    expect(accountTaken.status).toBe(409);
+    expect(recordTaken.status).toBe(409);
+    expect(recordTaken.text).toBe(accountTaken.text);
+    // Both hash the password first: neither answers in a few milliseconds.
+    const [accountMs, recordMs] = [started[1] - started[0], started[2] - started[1]];
+    expect(Math.min(accountMs, recordMs) / Math.max(accountMs, recordMs)).toBeGreaterThan(0.25);
+  });
+
+  it("answers a student's PUT and PATCH of another student's id the same, existing or not", async () => {
+    const email = uniqueEmail("self");
+    const self = await campus.request("POST", "/api/auth/register", {
+      body: { email, password: "a-good-long-password", firstName: "A", lastName: "B" },
+    });
+    const token = self.body.accessToken as string;
+    const other = await createStudent();
+    const missing = "00000000-0000-4000-8000-0000000000aa";
+    const body = { firstName: "X", lastName: "Y", email: uniqueEmail("x") };
+
+    const results = await Promise.all(
+      [other, missing].flatMap((id) => [
+        campus.request("PUT", `/api/students/${id}`, { token, body }),
+        campus.request("PATCH", `/api/students/${id}`, { token, body: { firstName: "X" } }),
+      ]),
+    );
+
+    expect(results.map((result) => result.status)).toEqual([403, 403, 403, 403]);
+    expect(new Set(results.map((result) => result.text)).size).toBe(1);
+  });
+});
