@@ -438,6 +438,29 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         },
       },
 
+      /**
+       * Whether an account other than this student's own has the email (compared as stored, in
+       * lower case): the students service refuses such an email change with 409, so a student
+       * record and its account never disagree on the email.
+       */
+      emailTaken: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { email: { type: "string", max: 254 }, studentId: { type: "uuid" } },
+        async handler(
+          this: UsersThis,
+          ctx: Context<{ email: string; studentId: string }>,
+        ): Promise<boolean> {
+          const taken = await this.adapter.model.count({
+            where: {
+              email: ctx.params.email.toLowerCase(),
+              [Op.or]: [{ studentId: null }, { studentId: { [Op.ne]: ctx.params.studentId } }],
+            },
+          });
+          return taken > 0;
+        },
+      },
+
       /** The accounts linked to these students (students without one are left out). */
       accountsOfStudents: {
         ...FAST_FAILOVER,
@@ -467,13 +490,16 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         ctx: Context<{ studentId: string; email: string }>,
       ) {
         try {
-          await this.adapter.model.update(
+          const [, rows] = await this.adapter.model.update(
             { email: ctx.params.email },
-            { where: { studentId: ctx.params.studentId } },
+            { where: { studentId: ctx.params.studentId }, returning: true },
           );
+          for (const row of rows)
+            await this.invalidate(ctx, this.accountKeys(row.get("id") as string));
         } catch (err) {
-          // Another account (staff) already has that email: the student keeps the old login.
-          this.logger.warn("Account email not changed: taken by another account", {
+          // Refused up front (students asks `users.emailTaken`); only a race between two
+          // changes can land here: the student keeps the old login, and the log says so.
+          this.logger.error("Account email not changed: taken by another account", {
             studentId: ctx.params.studentId,
             error: (err as Error).name,
           });

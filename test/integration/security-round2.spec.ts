@@ -6,7 +6,7 @@ import type { Server } from "http";
 import type { AddressInfo } from "net";
 import { userInfo } from "os";
 import { brotliCompressSync, gzipSync } from "zlib";
-import { ADMIN, startCampus, uniqueEmail, type Campus } from "../helpers/campus";
+import { ADMIN, eventually, startCampus, uniqueEmail, type Campus } from "../helpers/campus";
 
 let campus: Campus;
 let admin: string;
@@ -391,5 +391,61 @@ describe("finding 9: no existence leaks", () => {
 
     expect(results.map((result) => result.status)).toEqual([403, 403, 403, 403]);
     expect(new Set(results.map((result) => result.text)).size).toBe(1);
+  });
+});
+
+describe("finding 11: a student record and its account keep one email", () => {
+  const PASSWORD = "a-good-long-password";
+  const login = (email: string) =>
+    campus.request("POST", "/api/auth/login", { body: { email, password: PASSWORD } });
+
+  async function registered() {
+    const email = uniqueEmail("one-email");
+    const result = await campus.request("POST", "/api/auth/register", {
+      body: { email, password: PASSWORD, firstName: "One", lastName: "Email" },
+    });
+    expect(result.status).toBe(201);
+    return { email, studentId: result.body.user.studentId as string, userId: result.body.user.id };
+  }
+
+  it("refuses with 409 an admin's change of a student's email to another account's email, changing nothing", async () => {
+    const student = await registered();
+    const staffEmail = uniqueEmail("staff");
+    const staff = await campus.request("POST", "/api/users", {
+      token: admin,
+      body: { email: staffEmail, password: "staff-password-long", role: "teacher" },
+    });
+    expect(staff.status).toBe(201);
+
+    const change = await campus.request("PATCH", `/api/students/${student.studentId}`, {
+      token: admin,
+      body: { email: staffEmail.toUpperCase() },
+    });
+
+    expect(change.status).toBe(409);
+    expect(change.body).toMatchObject({ code: 409, type: "DUPLICATE_EMAIL" });
+    const record = await campus.request("GET", `/api/students/${student.studentId}`, {
+      token: admin,
+    });
+    expect(record.body.email).toBe(student.email);
+    expect((await login(student.email)).status).toBe(200);
+  });
+
+  it("moves the account's login to the student's new email, and the old one stops working", async () => {
+    const student = await registered();
+    const newEmail = uniqueEmail("moved");
+
+    const change = await campus.request("PATCH", `/api/students/${student.studentId}`, {
+      token: admin,
+      body: { email: newEmail },
+    });
+
+    expect(change.status).toBe(200);
+    await eventually(async () => {
+      expect((await login(newEmail)).status).toBe(200);
+    });
+    expect((await login(student.email)).status).toBe(401);
+    const account = await campus.request("GET", `/api/users/${student.userId}`, { token: admin });
+    expect(account.body.email).toBe(newEmail);
   });
 });
