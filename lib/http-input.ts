@@ -93,8 +93,8 @@ export function unexpectedNulls(
     .map(([name]) => ({ field: name, message: "must not be null", type: "nullable" }));
 }
 
-const PLAIN_INTEGER = /^[+-]?\d+$/;
-const PLAIN_DECIMAL = /^[+-]?\d+(\.\d+)?$/;
+const PLAIN_INTEGER = /^-?\d+$/;
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /**
  * Numbers sent as text (query strings) that are not plain decimal: fastest-validator's `convert`

@@ -333,7 +333,7 @@ describe("nonDecimalNumbers", () => {
     name: { type: "string" },
   };
 
-  it.each(["0x10", "1e2", " 5", "5 ", "", "0b1", "Infinity", "5.0"])(
+  it.each(["0x10", "1e2", " 5", "5 ", "", "0b1", "Infinity", "5.0", "+5"])(
     "names an integer sent as %j",
     (page) => {
       expect(nonDecimalNumbers({ page }, rules)).toEqual([
