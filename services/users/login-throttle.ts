@@ -104,9 +104,17 @@ export const FORGET_OLD_LOGIN_FAILURES_SQL = `
   DELETE FROM users.login_failures
   WHERE window_start <= now() - make_interval(secs => :windowSeconds)`;
 
-/** A successful login: this address's failures for the email go, and the address is known. */
+/** How long an address that logged in stays known to the account without logging in again. */
+export const KNOWN_ADDRESS_DAYS = 90;
+
+/**
+ * A successful login: this address's failures for the email go, the address is known (again),
+ * and the account's addresses unused for KNOWN_ADDRESS_DAYS are forgotten.
+ */
 export const RECORD_LOGIN_SUCCESS_SQL = `
   DELETE FROM users.login_failures WHERE email_key = :emailKey AND address_key = :addressKey;
+  DELETE FROM users.login_addresses
+    WHERE user_id = :userId AND last_login_at < now() - make_interval(days => ${KNOWN_ADDRESS_DAYS});
   INSERT INTO users.login_addresses (user_id, address_key, last_login_at)
   VALUES (:userId, :addressKey, now())
   ON CONFLICT (user_id, address_key) DO UPDATE SET last_login_at = now()`;
