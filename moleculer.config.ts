@@ -9,11 +9,13 @@ import { channelsAdapter } from "./lib/domain-events";
 import { DomainStreamsMiddleware } from "./mixins/domain-events.mixin";
 import { loggerConfig } from "./lib/logging";
 import { ResilientRedisCacher } from "./lib/resilient-redis-cacher";
+import { BoundedMemoryCacher } from "./lib/memory-cacher";
 import { CampusZipkinExporter, traceScopeMiddleware } from "./lib/tracing";
 import { createPermissionsMiddleware } from "./middlewares/permissions.middleware";
 import { trustKeys } from "./lib/service-trust";
 import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
 import { metricsMiddleware } from "./middlewares/metrics.middleware";
+import { HOST_IDENTITY_METRICS } from "./lib/metrics";
 import { createNearCacheMiddleware } from "./middlewares/near-cache.middleware";
 
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
@@ -50,7 +52,7 @@ const CACHE_TTL_SECONDS = 300;
 function cacherOption(cacher: CacherConfig): BrokerOptions["cacher"] {
   if (cacher.type === "off") return undefined;
   if (cacher.type === "redis") return new ResilientRedisCacher(cacher.url, CACHE_TTL_SECONDS);
-  return { type: "Memory", options: { ttl: CACHE_TTL_SECONDS } };
+  return new BoundedMemoryCacher(CACHE_TTL_SECONDS);
 }
 
 export function brokerOptions(config: CampusConfig): BrokerOptions {
@@ -94,7 +96,15 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       // Process and OS series (memory, CPU) in every environment; Moleculer skips them under
       // NODE_ENV=test, which the cluster tests run with.
       collectProcessMetrics: true,
-      reporter: { type: "Prometheus", options: { port: config.metricsPort, path: "/metrics" } },
+      reporter: {
+        type: "Prometheus",
+        options: {
+          port: config.metricsPort,
+          path: "/metrics",
+          // Nothing that identifies the host or its user (docs/SECURITY.md, "Security round 2").
+          excludes: [...HOST_IDENTITY_METRICS],
+        },
+      },
     },
     tracing: tracingOptions(config.tracing),
 

@@ -35,7 +35,8 @@ export function connectionOptions(url: string, schema: string): SequelizeConnect
   }
   return {
     dialect: "postgres",
-    host: parsed.hostname,
+    // `?host=/a/directory` (libpq's form) names a Unix socket directory, as the embedded server uses.
+    host: parsed.searchParams.get("host") ?? parsed.hostname,
     port: Number(parsed.port || 5432),
     database: decodeURIComponent(parsed.pathname.slice(1)) || "postgres",
     username: decodeURIComponent(parsed.username) || "postgres",

@@ -1,10 +1,15 @@
 /**
  * Embedded PostgreSQL for `npm start` and `npm test`: one PGlite instance per process (a schema
- * per service keeps the first start fast), served over a loopback socket so that `pg` and
- * sequelize talk to it exactly as they talk to a real server.
+ * per service keeps the first start fast), served over a socket so that `pg` and sequelize talk
+ * to it exactly as they talk to a real server.
+ *
+ * PGlite checks no password, so the socket is the only guard: it is a Unix socket in a private
+ * directory (mode 0700, made fresh for each start, removed at stop), never a TCP port — only
+ * the user that runs Campus can reach it (docs/SECURITY.md, "Security round 2").
  */
-import { mkdirSync } from "fs";
-import { resolve } from "path";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
@@ -99,6 +104,21 @@ function keepBatchesWhole(queue: QueryQueue): void {
   };
 }
 
+/** libpq's socket naming: a client given the directory connects to `<dir>/.s.PGSQL.<port>`. */
+const SOCKET_PORT = 5432;
+
+/** A fresh directory only this user can enter (mkdtemp makes it 0700; set again to be sure). */
+export function privateSocketDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), "campus-pg-"));
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** The connection URL of a server listening in `socketDir` (libpq's `?host=/dir` form). */
+export function socketUrl(socketDir: string): string {
+  return `postgres://postgres@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(socketDir)}`;
+}
+
 /** Enough connections for every service's pool in one process. */
 const MAX_CONNECTIONS = 32;
 
@@ -112,19 +132,26 @@ async function startEmbedded(dataDir: string | null): Promise<EmbeddedPostgres> 
     mkdirSync(location, { recursive: true });
   }
   const db = await PGlite.create(location);
+  const socketDir = privateSocketDirectory();
   const server = new PGLiteSocketServer({
     db,
-    host: "127.0.0.1",
-    port: 0,
+    path: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`),
     maxConnections: MAX_CONNECTIONS,
   });
   keepBatchesWhole((server as unknown as { queryQueue: QueryQueue }).queryQueue);
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    rmSync(socketDir, { recursive: true, force: true });
+    await db.close();
+    throw err;
+  }
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    url: socketUrl(socketDir),
     async stop() {
       await server.stop();
       await db.close();
+      rmSync(socketDir, { recursive: true, force: true });
     },
   };
 }

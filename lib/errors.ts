@@ -44,6 +44,9 @@ export const uriTooLong = (maxLength: number): Errors.MoleculerClientError =>
 export const headersTooLarge = (): Errors.MoleculerClientError =>
   new MoleculerClientError("The request headers are too large", 431, "HEADERS_TOO_LARGE");
 
+export const methodNotAllowed = (method: string): Errors.MoleculerClientError =>
+  new MoleculerClientError(`${method} is not allowed on this path`, 405, "METHOD_NOT_ALLOWED");
+
 export const malformedRequest = (): Errors.MoleculerClientError =>
   new MoleculerClientError("The request could not be parsed", 400, "MALFORMED_REQUEST");
 
@@ -64,9 +67,11 @@ const STATUS_NAMES: Record<number, string> = {
   405: "MethodNotAllowed",
   409: "Conflict",
   413: "PayloadTooLarge",
+  414: "URITooLong",
   415: "UnsupportedMediaType",
   422: "ValidationError",
   429: "TooManyRequests",
+  431: "RequestHeaderFieldsTooLarge",
   500: "InternalServerError",
   503: "ServiceUnavailable",
 };

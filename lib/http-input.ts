@@ -93,6 +93,32 @@ export function unexpectedNulls(
     .map(([name]) => ({ field: name, message: "must not be null", type: "nullable" }));
 }
 
+const PLAIN_INTEGER = /^-?\d+$/;
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/**
+ * Numbers sent as text (query strings) that are not plain decimal: fastest-validator's `convert`
+ * uses `Number()`, which reads `0x10` as 16, `1e2` as 100 and ` 5` as 5. One 422 item each.
+ */
+export function nonDecimalNumbers(
+  params: Record<string, unknown>,
+  rules: Record<string, unknown> | undefined,
+): FieldError[] {
+  return Object.entries(rules ?? {})
+    .filter(([name, rule]) => {
+      const value = params[name];
+      if (typeof value !== "string" || typeof rule !== "object" || rule === null) return false;
+      const { type, integer } = rule as { type?: unknown; integer?: unknown };
+      if (type !== "number") return false;
+      return !(integer === true ? PLAIN_INTEGER : PLAIN_DECIMAL).test(value);
+    })
+    .map(([name]) => ({
+      field: name,
+      message: "must be a plain decimal number",
+      type: "numberDecimal",
+    }));
+}
+
 /** Request ids we echo and log: short and printable, or we generate our own. */
 export function acceptableRequestId(value: string | string[] | undefined): string | undefined {
   if (typeof value !== "string") return undefined;

@@ -10,3 +10,24 @@ export function isUuid(value: unknown): value is string {
  * malformed id is simply not found (404), never a validation error.
  */
 export const idParam = { type: "string", min: 1 } as const;
+
+/** Parameter names that carry record ids: `id`, `…Id` and `…Ids` (lists). */
+const ID_NAME = /^(id|.+Id)$/;
+const ID_LIST_NAME = /^.+Ids$/;
+
+function lowerCaseId(value: unknown): unknown {
+  return isUuid(value) ? value.toLowerCase() : value;
+}
+
+/**
+ * The request's parameters with every uuid-shaped id in lower case, applied once at the edge
+ * (the gateway), so every cache key, cache clean and comparison behind it sees one form of an id.
+ */
+export function lowerCaseIds<T extends Record<string, unknown>>(params: T): T {
+  const result: Record<string, unknown> = { ...params };
+  for (const [name, value] of Object.entries(params)) {
+    if (ID_NAME.test(name)) result[name] = lowerCaseId(value);
+    else if (ID_LIST_NAME.test(name) && Array.isArray(value)) result[name] = value.map(lowerCaseId);
+  }
+  return result as T;
+}

@@ -263,3 +263,15 @@ export function recordReadiness(
     metrics.set(METRICS.readyCheck, checks[check] ? 1 : 0, { check });
   }
 }
+
+/**
+ * Moleculer's process and OS series that would publish who and where the host is — its user,
+ * uid/gid and home directory, network interface addresses and MACs, host name, and the process's
+ * command line — left out of `/metrics` (the Prometheus reporter's `excludes`).
+ */
+export const HOST_IDENTITY_METRICS = [
+  "process.arguments",
+  "os.user.*",
+  "os.network.*",
+  "os.hostname",
+] as const;

@@ -70,6 +70,10 @@ export function ResourceMixin<T extends { id: string }>(
     toResource(row.get({ plain: true }) as Record<string, unknown>);
 
   async function write(this: This<T>, ctx: Context<Params, Meta>, changes: Partial<T>) {
+    // A record the caller may not even read is refused before it is looked up: the same 403
+    // whether it exists or not.
+    if (declaration.readable && !declaration.readable(ctx.meta.user!, ctx.params.id as string))
+      throw forbidden();
     const current = await this.findResource(ctx, ctx.params.id as string);
     const denial = declaration.writeDenial?.(ctx.meta.user!, current, ctx.params);
     if (denial) throw forbidden(denial);

@@ -9,7 +9,9 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { redisUrl, type CampusConfig } from "../../lib/config";
 import { docsRoutes } from "./docs-route";
-import { toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
+import { invalid, methodNotAllowed, toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
+import { decideMethod, requestPath, type AliasResolver } from "./method-routing";
+import { bodyDecoder, type DecodableRequest } from "./body-decoding";
 import { healthRoute } from "../../lib/health";
 import {
   countRateLimitedRequest,
@@ -27,6 +29,7 @@ import {
   acceptableRequestId,
   clientErrorResponse,
   MAX_URL_LENGTH,
+  nonDecimalNumbers,
   sanitizeRequest,
 } from "../../lib/http-input";
 import { VOUCHED_IDENTITY } from "../../middlewares/permissions.middleware";
@@ -41,7 +44,7 @@ import {
 } from "./rate-limit";
 import { assertPermitted, type Identity, type Permission } from "../../lib/permissions";
 import { bearerToken, identityFor, verifyAccessToken, type AccountState } from "../../lib/tokens";
-import { isUuid } from "../../lib/ids";
+import { isUuid, lowerCaseIds } from "../../lib/ids";
 
 const gatewayHttpHandler = (
   ApiGateway as unknown as {
@@ -52,6 +55,29 @@ const gatewayHttpHandler = (
 type GatewayRequest = IncomingMessage & { $ctx?: Context };
 
 type Next = (err?: unknown) => void;
+
+/**
+ * Ids in one form (lower case) before any action sees them: path, query and body parameters
+ * alike, so a cache key, a cache clean and a comparison never differ by the case of an id.
+ */
+function normaliseIds(_ctx: Context, _route: unknown, req: { $params?: Record<string, unknown> }) {
+  if (req.$params) Object.assign(req.$params, lowerCaseIds(req.$params));
+}
+
+/**
+ * The /api/auth calls also carry the client's address (as the rate limiter sees it): the login
+ * slow-down lets an address that logged in to an account before past others' failures.
+ */
+function withClientAddress(trustedProxies: readonly string[]) {
+  return (
+    ctx: Context,
+    route: unknown,
+    req: GatewayRequest & { $params?: Record<string, unknown> },
+  ) => {
+    normaliseIds(ctx, route, req);
+    (ctx.meta as Record<string, unknown>).clientAddress = clientAddress(req, trustedProxies);
+  };
+}
 
 /** Route middleware charging the client's budget; 429 with Retry-After once it is spent. */
 function budgetMiddleware(limiter: RateLimiter | null, trustedProxies: readonly string[]) {
@@ -102,7 +128,6 @@ function sendHttpError(
 const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.register" };
 
 export default function apiService(config: CampusConfig): ServiceSchema {
-  const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
   // The published services' static route tables (no service is built here): the gateway's
   // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
   const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
@@ -121,9 +146,21 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     : new MemoryCounterStore();
   let logger: { warn(...args: unknown[]): void } = console;
   const warn = (message: string) => logger.warn(message);
+  let gateway: AliasResolver | null = null;
+  // Bodies are decoded by the route's own middleware, after its rate limiter, and only for a
+  // request that matched an alias (moleculer-web's body parsers would run before both).
+  const decodeBody = bodyDecoder({
+    limit: config.bodyLimit,
+    routed: (req: DecodableRequest) =>
+      Boolean(gateway?.resolveAlias(requestPath(req.parsedUrl ?? req.url), req.method)),
+    warn,
+  });
   const limiter = (name: string, perMinute: number) =>
     perMinute === 0 ? null : new RateLimiter(counters, name, perMinute, warn);
   const trusted = config.http.trustedProxies;
+  const corsEnabled = config.http.corsOrigins.length > 0;
+  // Paths are case-sensitive (contract): `/API/USERS` is no route.
+  const pathToRegexpOptions = { sensitive: true };
   return {
     name: "api",
     mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
@@ -144,25 +181,31 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         {
           path: "/api/auth",
           mappingPolicy: "restrict",
+          pathToRegexpOptions,
           aliases: AUTH_ALIASES,
-          bodyParsers: jsonBody,
+          bodyParsers: false,
           use: [
             budgetMiddleware(limiter("auth", config.authRateLimitPerMinute), trusted),
+            decodeBody,
             sanitizeRequest,
           ],
+          onBeforeCall: withClientAddress(trusted),
           onError: sendHttpError,
         },
         {
           path: "/api",
           mappingPolicy: "restrict",
+          pathToRegexpOptions,
           aliases: apiAliases,
           authentication: true,
           authorization: true,
-          bodyParsers: jsonBody,
+          bodyParsers: false,
           use: [
             budgetMiddleware(limiter("api", config.rateLimitPerMinute), trusted),
+            decodeBody,
             sanitizeRequest,
           ],
+          onBeforeCall: normaliseIds,
           onError: sendHttpError,
         },
       ],
@@ -184,10 +227,16 @@ export default function apiService(config: CampusConfig): ServiceSchema {
       authorize(
         ctx: Context<unknown, { user?: Identity | null }>,
         _route: unknown,
-        req: IncomingMessage & { $action?: { permissions?: readonly Permission[] } },
+        req: IncomingMessage & {
+          $action?: { permissions?: readonly Permission[]; params?: Record<string, unknown> };
+          $params?: Record<string, unknown>;
+        },
       ): void {
         const permissions = req.$action?.permissions;
         if (permissions) assertPermitted(ctx.meta.user ?? undefined, permissions);
+        // Numbers sent as text (query strings) only in plain decimal: `0x10`, `1e2` → 422.
+        const problems = nonDecimalNumbers(req.$params ?? {}, req.$action?.params);
+        if (problems.length > 0) throw invalid(problems);
       },
 
       /**
@@ -217,6 +266,15 @@ export default function apiService(config: CampusConfig): ServiceSchema {
         return identity;
       },
 
+      /**
+       * moleculer-web logs every 5xx at error here before answering; the one error writer
+       * (sendHttpError) already logs at the right level (a 503 — busy, or a service down — at
+       * warn), so this only answers.
+       */
+      errorHandler(req: IncomingMessage, res: ServerResponse, err: Error) {
+        (this as unknown as { sendError(...args: unknown[]): void }).sendError(req, res, err);
+      },
+
       /** Accept a well-formed X-Request-ID (moleculer-web turns it into ctx.requestID), drop others. */
       httpHandler(req: IncomingMessage, res: ServerResponse, next?: unknown) {
         const requestId = acceptableRequestId(req.headers["x-request-id"]);
@@ -229,12 +287,24 @@ export default function apiService(config: CampusConfig): ServiceSchema {
           const observed = this as unknown as ObservedGateway;
           return sendHttpError.call(observed, req, res, uriTooLong(MAX_URL_LENGTH));
         }
+        const method = req.method ?? "GET";
+        const decision = decideMethod(this as unknown as AliasResolver, req, corsEnabled);
+        if (decision.kind !== "route") {
+          res.setHeader("Allow", decision.allow);
+          if (decision.kind === "options") {
+            res.statusCode = 204;
+            return res.end();
+          }
+          const observed = this as unknown as ObservedGateway;
+          return sendHttpError.call(observed, req, res, methodNotAllowed(method));
+        }
         return gatewayHttpHandler.call(this, req, res, next);
       },
     },
 
     created(this: { logger: typeof logger }) {
       logger = this.logger;
+      gateway = this as unknown as AliasResolver;
     },
 
     started() {

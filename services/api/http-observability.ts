@@ -82,6 +82,8 @@ export function observeHttpRequest(
   res: ServerResponse,
 ): void {
   const started = process.hrtime.bigint();
+  // As the client sent it (the gateway answers HEAD as GET).
+  const method = req.method ?? "GET";
   let recorded = false;
   const record = () => {
     if (recorded) return;
@@ -98,7 +100,6 @@ export function observeHttpRequest(
     if (!route) return;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
-    const method = req.method ?? "GET";
     recordHttpRequest(gateway.broker, { method, route, status, seconds });
 
     const header = res.getHeader("X-Request-ID");

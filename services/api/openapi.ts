@@ -385,7 +385,7 @@ interface OperationDoc {
   /** The success status and the schema of its body (none: no body). */
   success: { status: 200 | 201 | 204; schema?: string; description?: string; location?: boolean };
   /** Statuses beyond those derived from the declaration (auth, params, path ids, body). */
-  errors?: Partial<Record<400 | 401 | 404 | 409 | 422 | 429, string>>;
+  errors?: Partial<Record<400 | 401 | 404 | 409 | 422 | 429 | 503, string>>;
   /** Per-parameter descriptions beyond the common ones. */
   parameters?: Record<string, string>;
   example?: Record<string, unknown>;
@@ -433,7 +433,10 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       "Creates the student record and a `student` account linked to it, and answers with a token. " +
       "Passwords: 10 to 128 characters, not the email.",
     success: { status: 201, schema: "AuthToken", location: true },
-    errors: { 409: "An account with this email already exists (`DUPLICATE_EMAIL`)" },
+    errors: {
+      409: "The email is already registered, by an account or a student record — one answer for both (`DUPLICATE_EMAIL`)",
+      503: "Password hashing is busy (a bounded pool): retry after `Retry-After` seconds",
+    },
     example: {
       email: "ada@example.org",
       password: "correct-horse-battery",
@@ -444,13 +447,15 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   "users.login": {
     summary: "Log in",
     description:
-      "Answers an access token. A wrong email and a wrong password answer the same 401. After 10 " +
-      "failed logins for one account within 15 minutes, every login to it answers 429 until the " +
-      "window passes.",
+      "Answers an access token. A wrong email and a wrong password answer the same 401. From the " +
+      "3rd failed login for an email within 15 minutes (whether or not an account has it), the " +
+      "next attempt for it waits a doubling delay (429 with Retry-After, at most 60 s); an address " +
+      "that logged in to the account before is slowed only by its own failures.",
     success: { status: 200, schema: "AuthToken" },
     errors: {
       401: "Wrong email or password (`INVALID_CREDENTIALS`)",
-      429: "Too many attempts from this address, or too many failed logins for this account",
+      429: "Too many attempts from this address, or too many failed logins for this email",
+      503: "Password hashing is busy (a bounded pool): retry after `Retry-After` seconds",
     },
     example: { email: "ada@example.org", password: "correct-horse-battery" },
   },
@@ -675,12 +680,13 @@ const RETRY_AFTER = {
 };
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "Malformed JSON body or URL parameter",
+  400: "Malformed JSON body, a body that cannot be decoded (`MALFORMED_BODY`), or URL parameter",
   401: "No token, or a token that is malformed, expired, wrongly signed or revoked",
   403: "Authenticated, but not allowed to do this",
   404: "No such record",
   409: "Conflicts with the current state",
   413: "The body is larger than the limit (100 KiB by default)",
+  415: "Unsupported `Content-Encoding` (gzip, deflate and br are read) or charset",
   422: "Validation failed: `data` lists each field and why",
   429: "Rate limit hit: retry after `Retry-After` seconds",
   503: "A service this request needs is down or its circuit is open: retry after `Retry-After` seconds",
@@ -779,7 +785,10 @@ function operation(
     errors.set(403, undefined);
   }
   if (pathParams.length > 0) errors.set(404, undefined);
-  if (hasBody) errors.set(413, undefined);
+  if (hasBody) {
+    errors.set(413, undefined);
+    errors.set(415, undefined);
+  }
   if (Object.keys(params).some((name) => !name.startsWith("$$"))) errors.set(422, undefined);
   errors.set(429, undefined);
   errors.set(503, undefined);

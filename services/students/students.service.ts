@@ -6,7 +6,7 @@ import type { Context, Service } from "moleculer";
 import { DataTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
-import { forbidden, notFound } from "../../lib/errors";
+import { conflict, forbidden, notFound } from "../../lib/errors";
 import { idParam } from "../../lib/ids";
 import { canActForStudent, studentUpdateDenial, type Identity } from "../../lib/permissions";
 import {
@@ -168,6 +168,15 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         changes: Partial<Student>,
       ): Promise<Student> {
         if (Object.keys(changes).length === 0) return current;
+        if (changes.email !== undefined && changes.email.toLowerCase() !== current.email) {
+          // The linked account logs in with this email: refused (409) when another account has
+          // it, so the record and its account never disagree (users follows the change below).
+          const taken = await ctx.call<boolean, { email: string; studentId: string }>(
+            "users.emailTaken",
+            { email: changes.email, studentId: current.id },
+          );
+          if (taken) throw conflict("This email is already registered", "DUPLICATE_EMAIL");
+        }
         const student = await this.sequelize.transaction(async (transaction) => {
           const [, rows] = await this.adapter.model.update(changes, {
             where: { id: current.id },

@@ -4,6 +4,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from "crypto";
 import type { FieldError } from "../../lib/errors";
+import { WorkPool } from "./work-pool";
 
 const KEY_LENGTH = 64;
 const COST = { N: 2 ** 15, r: 8, p: 3, maxmem: 64 * 1024 * 1024 };
@@ -33,7 +34,25 @@ const COMMON_PASSWORDS = new Set([
   "administrator",
 ]);
 
+/**
+ * Every scrypt of this process goes through one pool: 2 at a time (each takes 32 MiB and a libuv
+ * thread; the other threads stay free for I/O) and 16 waiting; beyond that, 503 + Retry-After.
+ */
+export const HASHING_CONCURRENCY = 2;
+export const HASHING_QUEUE = 16;
+export const hashingPool = new WorkPool(HASHING_CONCURRENCY, HASHING_QUEUE);
+
 function scryptAsync(
+  password: string,
+  salt: Buffer,
+  n: number,
+  r: number,
+  p: number,
+): Promise<Buffer> {
+  return hashingPool.run(() => scryptNow(password, salt, n, r, p));
+}
+
+function scryptNow(
   password: string,
   salt: Buffer,
   n: number,
@@ -81,12 +100,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const cost = [Number(n), Number(r), Number(p)] as const;
   if (!plausibleCost(...cost)) return false;
   const expected = Buffer.from(hash, "base64url");
-  try {
-    const actual = await scryptAsync(password, Buffer.from(salt, "base64url"), ...cost);
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
-  } catch {
-    return false;
-  }
+  // A busy pool (503) is not a wrong password: only scrypt's own failure (a damaged row) is.
+  const actual = await hashingPool.run(() =>
+    scryptNow(password, Buffer.from(salt, "base64url"), ...cost).catch(() => null),
+  );
+  return actual !== null && actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /**

@@ -34,4 +34,32 @@ export const usersMigrations: Migration[] = [
       );
     },
   },
+  {
+    // Failed-login slow-down per email named (known or not) and address, and the addresses
+    // that logged in to each account (login-throttle.ts); the per-account lock columns go.
+    name: "004-login-failures-and-addresses",
+    async up(queryInterface, schema) {
+      await queryInterface.sequelize.query(`
+        CREATE TABLE "${schema}".login_failures (
+          email_key char(64) NOT NULL,
+          address_key char(64) NOT NULL,
+          failures integer NOT NULL,
+          window_start timestamptz NOT NULL,
+          last_failed_at timestamptz NOT NULL,
+          PRIMARY KEY (email_key, address_key)
+        );
+        CREATE INDEX login_failures_window_start ON "${schema}".login_failures (window_start);
+        CREATE TABLE "${schema}".login_addresses (
+          user_id uuid NOT NULL REFERENCES "${schema}".users (id) ON DELETE CASCADE,
+          address_key char(64) NOT NULL,
+          last_login_at timestamptz NOT NULL,
+          PRIMARY KEY (user_id, address_key)
+        );
+        ALTER TABLE "${schema}".users
+          DROP COLUMN failed_logins,
+          DROP COLUMN failed_window_start,
+          DROP COLUMN last_failed_login_at;
+      `);
+    },
+  },
 ];

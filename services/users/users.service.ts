@@ -15,7 +15,17 @@ import type { Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { signAccessToken, type AccountState, type Role } from "../../lib/tokens";
 import { accountLinkProblems } from "./accounts";
-import { LOGIN_WINDOW_MS, loginRefusal, RECORD_LOGIN_FAILURE_SQL } from "./login-throttle";
+import {
+  FORGET_OLD_LOGIN_FAILURES_SQL,
+  KNOWN_ADDRESS_SQL,
+  LOGIN_FAILURES_SQL,
+  LOGIN_WINDOW_MS,
+  loginRefusal,
+  RECORD_LOGIN_FAILURE_SQL,
+  RECORD_LOGIN_SUCCESS_SQL,
+  throttleKey,
+  type LoginFailures,
+} from "./login-throttle";
 import { usersMigrations } from "./users.migrations";
 import {
   CacheCleanerMixin,
@@ -41,9 +51,6 @@ interface UserRow {
   studentId: string | null;
   disabled: boolean;
   tokenVersion: number;
-  failedLogins: number;
-  failedWindowStart: Date | null;
-  lastFailedLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -104,14 +111,16 @@ const userModel = {
     studentId: { type: DataTypes.UUID, allowNull: true },
     disabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
     tokenVersion: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
-    failedLogins: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
-    failedWindowStart: { type: DataTypes.DATE, allowNull: true },
-    lastFailedLoginAt: { type: DataTypes.DATE, allowNull: true },
   },
   options: { tableName: "users" },
 };
 
 const INVALID_CREDENTIALS = "Invalid email or password";
+
+/** Registration's one answer for a taken email, whether an account or a student record has it. */
+const emailInUse = () => conflict("This email is already registered", "DUPLICATE_EMAIL");
+/** The user id looked up for an email without an account: no account has it. */
+const NO_ACCOUNT = "00000000-0000-0000-0000-000000000000";
 
 export default function usersService(config: CampusConfig): CampusServiceSchema<UsersThis> {
   return {
@@ -155,17 +164,21 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           const address = ctx.params.email.toLowerCase();
           const problems = passwordProblems(ctx.params.password, address);
           if (problems.length > 0) throw invalid(problems);
-          const existing = await this.adapter.model.count({ where: { email: address } });
-          if (existing > 0)
-            throw conflict("An account with this email already exists", "DUPLICATE_EMAIL");
-
-          // Hashed before anything is written, so no transaction waits on scrypt.
+          // Hashed first, whatever happens next: an email taken by an account or by a student
+          // record answers the same 409 after the same work (no existence leak by timing), and
+          // no transaction waits on scrypt.
           const passwordHash = await hashPassword(ctx.params.password);
-          const student: Student = await ctx.call("students.createRecord", {
-            firstName,
-            lastName,
-            email: address,
-          });
+          const existing = await this.adapter.model.count({ where: { email: address } });
+          if (existing > 0) throw emailInUse();
+          const student: Student = await ctx
+            .call<Student, Record<string, string>>("students.createRecord", {
+              firstName,
+              lastName,
+              email: address,
+            })
+            .catch((err: { code?: unknown }) => {
+              throw err.code === 409 ? emailInUse() : err;
+            });
           let user: User;
           try {
             user = await this.sequelize.transaction(async (transaction) => {
@@ -200,57 +213,58 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       login: {
         ...NOT_RETRIED,
         ...usersRoutes.actions.login,
-        async handler(this: UsersThis, ctx: Context<{ email: string; password: string }>) {
+        async handler(
+          this: UsersThis,
+          ctx: Context<{ email: string; password: string }, { clientAddress?: string }>,
+        ) {
           const address = ctx.params.email.trim().toLowerCase();
           const row = (await this.adapter.model.findOne({ where: { email: address } }))?.get({
             plain: true,
           }) as UserRow | undefined;
-          if (!row) {
-            // Same work as a wrong password, so timing does not tell which emails have accounts.
-            await verifyPassword(ctx.params.password, await decoyPasswordHash());
-            throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
-          }
-          const refusal = loginRefusal(
-            {
-              failedLogins: row.failedLogins,
-              windowStart: row.failedWindowStart,
-              lastFailedAt: row.lastFailedLoginAt,
-            },
-            Date.now(),
-            this.settings.config.loginBackoffMs,
-          );
+          // The same queries and the same password work whether or not the email has an account,
+          // so neither the answer nor its timing tells which emails exist.
+          const keys = {
+            emailKey: throttleKey(address),
+            addressKey: throttleKey(ctx.meta.clientAddress ?? "unknown"),
+            windowSeconds: LOGIN_WINDOW_MS / 1000,
+          };
+          const userId = row?.id ?? NO_ACCOUNT;
+          const known = await this.sequelize.query(KNOWN_ADDRESS_SQL, {
+            replacements: { ...keys, userId },
+            type: QueryTypes.SELECT,
+          });
+          const [failures] = await this.sequelize.query<LoginFailures>(LOGIN_FAILURES_SQL, {
+            replacements: { ...keys, trusted: known.length > 0 },
+            type: QueryTypes.SELECT,
+          });
+          const refusal = loginRefusal(failures, Date.now(), this.settings.config.loginBackoffMs);
           // Refused before the password is checked: the attempt neither counts nor costs scrypt.
           if (refusal)
             throw tooManyRequests(
-              refusal.reason === "locked"
-                ? "Too many failed logins for this account; try again later"
-                : "Too many failed logins for this account; wait before trying again",
+              "Too many failed logins for this email; wait before trying again",
               refusal.retryAfterSeconds,
             );
 
-          const valid = await verifyPassword(ctx.params.password, row.passwordHash);
-          if (!valid || row.disabled) {
-            if (!valid) {
-              const [counted] = await this.sequelize.query<{ failed_logins: number }>(
-                RECORD_LOGIN_FAILURE_SQL,
-                {
-                  replacements: { id: row.id, windowSeconds: LOGIN_WINDOW_MS / 1000 },
-                  type: QueryTypes.SELECT,
-                },
-              );
-              this.logger.warn("Login failed", {
-                userId: row.id,
-                failures: counted?.failed_logins,
-              });
-            }
+          const valid = await verifyPassword(
+            ctx.params.password,
+            row?.passwordHash ?? (await decoyPasswordHash()),
+          );
+          if (!row || !valid) {
+            const [counted] = await this.sequelize.query<{ failures: number }>(
+              RECORD_LOGIN_FAILURE_SQL,
+              { replacements: keys, type: QueryTypes.SELECT },
+            );
+            await this.sequelize.query(FORGET_OLD_LOGIN_FAILURES_SQL, { replacements: keys });
+            this.logger.warn("Login failed", {
+              userId: row?.id ?? null,
+              failures: counted?.failures,
+            });
             throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
           }
-          if (row.failedLogins > 0) {
-            await this.adapter.model.update(
-              { failedLogins: 0, failedWindowStart: null, lastFailedLoginAt: null },
-              { where: { id: row.id } },
-            );
-          }
+          if (row.disabled) throw unauthorized(INVALID_CREDENTIALS, "INVALID_CREDENTIALS");
+          await this.sequelize.query(RECORD_LOGIN_SUCCESS_SQL, {
+            replacements: { ...keys, userId: row.id },
+          });
           return this.issueToken(toUser(row), row.tokenVersion);
         },
       },
@@ -421,6 +435,29 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         },
       },
 
+      /**
+       * Whether an account other than this student's own has the email (compared as stored, in
+       * lower case): the students service refuses such an email change with 409, so a student
+       * record and its account never disagree on the email.
+       */
+      emailTaken: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { email: { type: "string", max: 254 }, studentId: { type: "uuid" } },
+        async handler(
+          this: UsersThis,
+          ctx: Context<{ email: string; studentId: string }>,
+        ): Promise<boolean> {
+          const taken = await this.adapter.model.count({
+            where: {
+              email: ctx.params.email.toLowerCase(),
+              [Op.or]: [{ studentId: null }, { studentId: { [Op.ne]: ctx.params.studentId } }],
+            },
+          });
+          return taken > 0;
+        },
+      },
+
       /** The accounts linked to these students (students without one are left out). */
       accountsOfStudents: {
         ...FAST_FAILOVER,
@@ -450,13 +487,16 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         ctx: Context<{ studentId: string; email: string }>,
       ) {
         try {
-          await this.adapter.model.update(
+          const [, rows] = await this.adapter.model.update(
             { email: ctx.params.email },
-            { where: { studentId: ctx.params.studentId } },
+            { where: { studentId: ctx.params.studentId }, returning: true },
           );
+          for (const row of rows)
+            await this.invalidate(ctx, this.accountKeys(row.get("id") as string));
         } catch (err) {
-          // Another account (staff) already has that email: the student keeps the old login.
-          this.logger.warn("Account email not changed: taken by another account", {
+          // Refused up front (students asks `users.emailTaken`); only a race between two
+          // changes can land here: the student keeps the old login, and the log says so.
+          this.logger.error("Account email not changed: taken by another account", {
             studentId: ctx.params.studentId,
             error: (err as Error).name,
           });

@@ -54,8 +54,8 @@ export async function startCampus(env: Record<string, string> = {}): Promise<Cam
     ADMIN_PASSWORD: ADMIN.password,
     RATE_LIMIT_PER_MINUTE: "0",
     AUTH_RATE_LIMIT_PER_MINUTE: "0",
-    // Off like the rate limits: tests that send wrong passwords in a row see the lock alone;
-    // the backoff's own tests turn it on.
+    // Off like the rate limits: tests that send wrong passwords in a row are not slowed down;
+    // the slow-down's own tests turn it on.
     LOGIN_BACKOFF_MS: "0",
     ...env,
   });

@@ -7,9 +7,14 @@
  * valid (and then stored exactly as sent), an error body of the contract's shape that leaks
  * nothing, and — on every rejection — not one row of the domain tables changed.
  *
+ * Protocol edges (security round 2): content encodings (corrupt, truncated, unknown, stacked),
+ * methods a path does not serve (405 with Allow; OPTIONS 204; HEAD like GET), paths in another
+ * case (404) and query integers that are not plain decimal (422).
+ *
  * The hand-written corpus of known attacks lives in http.spec.ts and security.spec.ts; this file
  * is the generated part. Fixed seed, bounded runs: a failure prints the seed and the shrunk case.
  */
+import { brotliCompressSync, deflateSync, gzipSync } from "zlib";
 import fc from "fast-check";
 import { QueryTypes, type Sequelize } from "sequelize";
 import {
@@ -76,8 +81,8 @@ afterAll(() => campus.stop());
 // ---------------------------------------------------------------------------------------------
 // What "nothing was written" means: every row of the domain tables, read from the database.
 // Left out: outbox and notifications (written asynchronously by the relay and the consumers of
-// earlier, accepted requests) and users.failed_logins/failed_window_start (a refused login is
-// meant to count against its account).
+// earlier, accepted requests) and users.login_failures/login_addresses (a refused login is
+// meant to count against the email it names).
 
 async function fingerprint(): Promise<string> {
   const [row] = await db.query(
@@ -1025,4 +1030,287 @@ describe.each(LISTS)("GET $path", (list) => {
       }),
       { seed: SEED, numRuns: RUNS },
     ));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Protocol edges (security round 2, docs/SECURITY.md).
+
+/** Every published path (ids filled in at run time) and the methods it serves, in Allow order. */
+const ROUTES: { template: string; methods: string[] }[] = [
+  { template: "/api/students", methods: ["GET", "POST"] },
+  { template: "/api/students/{student}", methods: ["GET", "PUT", "PATCH", "DELETE"] },
+  { template: "/api/students/{student}/courses", methods: ["GET", "POST"] },
+  { template: "/api/courses", methods: ["GET", "POST"] },
+  { template: "/api/courses/{course}", methods: ["GET", "PUT", "PATCH", "DELETE"] },
+  { template: "/api/courses/{course}/students", methods: ["GET", "POST"] },
+  { template: "/api/courses/{course}/teachers", methods: ["PUT"] },
+  { template: "/api/users", methods: ["GET", "POST"] },
+  { template: "/api/users/{user}", methods: ["GET", "PATCH", "DELETE"] },
+  { template: "/api/notifications", methods: ["GET"] },
+  { template: "/api/notifications/unread-count", methods: ["GET"] },
+  { template: "/api/notifications/read-all", methods: ["POST"] },
+  { template: "/api/auth/me", methods: ["GET"] },
+  { template: "/api/auth/login", methods: ["POST"] },
+  { template: "/api/auth/register", methods: ["POST"] },
+];
+const ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+function fill(template: string): string {
+  return template
+    .replace("{student}", target.studentId)
+    .replace("{course}", target.courseId)
+    .replace("{user}", target.userId);
+}
+
+function allowOf(methods: string[]): string {
+  return [...methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])), "OPTIONS"].join(", ");
+}
+
+async function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<HttpResult> {
+  const response = await fetch(`${campus.baseUrl}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+describe("methods a path does not serve", () => {
+  const wrongMethod = fc
+    .constantFrom(...ROUTES)
+    .chain((route) =>
+      fc.record({
+        route: fc.constant(route),
+        method: fc.constantFrom(
+          ...ALL_METHODS.filter((m) => !route.methods.includes(m)),
+          "OPTIONS",
+        ),
+        token: fc.boolean(),
+      }),
+    )
+    .filter(({ route, method }) => method === "OPTIONS" || !route.methods.includes(method));
+
+  it("answers 405 with the path's Allow (OPTIONS: 204 with Allow), with or without a token, writing nothing", () =>
+    fc.assert(
+      fc.asyncProperty(wrongMethod, async ({ route, method, token }) => {
+        const before = await fingerprint();
+        const headers: Record<string, string> = token ? { authorization: `Bearer ${admin}` } : {};
+        if (method !== "OPTIONS") headers["content-type"] = "application/json";
+        const result = await rawRequest(
+          method,
+          fill(route.template),
+          headers,
+          method === "OPTIONS" ? undefined : Buffer.from("{}"),
+        );
+        const context = `${method} ${route.template}: ${result.status} ${result.text.slice(0, 200)}`;
+
+        expect({ context, allow: result.headers.get("allow") }).toEqual({
+          context,
+          allow: allowOf(route.methods),
+        });
+        if (method === "OPTIONS") {
+          expect({ context, status: result.status, text: result.text }).toEqual({
+            context,
+            status: 204,
+            text: "",
+          });
+        } else {
+          expect({ context, status: result.status }).toEqual({ context, status: 405 });
+          expectCleanError(result);
+          expect(result.body.type).toBe("METHOD_NOT_ALLOWED");
+        }
+        expect({ context, after: await fingerprint() }).toEqual({ context, after: before });
+      }),
+      { seed: SEED, numRuns: RUNS },
+    ));
+
+  it("answers HEAD on a readable path with GET's status and headers, and no body", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ROUTES.filter((route) => route.methods.includes("GET"))),
+        fc.boolean(),
+        async (route, token) => {
+          const headers: Record<string, string> = token ? { authorization: `Bearer ${admin}` } : {};
+          const get = await rawRequest("GET", fill(route.template), headers);
+          const head = await rawRequest("HEAD", fill(route.template), headers);
+          const context = `HEAD ${route.template}: ${head.status}, GET ${get.status}`;
+
+          expect({ context, status: head.status, text: head.text }).toEqual({
+            context,
+            status: get.status,
+            text: "",
+          });
+          expect(head.headers.get("content-type")).toBe(get.headers.get("content-type"));
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    ));
+});
+
+describe("paths in another case", () => {
+  /** A route with some letters of its fixed segments (never the ids) in the other case. */
+  const otherCase = fc
+    .tuple(
+      fc.constantFrom(...ROUTES),
+      fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+      fc.nat(),
+    )
+    .map(([route, flips, forced]) => {
+      const letters = [...route.template].map((char, i) => ({ char, i }));
+      const fixed = letters.filter(({ char, i }) => {
+        const inPlaceholder =
+          route.template.lastIndexOf("{", i) > route.template.lastIndexOf("}", i);
+        return /[a-z]/.test(char) && !inPlaceholder && char !== "{" && char !== "}";
+      });
+      const flip = new Set(fixed.filter((_, k) => flips[k % flips.length]).map(({ i }) => i));
+      flip.add(fixed[forced % fixed.length].i); // at least one letter differs
+      const template = letters
+        .map(({ char, i }) => (flip.has(i) ? char.toUpperCase() : char))
+        .join("");
+      return { route, template };
+    });
+
+  it("answers 404 to any method, writing nothing", () =>
+    fc.assert(
+      fc.asyncProperty(otherCase, fc.constantFrom(...ALL_METHODS), async (item, method) => {
+        const before = await fingerprint();
+        const result = await rawRequest(
+          method,
+          fill(item.template),
+          { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+          method === "GET" ? undefined : Buffer.from("{}"),
+        );
+        const context = `${method} ${item.template}: ${result.status} ${result.text.slice(0, 200)}`;
+
+        expect({ context, status: result.status }).toEqual({ context, status: 404 });
+        expectCleanError(result);
+        expect({ context, after: await fingerprint() }).toEqual({ context, after: before });
+      }),
+      { seed: SEED, numRuns: RUNS },
+    ));
+});
+
+describe("query integers that are not plain decimal", () => {
+  const notPlainDecimal = fc.oneof(
+    fc.nat({ max: 255 }).map((n) => `0x${n.toString(16)}`),
+    fc.nat({ max: 255 }).map((n) => `0b${n.toString(2)}`),
+    fc.nat({ max: 63 }).map((n) => `0o${n.toString(8)}`),
+    fc
+      .tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 2 }))
+      .map(([a, b]) => `${a}e${b}`),
+    fc.integer({ min: 1, max: 9 }).map((n) => `${n}E0`),
+    fc.integer({ min: 1, max: 50 }).map((n) => ` ${n}`),
+    fc.integer({ min: 1, max: 50 }).map((n) => `${n} `),
+    fc.integer({ min: 1, max: 50 }).map((n) => `+${n}`),
+    fc.integer({ min: 1, max: 50 }).map((n) => `${n}.0`),
+    fc.constantFrom("Infinity", "1_0", "\u0661", "", "."),
+  );
+
+  it("answers 422 naming the parameter, on every list", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...LISTS),
+        fc.constantFrom("page", "pageSize"),
+        notPlainDecimal,
+        async (list, name, value) => {
+          const path = list.path
+            .replace("{course}", target.courseId)
+            .replace("{student}", self.studentId);
+          const result = await campus.request(
+            "GET",
+            `${path}?${name}=${encodeURIComponent(value)}`,
+            { token: list.token() },
+          );
+          const context = `GET ${path}?${name}=${JSON.stringify(value)}: ${result.status} ${result.text.slice(0, 200)}`;
+
+          expect({ context, status: result.status }).toEqual({ context, status: 422 });
+          expectCleanError(result);
+          expect(result.body.data.map((item: { field: string }) => item.field)).toContain(name);
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    ));
+});
+
+describe("content encodings", () => {
+  type EncodedCase = {
+    description: string;
+    encoding: string;
+    body: Buffer;
+    expected: number[];
+  };
+  const compressors: Record<string, (data: Buffer) => Buffer> = {
+    gzip: gzipSync,
+    deflate: deflateSync,
+    br: brotliCompressSync,
+  };
+  const encodedCase = (endpoint: Endpoint): fc.Arbitrary<EncodedCase> => {
+    const valid = () => Buffer.from(JSON.stringify(endpoint.validBody()));
+    return fc.oneof(
+      fc
+        .tuple(
+          fc.constantFrom("gzip", "deflate", "br"),
+          fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        )
+        .map(([encoding, bytes]) => ({
+          description: `random bytes as ${encoding}`,
+          encoding,
+          body: Buffer.from(bytes),
+          // Random bytes can happen to decode (deflate, br) to something that is not JSON: 400.
+          expected: [400],
+        })),
+      fc
+        .tuple(fc.constantFrom("gzip", "deflate", "br"), fc.integer({ min: 1, max: 8 }))
+        .map(([encoding, cut]) => {
+          const compressed = compressors[encoding](valid());
+          return {
+            description: `${encoding} cut ${cut} bytes short`,
+            encoding,
+            body: compressed.subarray(0, Math.max(1, compressed.length - cut)),
+            expected: [400],
+          };
+        }),
+      fc
+        .constantFrom("compress", "x-unknown", "zstd2", "gzip, br", "identity, gzip")
+        .map((encoding) => ({
+          description: `unsupported encoding ${encoding}`,
+          encoding,
+          body: valid(),
+          expected: [415],
+        })),
+    );
+  };
+
+  describe.each(ENDPOINTS.filter(hasBody))("$name", (endpoint) => {
+    it("answers a corrupt, truncated or unknown encoding with 400 or 415 (never 500), writing nothing", () =>
+      fc.assert(
+        fc.asyncProperty(encodedCase(endpoint), async (item) => {
+          const before = await fingerprint();
+          const token = endpoint.token();
+          const headers: Record<string, string> = {
+            "content-type": "application/json",
+            "content-encoding": item.encoding,
+          };
+          if (token) headers.authorization = `Bearer ${token}`;
+          const result = await rawRequest(endpoint.method, endpoint.path(), headers, item.body);
+          const context = `${endpoint.name} — ${item.description}: ${result.status} ${result.text.slice(0, 200)}`;
+
+          expect({ context, allowed: item.expected.includes(result.status) }).toEqual({
+            context,
+            allowed: true,
+          });
+          expectCleanError(result);
+          expect({ context, after: await fingerprint() }).toEqual({ context, after: before });
+        }),
+        { seed: SEED, numRuns: 10 },
+      ));
+  });
 });

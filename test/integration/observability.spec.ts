@@ -2,7 +2,7 @@
  * Observability of one node, over HTTP: the gateway's single access line per request (route
  * template, status, duration, request id, user id — and no token, email or password anywhere in
  * the log), the business and HTTP series with bounded labels, 429 counting (the general budget,
- * rejected before moleculer-web resolved the alias, and the per-account login lock), and the
+ * rejected before moleculer-web resolved the alias, and the login slow-down), and the
  * readiness gauge. The cluster suite follows a request id across nodes and runs the dashboards.
  */
 import type { ServiceBroker } from "moleculer";
@@ -62,7 +62,8 @@ beforeAll(async () => {
   for (const stream of [process.stdout, process.stderr]) {
     spies.push(jest.spyOn(stream, "write").mockImplementation(capture as never));
   }
-  campus = await startCampus({ LOG_LEVEL: "info" });
+  // The login slow-down on (1 s after the 3rd failure), so a login can be refused with 429.
+  campus = await startCampus({ LOG_LEVEL: "info", LOGIN_BACKOFF_MS: "1000" });
   admin = await campus.adminToken();
 });
 
@@ -291,7 +292,7 @@ describe("metrics", () => {
     });
   });
 
-  it("counts logins by result, failures, and the login lock's 429 as rate limited", async () => {
+  it("counts logins by result, failures, and the login slow-down's 429 as rate limited", async () => {
     const { broker } = campus;
     const account = await registerStudent(campus);
     const before = {
@@ -304,7 +305,7 @@ describe("metrics", () => {
     const login = (password: string) =>
       campus.request("POST", "/api/auth/login", { body: { email: account.email, password } });
     expect((await login("a-good-long-password")).status).toBe(200);
-    for (let i = 0; i < 10; i += 1) expect((await login("wrong-password-xx")).status).toBe(401);
+    for (let i = 0; i < 3; i += 1) expect((await login("wrong-password-xx")).status).toBe(401);
     const locked = await login("a-good-long-password");
     expect(locked.status).toBe(429);
 
@@ -314,7 +315,7 @@ describe("metrics", () => {
       locked: metric(broker, METRICS.logins, { result: "locked" }) - before.locked,
       failures: metric(broker, METRICS.loginFailures) - before.failures,
       limited: metric(broker, METRICS.rateLimited, { route: "/api/auth/login" }) - before.limited,
-    }).toEqual({ ok: 1, invalid: 10, locked: 1, failures: 11, limited: 1 });
+    }).toEqual({ ok: 1, invalid: 3, locked: 1, failures: 4, limited: 1 });
   });
 
   it("reports the node ready, with each check", async () => {

@@ -22,6 +22,19 @@ describe("connectionOptions", () => {
     });
   });
 
+  it("reads a Unix socket directory from ?host= (the embedded server's URL)", () => {
+    const options = connectionOptions(
+      "postgres://postgres@localhost:5432/postgres?host=%2Ftmp%2Fcampus-pg-abc",
+      "users",
+    );
+
+    expect([options.host, options.port, options.database]).toEqual([
+      "/tmp/campus-pg-abc",
+      5432,
+      "postgres",
+    ]);
+  });
+
   it("decodes percent-encoded user, password and database", () => {
     const options = connectionOptions("postgres://us%40er:p%40ss%2Fw%3Ard@db/my%20db", "courses");
 

@@ -1,3 +1,4 @@
+import { statSync } from "fs";
 import { connect, type Socket } from "net";
 import { Client } from "pg";
 import { serialize } from "pg-protocol";
@@ -26,8 +27,8 @@ describe("nextMessageIndex (whose message runs next on the one PGlite session)",
 
 /** A bare protocol connection: what a pooled client sends, split where TCP may split it. */
 async function rawConnection(url: string): Promise<{ socket: Socket; received: () => Buffer }> {
-  const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const parsed = new URL(url);
+  const socket = connect(`${parsed.searchParams.get("host")}/.s.PGSQL.${parsed.port}`);
   let data = Buffer.alloc(0);
   socket.on("data", (chunk) => (data = Buffer.concat([data, chunk])));
   // The server closes its side when the test stops it: a reset then is expected.
@@ -129,5 +130,38 @@ describe("the embedded server under concurrent parameterized queries", () => {
       await Promise.all(clients.map((client) => client.end()));
       await releaseEmbeddedPostgres();
     }
+  });
+});
+
+describe("where the embedded server listens (security round 2, finding 4)", () => {
+  it("serves a Unix socket in a directory only this user may enter, no TCP port", async () => {
+    const { url } = await acquireEmbeddedPostgres(null);
+    try {
+      const parsed = new URL(url);
+      const socketDir = parsed.searchParams.get("host")!;
+      const dir = statSync(socketDir);
+      const socket = statSync(`${socketDir}/.s.PGSQL.${parsed.port}`);
+
+      expect(socketDir.startsWith("/")).toBe(true);
+      expect(dir.mode & 0o777).toBe(0o700);
+      expect(dir.uid).toBe(process.getuid!());
+      expect(socket.isSocket()).toBe(true);
+
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      const { rows } = await client.query("SELECT inet_server_port() AS port");
+      await client.end();
+      expect(rows).toEqual([{ port: null }]);
+    } finally {
+      await releaseEmbeddedPostgres();
+    }
+  });
+
+  it("removes the socket directory when it stops", async () => {
+    const { url } = await acquireEmbeddedPostgres(null);
+    const socketDir = new URL(url).searchParams.get("host")!;
+    await releaseEmbeddedPostgres();
+
+    expect(() => statSync(socketDir)).toThrow(/ENOENT/);
   });
 });

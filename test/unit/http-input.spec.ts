@@ -1,6 +1,7 @@
 import {
   acceptableRequestId,
   clientErrorResponse,
+  nonDecimalNumbers,
   sanitizeRequest,
   unexpectedNulls,
   unstorableText,
@@ -322,5 +323,27 @@ describe("clientErrorResponse (requests Node's parser refused)", () => {
     expect(body).toMatchObject({ code: 400, type: "MALFORMED_REQUEST" });
     const length = Number(head.find((h) => h.startsWith("Content-Length"))!.split(": ")[1]);
     expect(length).toBe(Buffer.byteLength(raw.split("\r\n\r\n")[1]));
+  });
+});
+
+describe("nonDecimalNumbers", () => {
+  const rules = {
+    page: { type: "number", integer: true, convert: true },
+    ratio: { type: "number", convert: true },
+    name: { type: "string" },
+  };
+
+  it.each(["0x10", "1e2", " 5", "5 ", "", "0b1", "Infinity", "5.0", "+5"])(
+    "names an integer sent as %j",
+    (page) => {
+      expect(nonDecimalNumbers({ page }, rules)).toEqual([
+        { field: "page", message: "must be a plain decimal number", type: "numberDecimal" },
+      ]);
+    },
+  );
+
+  it("accepts plain decimal text, JSON numbers and other fields", () => {
+    expect(nonDecimalNumbers({ page: "12", ratio: "-1.5", name: "0x10" }, rules)).toEqual([]);
+    expect(nonDecimalNumbers({ page: 3, ratio: 1e2 }, rules)).toEqual([]);
   });
 });
