@@ -6,6 +6,7 @@
 import { mkdirSync } from "fs";
 import { resolve } from "path";
 import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
 export interface EmbeddedPostgres {
@@ -111,7 +112,8 @@ async function startEmbedded(dataDir: string | null): Promise<EmbeddedPostgres> 
     location = resolve(dataDir, "pglite");
     mkdirSync(location, { recursive: true });
   }
-  const db = await PGlite.create(location);
+  // btree_gist: the schedule's exclusion constraints (room or teacher = , time range &&).
+  const db = await PGlite.create(location, { extensions: { btree_gist } });
   const server = new PGLiteSocketServer({
     db,
     host: "127.0.0.1",

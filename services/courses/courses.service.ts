@@ -24,7 +24,7 @@ import {
 } from "./courses";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { idParam, isUuid } from "../../lib/ids";
-import { countEnrollment, outcomeHooks } from "../../lib/metrics";
+import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
 import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
@@ -51,6 +51,7 @@ type CoursesThis = Service &
   CacheCleanerThis &
   ResourceThis<Course> & {
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
+    assertNoScheduleConflict(ctx: Context, courseId: string, studentId: string): Promise<void>;
   };
 
 const courseModel = {
@@ -185,6 +186,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             throw forbidden("You may only enroll yourself");
           const course = await this.findResource(ctx, courseId);
           await ctx.call("students.byId", { id: studentId });
+          await this.assertNoScheduleConflict(ctx, course.id, studentId);
 
           const enrollment = await this.sequelize.transaction(async (transaction) => {
             // One conditional update takes the seat: concurrent enrollments cannot oversell.
@@ -435,6 +437,49 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             cacheKeys.startingWith("courses.coursesOfStudent", studentId),
           ),
         ]);
+      },
+
+      /**
+       * SCHEDULE_CONFLICT: the course's future lessons must not overlap those of the student's
+       * other courses (asked of the schedule service). A cluster that runs no schedule service
+       * has no lessons, so there is nothing to check. Checked before the enrollment's
+       * transaction, not inside it: two simultaneous enrollments of one student into two
+       * clashing courses can both pass (see docs/schedule.md).
+       */
+      async assertNoScheduleConflict(
+        this: CoursesThis,
+        ctx: Context,
+        courseId: string,
+        studentId: string,
+      ): Promise<void> {
+        const registry = this.broker.registry as unknown as { hasService(name: string): boolean };
+        if (!registry.hasService("schedule")) return;
+        const rows = await this.models.enrollment.findAll({
+          where: { studentId },
+          attributes: ["courseId"],
+        });
+        const courseIds = rows
+          .map((row) => row.get("courseId") as string)
+          .filter((id) => id !== courseId);
+        if (courseIds.length === 0) return;
+        const conflicts: { lesson: { id: string }; clashesWith: { id: string } }[] = await ctx.call(
+          "schedule.enrollmentConflicts",
+          {
+            courseId,
+            courseIds,
+          },
+        );
+        if (conflicts.length === 0) return;
+        // Every lesson in the way once, as the other 409s name them, and the pairs that clash.
+        const lessons = new Map(
+          conflicts.flatMap((pair) => [pair.lesson, pair.clashesWith]).map((l) => [l.id, l]),
+        );
+        countScheduleConflict(this.broker, "schedule");
+        throw conflict(
+          "A lesson of this course overlaps a lesson of a course the student is enrolled in",
+          "SCHEDULE_CONFLICT",
+          { lessons: [...lessons.values()], conflicts },
+        );
       },
 
       async enrolledStudentIds(
