@@ -4,6 +4,7 @@ import {
   DEV_ADMIN_EMAIL,
   DEV_ADMIN_PASSWORD,
   loadConfig,
+  parsePublicUrl,
   parseServices,
 } from "../../lib/config";
 
@@ -55,7 +56,12 @@ describe("loadConfig defaults (empty environment)", () => {
       courses: null,
       users: null,
       notifications: null,
+      schedule: null,
     });
+  });
+
+  it("has no PUBLIC_URL: feed links name localhost and PORT", () => {
+    expect(config.publicUrl).toBeNull();
   });
 
   it("keeps embedded data under ./data", () => {
@@ -149,6 +155,7 @@ describe("loadConfig reads the environment", () => {
       courses: url,
       users: url,
       notifications: url,
+      schedule: url,
     });
   });
 
@@ -164,6 +171,7 @@ describe("loadConfig reads the environment", () => {
       courses: "postgres://courses-host/courses",
       users: "postgres://shared/db",
       notifications: "postgres://shared/db",
+      schedule: "postgres://shared/db",
     });
   });
 
@@ -322,7 +330,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule",
       ),
     );
   });
@@ -333,6 +341,28 @@ describe("parseServices", () => {
 
   it("accepts notifications", () => {
     expect(parseServices("api,notifications")).toEqual(["api", "notifications"]);
+  });
+
+  it("accepts schedule", () => {
+    expect(parseServices("schedule")).toEqual(["schedule"]);
+  });
+});
+
+describe("parsePublicUrl (PUBLIC_URL)", () => {
+  it("keeps an http(s) URL without its trailing slashes", () => {
+    expect(parsePublicUrl("https://campus.example.org/lms//")).toBe(
+      "https://campus.example.org/lms",
+    );
+  });
+
+  it("is null when unset or blank", () => {
+    expect(parsePublicUrl(undefined)).toBeNull();
+    expect(parsePublicUrl("  ")).toBeNull();
+  });
+
+  it("refuses anything but an http(s) URL", () => {
+    expect(() => parsePublicUrl("campus.example.org")).toThrow(ConfigError);
+    expect(() => parsePublicUrl("ftp://campus.example.org")).toThrow(ConfigError);
   });
 });
 
