@@ -38,10 +38,9 @@ function addLesson(courseId: string, body: Record<string, unknown>) {
 
 beforeAll(async () => {
   await cluster.createDatabases();
-  // The schedule database is migrated by one replica before the other starts.
-  const schedule1 = await cluster.start("schedule-1", "schedule");
-  await cluster.ready(schedule1);
+  // Both schedule replicas start at once: their migrations serialize on an advisory lock.
   const workers = await Promise.all([
+    cluster.start("schedule-1", "schedule"),
     cluster.start("users", "users"),
     cluster.start("students", "students"),
     cluster.start("courses", "courses"),
