@@ -43,7 +43,8 @@ beforeAll(async () => {
     cluster.start("schedule-1", "schedule"),
     cluster.start("users", "users"),
     cluster.start("students", "students"),
-    cluster.start("courses", "courses"),
+    cluster.start("courses-1", "courses"),
+    cluster.start("courses-2", "courses"),
     cluster.start("notifications", "notifications"),
     cluster.start("schedule-2", "schedule"),
   ]);
@@ -112,6 +113,35 @@ describe("schedule on its own nodes", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.type).toBe("SCHEDULE_CONFLICT");
     expect(refused.body.data.conflicts).toEqual([{ lesson: b.body, clashesWith: a.body }]);
+  });
+
+  it("of simultaneous enrollments of one student into clashing courses, exactly one wins (two courses nodes)", async () => {
+    const courses = await Promise.all(["C1", "C2", "C3", "C4"].map(createCourse));
+    for (const [index, courseId] of courses.entries()) {
+      const lesson = await addLesson(courseId, {
+        startsAt: `2027-04-16T09:${String(index * 10).padStart(2, "0")}:00Z`,
+        endsAt: "2027-04-16T11:00:00Z",
+      });
+      expect(lesson.status).toBe(201);
+    }
+    const student = await registerStudent();
+
+    const results = await Promise.all(
+      courses.map((courseId) =>
+        http(base, "POST", `/api/courses/${courseId}/students`, student.token, {
+          studentId: student.studentId,
+        }),
+      ),
+    );
+
+    expect(results.map((result) => result.status).sort()).toEqual([201, 409, 409, 409]);
+    const mine = await http(
+      base,
+      "GET",
+      `/api/students/${student.studentId}/courses`,
+      student.token,
+    );
+    expect(mine.body.total).toBe(1);
   });
 
   it("tells an enrolled student that a lesson moved, through the durable events", async () => {

@@ -697,4 +697,23 @@ describe("enrollment conflicts", () => {
     });
     expect(roster.body.total).toBe(0);
   });
+
+  it("of two simultaneous enrollments of one student into clashing courses, exactly one wins", async () => {
+    const [courseA, courseB] = [await createCourse(admin), await createCourse(admin)];
+    await addLesson(courseA, { startsAt: "2027-12-13T09:00:00Z", endsAt: "2027-12-13T10:00:00Z" });
+    await addLesson(courseB, { startsAt: "2027-12-13T09:30:00Z", endsAt: "2027-12-13T10:30:00Z" });
+    const student = await registerStudent(campus);
+
+    const results = await Promise.all(
+      [courseA, courseB].map((courseId) =>
+        campus.request("POST", `/api/courses/${courseId}/students`, {
+          token: student.token,
+          body: { studentId: student.studentId },
+        }),
+      ),
+    );
+
+    expect(results.map((result) => result.status).sort()).toEqual([201, 409]);
+    expect(results.find((result) => result.status === 409)!.body.type).toBe("SCHEDULE_CONFLICT");
+  });
 });
