@@ -75,7 +75,8 @@ export const scheduleRoutes = routeTable({
     feed: {
       rest: "GET /schedule/feed/:token",
       permissions: ["$anyone"],
-      params: { $$strict: "remove", token: { type: "string", min: 1, max: 128 } },
+      // Any string (the URL bounds its length): a malformed secret is simply not found (404).
+      params: { $$strict: "remove", token: { type: "string", min: 1 } },
     },
   },
 });

@@ -17,7 +17,11 @@ import { pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
 import { CacheCleanerMixin, type CacheCleanerThis } from "../../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import {
+  DomainEventsMixin,
+  durableConsumer,
+  type DomainEventsThis,
+} from "../../mixins/domain-events.mixin";
 import type { CourseAccess } from "../courses/courses";
 import {
   attendanceSummary,
@@ -668,6 +672,24 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           }));
         },
       },
+    },
+
+    channels: {
+      /** A deleted course's lessons (and their attendance) go with it. Idempotent. */
+      "course.deleted": durableConsumer(async function (
+        this: ScheduleThis,
+        ctx: Context<{ courseId: string }>,
+      ) {
+        const removed = await this.sequelize.query(
+          `DELETE FROM schedule.lessons WHERE course_id = :courseId RETURNING id`,
+          { replacements: { courseId: ctx.params.courseId }, type: QueryTypes.SELECT },
+        );
+        if (removed.length > 0)
+          this.logger.info("Lessons of a deleted course removed", {
+            courseId: ctx.params.courseId,
+            lessons: removed.length,
+          });
+      }),
     },
 
     methods: {

@@ -654,6 +654,26 @@ describe("the calendar feed", () => {
     expect((await feed(fresh.body.url)).status).toBe(200);
     expect((await campus.request("GET", `/api/schedule/feed/${"x".repeat(43)}`)).status).toBe(404);
     expect((await campus.request("GET", "/api/schedule/feed/short")).status).toBe(404);
+    expect((await campus.request("GET", `/api/schedule/feed/${"y".repeat(500)}`)).status).toBe(404);
+  });
+});
+
+describe("a deleted course", () => {
+  it("takes its lessons with it", async () => {
+    const courseId = await createCourse(admin);
+    const lesson = await addLesson(courseId, {
+      startsAt: "2027-11-20T09:00:00Z",
+      endsAt: "2027-11-20T10:00:00Z",
+      room: "Gone",
+    });
+
+    const removed = await campus.request("DELETE", `/api/courses/${courseId}`, { token: admin });
+
+    expect(removed.status).toBe(204);
+    await eventually(async () => {
+      const after = await campus.request("GET", `/api/lessons/${lesson.body.id}`, { token: admin });
+      expect(after.status).toBe(404);
+    });
   });
 });
 
