@@ -13,9 +13,13 @@ import { conflict, forbidden, invalid, notFound, type FieldError } from "../../l
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countScheduleConflict } from "../../lib/metrics";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
+import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
-import { CacheCleanerMixin, type CacheCleanerThis } from "../../mixins/cache-cleaner.mixin";
+import {
+  CacheCleanerMixin,
+  cacheKeys,
+  type CacheCleanerThis,
+} from "../../mixins/cache-cleaner.mixin";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
@@ -67,6 +71,9 @@ interface LessonValues {
   teacherId: string | null;
 }
 
+/** Whose lessons a read lists: some courses' (a course, a student's courses) or a teacher's. */
+type LessonScope = { courseIds: string[] } | { teacherId: string };
+
 type ScheduleThis = Service &
   DbServiceThis &
   DomainEventsThis &
@@ -89,10 +96,11 @@ type ScheduleThis = Service &
       except?: string,
     ): Promise<never>;
     lessonsPage(
-      where: string,
-      replacements: Record<string, unknown>,
+      ctx: Context,
+      scope: LessonScope,
       params: { from?: string; to?: string; page?: number; pageSize?: number },
     ): Promise<Page<Lesson>>;
+    lessonsChanged(ctx: Context): Promise<void>;
     lessonsFor(ctx: Context, user: Identity, range: { from: Date; to: Date }): Promise<LessonRow[]>;
   };
 
@@ -219,6 +227,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           if (problems.length > 0 || Array.isArray(slot)) throw invalid(problems);
           const slots = [{ startsAt: slot.start.toJSDate(), endsAt: slot.end.toJSDate() }];
           const [lesson] = await this.insertLessons(slots, access.course.id, null, values);
+          await this.lessonsChanged(ctx);
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/lessons/${lesson.id}`;
           return lesson;
@@ -260,6 +269,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           if (stretched.length > 0) throw invalid(stretched);
           const seriesId = randomUUID();
           const lessons = await this.insertLessons(slots, access.course.id, seriesId, values);
+          await this.lessonsChanged(ctx);
           ctx.meta.$statusCode = 201;
           ctx.meta.$location = `/api/lessons/${lessons[0].id}`;
           return { seriesId, lessons };
@@ -367,6 +377,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
               }
               return lesson;
             });
+            await this.lessonsChanged(ctx);
             return updated;
           } catch (err) {
             return this.bookingConflict(err, [next], next, current.id);
@@ -403,6 +414,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
               });
             }
           });
+          await this.lessonsChanged(ctx);
           ctx.meta.$statusCode = 204;
           return null;
         },
@@ -421,11 +433,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           const access = await this.courseAccess(ctx, ctx.params.id);
           if (ctx.meta.user!.role === "student" && !access.enrolled)
             throw forbidden("Only students enrolled in this course may see its schedule");
-          return this.lessonsPage(
-            "course_id = :courseId",
-            { courseId: access.course.id },
-            ctx.params,
-          );
+          return this.lessonsPage(ctx, { courseIds: [access.course.id] }, ctx.params);
         },
       },
 
@@ -446,9 +454,9 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
               if (Array.isArray(range)) throw invalid(range);
               return toPage([], 0, pageRequest(ctx.params));
             }
-            return this.lessonsPage("course_id IN (:courseIds)", { courseIds }, ctx.params);
+            return this.lessonsPage(ctx, { courseIds }, ctx.params);
           }
-          return this.lessonsPage("teacher_id = :teacherId", { teacherId: user.id }, ctx.params);
+          return this.lessonsPage(ctx, { teacherId: user.id }, ctx.params);
         },
       },
 
@@ -605,6 +613,55 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
 
       // ---- Internal ----
 
+      /**
+       * One page of lessons starting in [from, to), by `startsAt`: of some courses, or of a
+       * teacher. Cached; every lesson write cleans it (`lessonsChanged`).
+       */
+      lessonsPage: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: {
+          courseIds: { type: "array", items: { type: "uuid" }, max: 1000, optional: true },
+          teacherId: { type: "uuid", optional: true },
+          from: { type: "string" },
+          to: { type: "string" },
+          ...pageParams,
+        },
+        cache: { keys: ["courseIds", "teacherId", "from", "to", "page", "pageSize"] },
+        async handler(
+          this: ScheduleThis,
+          ctx: Context<{
+            courseIds?: string[];
+            teacherId?: string;
+            from: string;
+            to: string;
+            page?: number;
+            pageSize?: number;
+          }>,
+        ): Promise<Page<Lesson>> {
+          const { courseIds, teacherId, from, to } = ctx.params;
+          const request = pageRequest(ctx.params);
+          const where = courseIds ? "course_id IN (:courseIds)" : "teacher_id = :teacherId";
+          const all = { courseIds: courseIds ?? [], teacherId: teacherId ?? null, from, to };
+          const condition = `${where} AND starts_at >= :from AND starts_at < :to`;
+          const [rows, [{ count }]] = await Promise.all([
+            this.sequelize.query<LessonRow>(
+              `SELECT * FROM schedule.lessons WHERE ${condition}
+               ORDER BY starts_at, id LIMIT :limit OFFSET :offset`,
+              {
+                replacements: { ...all, limit: request.pageSize, offset: request.offset },
+                type: QueryTypes.SELECT,
+              },
+            ),
+            this.sequelize.query<{ count: string }>(
+              `SELECT count(*) AS count FROM schedule.lessons WHERE ${condition}`,
+              { replacements: all, type: QueryTypes.SELECT },
+            ),
+          ]);
+          return toPage(rows.map(toLesson), Number(count), request);
+        },
+      },
+
       attendanceOfLesson: {
         ...FAST_FAILOVER,
         visibility: "public",
@@ -684,6 +741,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           `DELETE FROM schedule.lessons WHERE course_id = :courseId RETURNING id`,
           { replacements: { courseId: ctx.params.courseId }, type: QueryTypes.SELECT },
         );
+        if (removed.length > 0) await this.lessonsChanged(ctx);
         if (removed.length > 0)
           this.logger.info("Lessons of a deleted course removed", {
             courseId: ctx.params.courseId,
@@ -824,32 +882,27 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
         throw conflict(meaning.message, meaning.type, { lessons: rows.map(toLesson) });
       },
 
-      async lessonsPage(
+      /** Reads resolve their range first, so a cached page is keyed by real instants. */
+      lessonsPage(
         this: ScheduleThis,
-        where: string,
-        replacements: Record<string, unknown>,
+        ctx: Context,
+        scope: LessonScope,
         params: { from?: string; to?: string; page?: number; pageSize?: number },
       ): Promise<Page<Lesson>> {
         const range = scheduleRange(params);
         if (Array.isArray(range)) throw invalid(range);
-        const request = pageRequest(params);
-        const all = { ...replacements, from: range.from, to: range.to };
-        const condition = `${where} AND starts_at >= :from AND starts_at < :to`;
-        const [rows, [{ count }]] = await Promise.all([
-          this.sequelize.query<LessonRow>(
-            `SELECT * FROM schedule.lessons WHERE ${condition}
-             ORDER BY starts_at, id LIMIT :limit OFFSET :offset`,
-            {
-              replacements: { ...all, limit: request.pageSize, offset: request.offset },
-              type: QueryTypes.SELECT,
-            },
-          ),
-          this.sequelize.query<{ count: string }>(
-            `SELECT count(*) AS count FROM schedule.lessons WHERE ${condition}`,
-            { replacements: all, type: QueryTypes.SELECT },
-          ),
-        ]);
-        return toPage(rows.map(toLesson), Number(count), request);
+        return ctx.call("schedule.lessonsPage", {
+          ...scope,
+          from: range.from.toISOString(),
+          to: range.to.toISOString(),
+          page: params.page,
+          pageSize: params.pageSize,
+        });
+      },
+
+      /** Every cached schedule page may list a changed lesson. */
+      lessonsChanged(this: ScheduleThis, ctx: Context): Promise<void> {
+        return this.invalidate(ctx, [cacheKeys.all("schedule.lessonsPage")]);
       },
 
       /** A user's lessons in a range: a student's courses' lessons, or the lessons one teaches. */

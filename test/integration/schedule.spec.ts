@@ -370,6 +370,31 @@ describe("reading schedules", () => {
     expect(lesson.status).toBe(403);
   });
 
+  it("never answers a stale page: every lesson write cleans the cached schedules", async () => {
+    const courseId = await createCourse();
+    const student = await enrolledStudent(courseId);
+    const path = "/api/schedule/me?from=2027-06-01&to=2027-06-30";
+    const read = async () =>
+      (await campus.request("GET", path, { token: student.token })).body.rows.map(
+        (l: { id: string; cancelled: boolean; startsAt: string }) =>
+          `${l.id}:${l.startsAt}:${l.cancelled}`,
+      );
+    expect(await read()).toEqual([]);
+
+    const lesson = await addLesson(courseId, {
+      startsAt: "2027-06-10T09:00:00Z",
+      endsAt: "2027-06-10T10:00:00Z",
+    });
+    expect(await read()).toEqual([`${lesson.body.id}:2027-06-10T09:00:00.000Z:false`]);
+    await campus.request("PATCH", `/api/lessons/${lesson.body.id}`, {
+      token: admin,
+      body: { startsAt: "2027-06-11T09:00:00Z", endsAt: "2027-06-11T10:00:00Z", cancelled: true },
+    });
+    expect(await read()).toEqual([`${lesson.body.id}:2027-06-11T09:00:00.000Z:true`]);
+    await campus.request("DELETE", `/api/lessons/${lesson.body.id}`, { token: admin });
+    expect(await read()).toEqual([]);
+  });
+
   it.each([
     ["a range over 366 days", "from=2027-01-01&to=2028-01-03", "to"],
     ["to before from", "from=2027-02-01&to=2027-01-01", "to"],
