@@ -592,7 +592,7 @@ const SCHEDULE_OPERATIONS: Record<string, OperationDoc> = {
   },
   "schedule.mySchedule": {
     summary: "The caller's lessons in a date range",
-    description: `A student's: the lessons of their courses; a teacher's: the lessons they teach. ${RANGE}`,
+    description: `A student's: the lessons of their courses; a teacher's (or an admin's): the lessons they teach. ${RANGE}`,
     success: { status: 200, schema: "LessonPage" },
     parameters: { from: "Start of the range", to: "End of the range (exclusive)" },
   },

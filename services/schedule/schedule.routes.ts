@@ -49,7 +49,8 @@ export const scheduleRoutes = routeTable({
     },
     mySchedule: {
       rest: "GET /schedule/me",
-      permissions: ["teacher", "student"],
+      // An admin's: the lessons they teach (as for a teacher), like their calendar feed.
+      permissions: ["admin", "teacher", "student"],
       params: { $$strict: "remove", ...rangeFields, ...pageParams },
     },
     recordAttendance: {
