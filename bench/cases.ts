@@ -7,11 +7,12 @@ import type { CaseResult } from "./report";
 export const STUDENT = "GET /api/students/:id";
 export const STUDENT_COURSES = "GET /api/students/:id/courses (20 courses)";
 export const COURSE_STUDENTS = "GET /api/courses/:id/students?pageSize=100 (100 students)";
+export const MY_SCHEDULE = "GET /api/schedule/me (a student: 8 courses × 30 lessons; first 20)";
 
 const BARE = "Node `http`, 1 process";
-const ONE_PROCESS = "1 process: api, students, courses, users, notifications";
-const CLUSTER = "api, users, students, courses: 4 processes over NATS";
-const CLUSTER2 = "api, users, 2× students, courses: 5 processes over NATS";
+const ONE_PROCESS = "1 process: api, students, courses, users, notifications, schedule";
+const CLUSTER = "api, users, students, courses, schedule: 5 processes over NATS";
+const CLUSTER2 = "api, users, 2× students, courses, schedule: 6 processes over NATS";
 
 function twins(
   id: string,
@@ -76,6 +77,11 @@ export function allCases(): CaseResult[] {
     ...twins("nats.studentCourses", "student's courses", `${CLUSTER} (JSON)`, STUDENT_COURSES, {
       uncached: ["nats.student.uncached", "vs one student"],
       cached: ["nats.student.cached", "vs one student"],
+    }),
+    // The issue's bound: within 2× of the student's courses with the cache off.
+    ...twins("nats.mySchedule", "student's schedule", `${CLUSTER} (JSON)`, MY_SCHEDULE, {
+      uncached: ["nats.studentCourses.uncached", "vs student's courses, cache off"],
+      cached: ["nats.studentCourses.uncached", "vs student's courses, cache off"],
     }),
     ...twins("nats.courseStudents", "course's students", `${CLUSTER} (JSON)`, COURSE_STUDENTS, {
       uncached: ["nats.student.uncached", "vs one student"],

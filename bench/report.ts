@@ -432,6 +432,11 @@ export function findingsOf(report: BenchReport, disturbedCores: number): string[
     "nats.courseStudents.uncached",
     "nats.student.uncached",
   );
+  claim(
+    "Student's schedule (8 courses × 30 lessons) vs student's 20 courses, cache off",
+    "nats.mySchedule.uncached",
+    "nats.studentCourses.uncached",
+  );
   const best = report.cases
     .filter((c) => c.measured && !c.id.startsWith("bare."))
     .map((c) => ({ c, value: c.measured!.summary.reqPerSec / report.ceilingReqPerSec }))
@@ -534,6 +539,18 @@ export function targetRows(report: BenchReport): TargetRow[] {
       "cached `GET /api/courses/:id/students` ≥ 3× its uncached twin",
       caseRatio(report, "nats.courseStudents.cached", "nats.courseStudents.uncached"),
       3,
+      times,
+    ),
+    atLeast(
+      "`GET /api/schedule/me` (cache off) within 2× of `GET /api/students/:id/courses` (cache off)",
+      caseRatio(report, "nats.mySchedule.uncached", "nats.studentCourses.uncached"),
+      0.5,
+      times,
+    ),
+    atLeast(
+      "`GET /api/schedule/me` (Redis cache) within 2× of `GET /api/students/:id/courses` (cache off)",
+      caseRatio(report, "nats.mySchedule.cached", "nats.studentCourses.uncached"),
+      0.5,
       times,
     ),
     // "Not slower" within the run's noise: the spread of the two cases' rounds.

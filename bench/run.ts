@@ -36,7 +36,15 @@ import {
   type CaseResult,
   type NodeRecord,
 } from "./report";
-import { COURSES, ROSTER, STUDENTS, seed, type Seed } from "./seed";
+import {
+  COURSES,
+  LESSONS_PER_COURSE,
+  ROSTER,
+  SCHEDULE_COURSES,
+  STUDENTS,
+  seed,
+  type Seed,
+} from "./seed";
 
 /** `CACHER=off`: no cacher and no near cache on the node. */
 const CACHE_OFF = "off";
@@ -50,7 +58,7 @@ const DISTURBED_CORES = 0.25;
 const MAX_ATTEMPTS = 3;
 /** Time kept for what follows the last group that may be measured again (burst, Notepack, bare). */
 const RESERVED_SECONDS = 150;
-const ALL_SERVICES = "api,students,courses,users,notifications";
+const ALL_SERVICES = "api,students,courses,users,notifications,schedule";
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -283,6 +291,7 @@ function clusterSpecs(prefix: string, env: Record<string, string>): NodeSpec[] {
     { name: `${prefix}-users`, role: "users", services: "users", env },
     { name: `${prefix}-students-1`, role: "students", services: "students", env },
     { name: `${prefix}-courses`, role: "courses", services: "courses", env },
+    { name: `${prefix}-schedule`, role: "schedule", services: "schedule", env },
     { name: `${prefix}-api`, role: "api", services: "api", env },
   ];
 }
@@ -368,6 +377,10 @@ function targets(base: string) {
       url: `${base}/api/courses/${data.fullCourseId}/students?pageSize=${ROSTER}`,
       headers,
     },
+    mySchedule: {
+      url: `${base}/api/schedule/me`,
+      headers: { authorization: `Bearer ${data.scheduleStudentToken}` },
+    },
   };
 }
 
@@ -435,6 +448,10 @@ async function checkAnswers(base: string): Promise<void> {
   }
   if (roster.status !== 200 || roster.body.rows.length !== ROSTER) {
     wrong.push(`course's students ${roster.status}`);
+  }
+  const schedule = await http(base, "GET", "/api/schedule/me", data.scheduleStudentToken);
+  if (schedule.status !== 200 || schedule.body.total !== SCHEDULE_COURSES * LESSONS_PER_COURSE) {
+    wrong.push(`student's schedule ${schedule.status} ${schedule.body?.total}`);
   }
   if (wrong.length > 0) throw new Error(`unexpected answers from ${base}: ${wrong.join(", ")}`);
 }
@@ -780,7 +797,7 @@ async function main(): Promise<void> {
   await clusterPair("JSON", async (off, cached) => {
     const offBase = gatewayOf(off);
     const cachedBase = gatewayOf(cached);
-    for (const kind of ["student", "studentCourses", "courseStudents"] as const) {
+    for (const kind of ["student", "studentCourses", "courseStudents", "mySchedule"] as const) {
       await measureGroup([
         { id: `nats.${kind}.uncached`, target: targets(offBase)[kind], metricNodes: names(off) },
         {

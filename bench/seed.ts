@@ -2,12 +2,16 @@
  * The bench's data, created through the HTTP API as an administrator: 200 students and 20
  * courses; the first student is enrolled in all 20 courses and the first course holds the first
  * 100 students, so the two cross-service endpoints answer full pages (20 courses, 100 students).
+ * A registered student (an account, for `GET /api/schedule/me`) is enrolled in 8 of the courses,
+ * each with 30 lessons that clash with nothing, all within the next 30 days (the default range).
  */
 import { http } from "../test/cluster/harness";
 
 export const STUDENTS = 200;
 export const COURSES = 20;
 export const ROSTER = 100;
+export const SCHEDULE_COURSES = 8;
+export const LESSONS_PER_COURSE = 30;
 
 export interface Seed {
   studentIds: string[];
@@ -16,6 +20,8 @@ export interface Seed {
   busyStudentId: string;
   /** Holds the first ROSTER students. */
   fullCourseId: string;
+  /** A student account enrolled in SCHEDULE_COURSES courses with lessons. */
+  scheduleStudentToken: string;
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; rejects on the first failure. */
@@ -78,7 +84,42 @@ export async function seed(base: string, token: string, runId: string): Promise<
   await inParallel(enrollments, 10, (e) =>
     created(base, token, `/api/courses/${e.courseId}/students`, { studentId: e.studentId }),
   );
+  // The schedule: one 45-minute lesson an hour from tomorrow 00:00 UTC, the courses in turn.
+  const registered = await http(base, "POST", "/api/auth/register", undefined, {
+    email: `bench.schedule.${runId}@campus.test`,
+    password: "a-bench-password-long-enough",
+    firstName: "Bench",
+    lastName: "Scheduled",
+  });
+  if (registered.status !== 201) {
+    throw new Error(`register answered ${registered.status}: ${JSON.stringify(registered.body)}`);
+  }
+  const scheduled = courses.slice(0, SCHEDULE_COURSES);
+  await inParallel(scheduled, 4, (course) =>
+    created(base, token, `/api/courses/${course.id}/students`, {
+      studentId: registered.body.user.studentId,
+    }),
+  );
+  const tomorrow = new Date();
+  tomorrow.setUTCHours(24, 0, 0, 0);
+  const lessons = scheduled.flatMap((course, c) =>
+    Array.from({ length: LESSONS_PER_COURSE }, (_, l) => {
+      const startsAt = new Date(tomorrow.getTime() + (l * SCHEDULE_COURSES + c) * 3600000);
+      return {
+        courseId: course.id,
+        startsAt: startsAt.toISOString(),
+        endsAt: new Date(startsAt.getTime() + 45 * 60000).toISOString(),
+      };
+    }),
+  );
+  await inParallel(lessons, 10, (lesson) =>
+    created(base, token, `/api/courses/${lesson.courseId}/lessons`, {
+      startsAt: lesson.startsAt,
+      endsAt: lesson.endsAt,
+    }),
+  );
   return {
+    scheduleStudentToken: registered.body.accessToken as string,
     studentIds: students.map((s) => s.id),
     courseIds: courses.map((c) => c.id),
     busyStudentId,

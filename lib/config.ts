@@ -4,7 +4,14 @@
  */
 import { randomBytes } from "crypto";
 
-export const ALL_SERVICES = ["api", "students", "courses", "users", "notifications"] as const;
+export const ALL_SERVICES = [
+  "api",
+  "students",
+  "courses",
+  "users",
+  "notifications",
+  "schedule",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Services that own a database; each may get its own `<NAME>_DATABASE_URL`. */
@@ -27,6 +34,11 @@ export interface CampusConfig {
   namespace: string;
   nodeID: string | null;
   databaseUrls: Record<DatabaseOwner, string | null>;
+  /**
+   * Where clients reach the API from outside (`PUBLIC_URL`, no trailing slash), for links the
+   * API hands out (the calendar-feed URL); null: the URL is built from the request's Host.
+   */
+  publicUrl: string | null;
   /** Where the embedded database keeps its files; null keeps it in memory (`DATA_DIR=:memory:`). */
   dataDir: string | null;
   jwt: {
@@ -146,6 +158,16 @@ export function redisUrl(config: Pick<CampusConfig, "cacher">): string | null {
   return config.cacher.type === "redis" ? config.cacher.url : null;
 }
 
+/** `PUBLIC_URL`: an http(s) origin (and optional path prefix), kept without a trailing slash. */
+export function parsePublicUrl(raw: string | undefined): string | null {
+  const value = raw?.trim() ?? "";
+  if (value === "") return null;
+  if (!/^https?:\/\/[^/]/.test(value)) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s):// URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
 export function loadConfig(env: Env = process.env): CampusConfig {
   const nodeEnv = env.NODE_ENV ?? "development";
   const production = nodeEnv === "production";
@@ -195,7 +217,9 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       courses: env.COURSES_DATABASE_URL?.trim() || sharedUrl,
       users: env.USERS_DATABASE_URL?.trim() || sharedUrl,
       notifications: env.NOTIFICATIONS_DATABASE_URL?.trim() || sharedUrl,
+      schedule: env.SCHEDULE_DATABASE_URL?.trim() || sharedUrl,
     },
+    publicUrl: parsePublicUrl(env.PUBLIC_URL),
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),
     jwt: {
       // A random per-start secret keeps single-process development safe without setup;

@@ -11,6 +11,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
 export interface EmbeddedPostgres {
@@ -131,7 +132,8 @@ async function startEmbedded(dataDir: string | null): Promise<EmbeddedPostgres> 
     location = resolve(dataDir, "pglite");
     mkdirSync(location, { recursive: true });
   }
-  const db = await PGlite.create(location);
+  // btree_gist: the schedule's exclusion constraints (room or teacher = , time range &&).
+  const db = await PGlite.create(location, { extensions: { btree_gist } });
   const socketDir = privateSocketDirectory();
   const server = new PGLiteSocketServer({
     db,

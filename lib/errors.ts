@@ -16,8 +16,12 @@ export interface FieldError {
 export const notFound = (what: string): Errors.MoleculerClientError =>
   new MoleculerClientError(`${what} not found`, 404, "NOT_FOUND");
 
-export const conflict = (message: string, type: string): Errors.MoleculerClientError =>
-  new MoleculerClientError(message, 409, type);
+/** 409; `data` (our own, e.g. the lessons in the way) is passed on to the client. */
+export const conflict = (
+  message: string,
+  type: string,
+  data?: Record<string, unknown>,
+): Errors.MoleculerClientError => new MoleculerClientError(message, 409, type, data);
 
 export const forbidden = (
   message = "You are not allowed to do this",
@@ -201,7 +205,9 @@ export function toHttpError(err: unknown): HttpError {
         body: body(429, "TOO_MANY_REQUESTS", message),
       };
     }
-    return { status: code, headers: {}, body: body(code, type || "BAD_REQUEST", message) };
+    // A 409's data is what we put there (the records in the way); other data may be internal.
+    const data = code === 409 && e.data && typeof e.data === "object" ? e.data : undefined;
+    return { status: code, headers: {}, body: body(code, type || "BAD_REQUEST", message, data) };
   }
 
   // Routing 404 of moleculer-web (unknown route) arrives as NotFoundError with type NOT_FOUND.

@@ -14,6 +14,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   courses: ["students"],
   users: ["students"],
   notifications: ["users"],
+  // Every schedule request asks courses who the caller is to the course; feeds ask users.
+  schedule: ["courses", "users"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

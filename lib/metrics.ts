@@ -19,12 +19,16 @@ export const METRICS = {
   ready: "campus_ready",
   readyCheck: "campus_ready_check",
   nearCache: "campus_near_cache_requests_total",
+  scheduleConflicts: "campus_schedule_conflicts_total",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
 export type EnrollmentResult = (typeof ENROLLMENT_RESULTS)[number];
 export const LOGIN_RESULTS = ["ok", "invalid", "locked"] as const;
 export type LoginResult = (typeof LOGIN_RESULTS)[number];
+/** Bookings and enrollments refused for a clash: room, teacher, or a student's own schedule. */
+export const SCHEDULE_CONFLICT_KINDS = ["room", "teacher", "schedule"] as const;
+export type ScheduleConflictKind = (typeof SCHEDULE_CONFLICT_KINDS)[number];
 export const READINESS_CHECKS = ["transporter", "databases", "services"] as const;
 
 /** Seconds; from a fast cached read to a request that hit a timeout. */
@@ -54,6 +58,13 @@ export const METRIC_DEFINITIONS: MetricDefinition[] = [
     type: "counter",
     labelNames: ["result"],
     description: "Enrollment attempts by result: ok, full, duplicate, not_found",
+  },
+  {
+    name: METRICS.scheduleConflicts,
+    type: "counter",
+    labelNames: ["kind"],
+    description:
+      "Lessons and enrollments refused for a clash: room (ROOM_CONFLICT), teacher (TEACHER_CONFLICT), schedule (SCHEDULE_CONFLICT)",
   },
   {
     name: METRICS.logins,
@@ -135,6 +146,7 @@ const OWNED_SERIES: Record<string, [string, Record<string, string>[]][]> = {
     [METRICS.logins, LOGIN_RESULTS.map((result) => ({ result }))],
     [METRICS.loginFailures, [{}]],
   ],
+  schedule: [[METRICS.scheduleConflicts, SCHEDULE_CONFLICT_KINDS.map((kind) => ({ kind }))]],
   notifications: [[METRICS.notificationsCreated, NOTIFICATION_TYPES.map((type) => ({ type }))]],
 };
 
@@ -213,6 +225,10 @@ export function outcomeHooks(
       },
     },
   };
+}
+
+export function countScheduleConflict(broker: ServiceBroker, kind: ScheduleConflictKind): void {
+  registry(broker)?.increment(METRICS.scheduleConflicts, { kind });
 }
 
 export function countNotifications(broker: ServiceBroker, type: string, created: number): void {

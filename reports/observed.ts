@@ -50,6 +50,7 @@ const NODES: [string, string][] = [
   ["courses-1", "courses"],
   ["courses-2", "courses"],
   ["notifications", "notifications"],
+  ["schedule", "schedule"],
 ];
 const PASSWORD = "observed-run-password";
 const LOAD_PER_SECOND = 25;
@@ -241,6 +242,33 @@ class Observed {
     }); // not found
     await this.send("PATCH", `/api/courses/${physics}`, { title: "Report Physics II" });
 
+    // The schedule: a lesson, a weekly series, a room clash (409), a reschedule (its event
+    // reaches the enrolled students), all a month ahead.
+    const day = new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
+    const lesson = await this.send("POST", `/api/courses/${algebra}/lessons`, {
+      startsAt: `${day}T09:00:00Z`,
+      endsAt: `${day}T10:30:00Z`,
+      room: "Report Hall",
+    });
+    await this.send("POST", `/api/courses/${physics}/lesson-series`, {
+      startsAt: `${day}T11:00:00+02:00`,
+      endsAt: `${day}T12:00:00+02:00`,
+      weeks: 4,
+      timeZone: "Europe/Berlin",
+      room: "Report Lab",
+    });
+    await this.send("POST", `/api/courses/${physics}/lessons`, {
+      startsAt: `${day}T10:00:00Z`,
+      endsAt: `${day}T11:00:00Z`,
+      room: "report hall",
+    }); // room conflict
+    if (lesson.status === 201) {
+      await this.send("PATCH", `/api/lessons/${lesson.body.id}`, {
+        startsAt: `${day}T13:00:00Z`,
+        endsAt: `${day}T14:30:00Z`,
+      });
+    }
+
     // The two cross-service reads, traced first (cold cache: every inner call runs).
     const studentCoursesId = id("student-courses");
     await this.send(
@@ -288,6 +316,7 @@ class Observed {
       "/api/courses",
       "/api/students?pageSize=5",
       "/api/notifications",
+      `/api/courses/${algebra}/schedule`,
     ];
     let next = 0;
     let stopAt = Number.POSITIVE_INFINITY;
@@ -359,7 +388,7 @@ function logsReport(observed: Observed, scenario: Scenario): void {
     [
       stamp("Logs report", "observed"),
       "Real JSON lines (`LOG_FORMAT=json`, `LOG_LEVEL=info`) written by the nodes of one run:",
-      "`api`, `users`, `students-1`, `students-2`, `courses-1`, `courses-2`, `notifications` as",
+      "`api`, `users`, `students-1`, `students-2`, `courses-1`, `courses-2`, `notifications`, `schedule` as",
       `separate processes over NATS (node ids end in the run id \`${run}\`). Nothing below is edited:`,
       "each block is the lines, in time order, whose `requestID` is the one shown.",
       "",
@@ -558,9 +587,10 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
       "node's pod metadata) and evaluated `prometheus/alerts.yml`.",
       "",
       "Cluster: `api`, `users`, `students-1`, `students-2`, `courses-1`, `courses-2`,",
-      "`notifications` over NATS, PostgreSQL and Redis, on this machine. Scenario: 6 registrations,",
-      "3 courses, enrollments with every result, a course update, failed logins up to the account",
-      `lock, then reads at ${LOAD_PER_SECOND} requests/s over 7 endpoints for ${seconds(scenario.load.endedAt - scenario.load.startedAt)} (${scenario.load.samples.length} sent), during which \`${scenario.kill.node}\` was killed and restarted.`,
+      "`notifications`, `schedule` over NATS, PostgreSQL and Redis, on this machine. Scenario: 6 registrations,",
+      "3 courses, enrollments with every result, a course update, lessons (a series, a room clash, a",
+      "reschedule), failed logins up to the account",
+      `lock, then reads at ${LOAD_PER_SECOND} requests/s over 8 endpoints for ${seconds(scenario.load.endedAt - scenario.load.startedAt)} (${scenario.load.samples.length} sent), during which \`${scenario.kill.node}\` was killed and restarted.`,
       "Each query is shown as run; the dashboards (`grafana/dashboards/`) use the same series.",
       "",
       ...(await loadCharts(observed, scenario)),
@@ -956,7 +986,7 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     retries.filter((t) => t.requestID === l.requestID).length,
   ]);
   const timeline: (string | number)[][] = [
-    ["0 s", "load starts", `${LOAD_PER_SECOND} GET requests/s over 7 endpoints`],
+    ["0 s", "load starts", `${LOAD_PER_SECOND} GET requests/s over 8 endpoints`],
     [rel(kill.killedAt), "`SIGKILL` sent", `${kill.node} (pid ${kill.pid}), no shutdown`],
     [rel(kill.exitedAt), "process gone", `exit observed${after(kill.exitedAt, kill.killedAt)}`],
     [
@@ -1264,7 +1294,7 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
     [
       stamp("Service interaction report", "observed"),
       "Which actions called which, across which nodes, as observed in one run of `api`, `users`,",
-      "`students-1`, `students-2`, `courses-1`, `courses-2` and `notifications` over NATS — from the",
+      "`students-1`, `students-2`, `courses-1`, `courses-2`, `notifications` and `schedule` over NATS — from the",
       `spans every node exported (Moleculer tracing, \`TRACING_EXPORTER=zipkin\`, ${spans.length} spans`,
       `collected) and from the nodes' \`moleculer_request_total\` series in Prometheus. Same run as`,
       "logs.md and monitoring.md.",

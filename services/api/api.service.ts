@@ -23,6 +23,7 @@ import { openApiDocument } from "./openapi";
 import { restAliases } from "../../lib/routes";
 import { coursesRoutes } from "../courses/courses.routes";
 import { notificationsRoutes } from "../notifications/notifications.routes";
+import { scheduleRoutes } from "../schedule/schedule.routes";
 import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
 import {
@@ -130,7 +131,13 @@ const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.regi
 export default function apiService(config: CampusConfig): ServiceSchema {
   // The published services' static route tables (no service is built here): the gateway's
   // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
-  const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
+  const published = [
+    studentsRoutes,
+    coursesRoutes,
+    usersRoutes,
+    notificationsRoutes,
+    scheduleRoutes,
+  ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
     [

@@ -11,6 +11,13 @@ import { COURSE_SORT_FIELDS, courseFields, MAX_TEACHERS } from "../courses/cours
 import { MAX_URL_LENGTH } from "../../lib/http-input";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../lib/paging";
 import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "../notifications/notifications";
+import {
+  ATTENDANCE_STATUSES,
+  LESSON_KINDS,
+  MAX_NOTE_LENGTH,
+  MAX_ROOM_LENGTH,
+  MAX_TITLE_LENGTH as MAX_LESSON_TITLE_LENGTH,
+} from "../schedule/schedule";
 import { STUDENT_SORT_FIELDS, studentFields } from "../students/students";
 import { ROLES } from "../../lib/tokens";
 
@@ -327,6 +334,89 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
   EnrolledCoursePage: pageOf("EnrolledCourse"),
   UserPage: pageOf("User"),
   NotificationPage: pageOf("Notification"),
+  Lesson: record(
+    {
+      id: uuid,
+      courseId: uuid,
+      seriesId: {
+        type: ["string", "null"],
+        format: "uuid",
+        description: "Set for a series' lessons",
+      },
+      title: { type: "string", minLength: 1, maxLength: MAX_LESSON_TITLE_LENGTH },
+      kind: { type: "string", enum: [...LESSON_KINDS] },
+      startsAt: { ...timestamp, description: "UTC" },
+      endsAt: { ...timestamp, description: "UTC; after startsAt, at most 12 hours later" },
+      room: {
+        type: ["string", "null"],
+        maxLength: MAX_ROOM_LENGTH,
+        description: "Compared case-insensitively for conflicts",
+      },
+      teacherId: { type: ["string", "null"], format: "uuid" },
+      cancelled: { type: "boolean" },
+      createdAt: timestamp,
+      updatedAt: timestamp,
+    },
+    "A lesson of a course",
+  ),
+  LessonPage: pageOf("Lesson"),
+  LessonSeries: record(
+    {
+      seriesId: uuid,
+      lessons: { type: "array", items: ref("Lesson"), minItems: 2, maxItems: 52 },
+    },
+    "A weekly series: one lesson a week, created together",
+  ),
+  AttendanceRecord: record(
+    {
+      lessonId: uuid,
+      studentId: uuid,
+      status: { type: "string", enum: [...ATTENDANCE_STATUSES] },
+      note: { type: ["string", "null"], maxLength: MAX_NOTE_LENGTH },
+      recordedAt: timestamp,
+    },
+    "One student's attendance at one lesson",
+  ),
+  AttendanceList: record(
+    { rows: { type: "array", items: ref("AttendanceRecord") } },
+    "A lesson's attendance records, by student id",
+  ),
+  StudentAttendance: record(
+    {
+      courses: {
+        type: "array",
+        items: record(
+          {
+            courseId: uuid,
+            lessons: { type: "integer", minimum: 0, description: "Lessons with a record" },
+            present: { type: "integer", minimum: 0 },
+            late: { type: "integer", minimum: 0 },
+            absent: { type: "integer", minimum: 0 },
+            excused: { type: "integer", minimum: 0 },
+            rate: {
+              type: ["number", "null"],
+              minimum: 0,
+              maximum: 1,
+              description:
+                "(present + late) / (lessons − excused), two decimals; null if none count",
+            },
+          },
+          "Attendance in one course",
+        ),
+      },
+    },
+    "A student's attendance per course",
+  ),
+  CalendarFeed: record(
+    {
+      url: {
+        type: "string",
+        format: "uri",
+        description: "Secret: whoever holds it reads the feed",
+      },
+    },
+    "The caller's calendar-feed URL (the previous one stops working)",
+  ),
   UnreadCount: record({ count: { type: "integer", minimum: 0 } }, "Unread notifications"),
   ReadAllResult: record(
     { updated: { type: "integer", minimum: 0 } },
@@ -382,8 +472,14 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
 interface OperationDoc {
   summary: string;
   description?: string;
-  /** The success status and the schema of its body (none: no body). */
-  success: { status: 200 | 201 | 204; schema?: string; description?: string; location?: boolean };
+  /** The success status and the schema of its body (none: no body); `text`: a non-JSON body. */
+  success: {
+    status: 200 | 201 | 204;
+    schema?: string;
+    description?: string;
+    location?: boolean;
+    text?: { mediaType: string; example: string };
+  };
   /** Statuses beyond those derived from the declaration (auth, params, path ids, body). */
   errors?: Partial<Record<400 | 401 | 404 | 409 | 422 | 429 | 503, string>>;
   /** Per-parameter descriptions beyond the common ones. */
@@ -410,7 +506,9 @@ function enrollmentOperations(
       success: { status: 201, schema: "Enrollment", location: true },
       errors: {
         404: side.notFound,
-        409: "Already enrolled (`ALREADY_ENROLLED`) or the course is full (`COURSE_FULL`)",
+        409:
+          "Already enrolled (`ALREADY_ENROLLED`), the course is full (`COURSE_FULL`), or a future lesson of the " +
+          "course overlaps one of the student's other courses (`SCHEDULE_CONFLICT`, the lessons in `data`)",
       },
       example: side.example,
     },
@@ -425,6 +523,123 @@ function enrollmentOperations(
 
 const DUPLICATE_STUDENT_EMAIL = "A student with this email already exists (`DUPLICATE_EMAIL`)";
 const DUPLICATE_COURSE_CODE = "A course with this code already exists (`DUPLICATE_COURSE_CODE`)";
+
+const CONFLICTS =
+  "The room (`ROOM_CONFLICT`) or the teacher (`TEACHER_CONFLICT`) is booked at that time; " +
+  "`data.lessons` names the lessons in the way";
+const RANGE =
+  "`from` (default: today, UTC) and `to` (default: 30 days after `from`): a date (YYYY-MM-DD, UTC) " +
+  "or a date-time with an offset; at most 366 days apart. Lessons starting in the range, by `startsAt`.";
+
+const SCHEDULE_OPERATIONS: Record<string, OperationDoc> = {
+  "schedule.createLesson": {
+    summary: "Add a lesson to a course",
+    description:
+      "Times are ISO 8601 with an offset, stored and answered in UTC. A teacher who books a lesson teaches it " +
+      "unless `teacherId` says otherwise (a teacher of the course, or null). Course staff only.",
+    success: { status: 201, schema: "Lesson", location: true },
+    errors: { 404: "No such course", 409: CONFLICTS },
+    example: {
+      startsAt: "2027-09-06T09:00:00+02:00",
+      endsAt: "2027-09-06T10:30:00+02:00",
+      title: "Introduction",
+      kind: "lecture",
+      room: "B-201",
+    },
+  },
+  "schedule.createSeries": {
+    summary: "Add a weekly series of lessons to a course",
+    description:
+      "One lesson a week for `weeks` weeks, all or nothing. With `timeZone` (an IANA name) each lesson keeps " +
+      "the first one's local wall-clock time across daylight-saving changes; without it, the input's offset " +
+      "is kept (exactly 7 × 24 hours apart). Course staff only.",
+    success: { status: 201, schema: "LessonSeries", location: true },
+    errors: { 404: "No such course", 409: CONFLICTS },
+    example: {
+      startsAt: "2027-09-07T14:00:00+02:00",
+      endsAt: "2027-09-07T15:30:00+02:00",
+      weeks: 12,
+      timeZone: "Europe/Berlin",
+      kind: "seminar",
+      room: "B-202",
+    },
+  },
+  "schedule.getLesson": {
+    summary: "Get a lesson",
+    description: "Students see lessons of the courses they are enrolled in.",
+    success: { status: 200, schema: "Lesson" },
+  },
+  "schedule.updateLesson": {
+    summary: "Change, reschedule or cancel a lesson",
+    description:
+      "Only the fields to change. A new time or room tells the enrolled students (`lesson.rescheduled`); " +
+      "`cancelled: true` too (`lesson.cancelled`). Course staff only.",
+    success: { status: 200, schema: "Lesson" },
+    errors: { 409: CONFLICTS },
+    example: { room: "B-203" },
+  },
+  "schedule.removeLesson": {
+    summary: "Delete a lesson",
+    description:
+      "A lesson still to come tells its students it is cancelled. Its attendance goes with it. Course staff only.",
+    success: { status: 204 },
+  },
+  "schedule.courseSchedule": {
+    summary: "A course's lessons in a date range",
+    description: `${RANGE} Staff, and the students enrolled in the course.`,
+    success: { status: 200, schema: "LessonPage" },
+    parameters: { from: "Start of the range", to: "End of the range (exclusive)" },
+  },
+  "schedule.mySchedule": {
+    summary: "The caller's lessons in a date range",
+    description: `A student's: the lessons of their courses; a teacher's (or an admin's): the lessons they teach. ${RANGE}`,
+    success: { status: 200, schema: "LessonPage" },
+    parameters: { from: "Start of the range", to: "End of the range (exclusive)" },
+  },
+  "schedule.recordAttendance": {
+    summary: "Record attendance at a lesson",
+    description:
+      "Each record sets one student's status (a second PUT overwrites it). Every student must be enrolled in " +
+      "the lesson's course (else 422 naming the record, and nothing is written). Course staff only.",
+    success: { status: 200, schema: "AttendanceList" },
+    example: { records: [{ studentId: EXAMPLE_ID, status: "present" }] },
+  },
+  "schedule.lessonAttendance": {
+    summary: "A lesson's attendance",
+    description: "Course staff only.",
+    success: { status: 200, schema: "AttendanceList" },
+  },
+  "schedule.studentAttendance": {
+    summary: "A student's attendance per course, with rates",
+    description: "Staff, or the student themself.",
+    success: { status: 200, schema: "StudentAttendance" },
+  },
+  "schedule.createFeed": {
+    summary: "Get a secret calendar-feed URL of the caller's schedule",
+    description:
+      "An iCalendar URL a calendar app can subscribe to. A new one revokes the previous one. Only a hash of " +
+      "its secret is stored.",
+    success: { status: 201, schema: "CalendarFeed", location: true },
+  },
+  "schedule.feed": {
+    summary: "The calendar feed (RFC 5545)",
+    description:
+      "No token needed: the URL is the credential. One `VEVENT` per lesson of the last 30 days and the next " +
+      "year, with a stable `UID`, a `SEQUENCE` raised by each change, `DTSTART`/`DTEND` in UTC and " +
+      "`STATUS:CANCELLED` for cancelled lessons. A revoked or unknown URL answers 404.",
+    success: {
+      status: 200,
+      text: {
+        mediaType: "text/calendar",
+        example:
+          "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:3fa85f64-5717-4562-b3fc-2c963f66afa6@campus\r\n" +
+          "SEQUENCE:0\r\nDTSTART:20270906T070000Z\r\nDTEND:20270906T083000Z\r\nSUMMARY:Introduction\r\n" +
+          "END:VEVENT\r\nEND:VCALENDAR\r\n",
+      },
+    },
+    parameters: { token: "The secret of the feed URL" },
+  },
+};
 
 export const OPERATIONS: Record<string, OperationDoc> = {
   "users.register": {
@@ -633,6 +848,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "Mark all the caller's notifications read",
     success: { status: 200, schema: "ReadAllResult" },
   },
+
+  ...SCHEDULE_OPERATIONS,
 };
 
 const COMMON_PARAMETERS: Record<string, string> = {
@@ -707,6 +924,11 @@ function successResponse(doc: OperationDoc["success"]): JsonSchema {
     (doc.status === 204 ? "Done; no body" : doc.status === 201 ? "Created" : "OK");
   const response: JsonSchema = { description };
   if (doc.schema) response.content = jsonContent(ref(doc.schema));
+  if (doc.text) {
+    response.content = {
+      [doc.text.mediaType]: { schema: { type: "string" }, example: doc.text.example },
+    };
+  }
   if (doc.location) {
     response.headers = {
       Location: { description: "Where the new resource is", schema: { type: "string" } },
@@ -842,8 +1064,8 @@ const DOCUMENT_PATH: JsonSchema = {
   },
 };
 
-const API_DESCRIPTION = `The HTTP API of Campus: students, courses, the enrollments that join them, user accounts and
-notifications. Generated at start-up from the services' own route, parameter and permission
+const API_DESCRIPTION = `The HTTP API of Campus: students, courses, the enrollments that join them, user accounts,
+notifications and the schedule (lessons, attendance, calendar feeds). Generated at start-up from the services' own route, parameter and permission
 declarations.
 
 **Authentication.** \`POST /api/auth/login\` (or \`/api/auth/register\`) answers an \`accessToken\`;
@@ -908,6 +1130,10 @@ export function openApiDocument(
       { name: "Courses", description: "Courses and their rosters" },
       { name: "Users", description: "Account management (admin only)" },
       { name: "Notifications", description: "The caller's own notifications" },
+      {
+        name: "Schedule",
+        description: "Lessons, attendance, the caller's schedule and its calendar feed",
+      },
       { name: "Health", description: "Liveness and readiness of the node" },
       { name: "Documentation", description: "This document" },
     ],

@@ -24,7 +24,7 @@ import {
 } from "./courses";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { idParam, isUuid } from "../../lib/ids";
-import { countEnrollment, outcomeHooks } from "../../lib/metrics";
+import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
 import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
@@ -41,6 +41,7 @@ import {
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
 import { coursesRoutes } from "./courses.routes";
+import { KeyedQueue } from "./student-locks";
 import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
@@ -51,6 +52,12 @@ type CoursesThis = Service &
   CacheCleanerThis &
   ResourceThis<Course> & {
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
+    assertNoScheduleConflict(
+      ctx: Context,
+      courseId: string,
+      studentId: string,
+      transaction?: Transaction,
+    ): Promise<void>;
   };
 
 const courseModel = {
@@ -98,7 +105,12 @@ function enrollmentKeys(courseId: string, studentId: string): string[] {
   ];
 }
 
+/** `pg_advisory_xact_lock(class, key)`: the class of the per-student enrollment locks. */
+const ENROLLMENT_LOCK_CLASS = 15;
+
 export default function coursesService(config: CampusConfig): CampusServiceSchema<CoursesThis> {
+  const embedded = !config.databaseUrls.courses;
+  const studentQueue = new KeyedQueue();
   return {
     name: "courses",
     mixins: [
@@ -186,38 +198,53 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const course = await this.findResource(ctx, courseId);
           await ctx.call("students.byId", { id: studentId });
 
-          const enrollment = await this.sequelize.transaction(async (transaction) => {
-            // One conditional update takes the seat: concurrent enrollments cannot oversell.
-            const [taken] = await this.sequelize.query<{ id: string }>(
-              `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now()
+          // SCHEDULE_CONFLICT must hold when one student enrolls in two clashing courses at once:
+          // a student's enrollments run one at a time. On PostgreSQL an advisory lock held by the
+          // transaction serializes them across every courses node, and the check runs inside it;
+          // the embedded database (one process, one shared session that the schedule service's
+          // queries would wait behind) checks before its transaction, under the in-process queue.
+          const enrollment = await studentQueue.run(studentId.toLowerCase(), async () => {
+            if (embedded) await this.assertNoScheduleConflict(ctx, course.id, studentId);
+            return this.sequelize.transaction(async (transaction) => {
+              if (!embedded) {
+                await this.sequelize.query(
+                  "SELECT pg_advisory_xact_lock(:lockClass, hashtext(lower(:studentId)))",
+                  { replacements: { lockClass: ENROLLMENT_LOCK_CLASS, studentId }, transaction },
+                );
+                await this.assertNoScheduleConflict(ctx, course.id, studentId, transaction);
+              }
+              // One conditional update takes the seat: concurrent enrollments cannot oversell.
+              const [taken] = await this.sequelize.query<{ id: string }>(
+                `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now()
                WHERE id = :courseId AND (capacity IS NULL OR enrolled_count < capacity) RETURNING id`,
-              { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
-            );
-            if (!taken) {
-              // A student already in a full course is told so, not that the course is full.
-              const [enrolled] = await this.sequelize.query(
-                `SELECT 1 FROM courses.enrollments
-                 WHERE course_id = :courseId AND student_id = :studentId`,
-                { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
+                { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
               );
-              if (enrolled) throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
-              throw conflict("The course is full", "COURSE_FULL");
-            }
-            const row = await this.models.enrollment.create(
-              { courseId, studentId },
-              { transaction },
-            );
-            await this.recordEvent(ctx, transaction, "enrollment.created", {
-              courseId,
-              studentId,
-              courseCode: course.code,
-              courseTitle: course.title,
+              if (!taken) {
+                // A student already in a full course is told so, not that the course is full.
+                const [enrolled] = await this.sequelize.query(
+                  `SELECT 1 FROM courses.enrollments
+                 WHERE course_id = :courseId AND student_id = :studentId`,
+                  { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
+                );
+                if (enrolled) throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
+                throw conflict("The course is full", "COURSE_FULL");
+              }
+              const row = await this.models.enrollment.create(
+                { courseId, studentId },
+                { transaction },
+              );
+              await this.recordEvent(ctx, transaction, "enrollment.created", {
+                courseId,
+                studentId,
+                courseCode: course.code,
+                courseTitle: course.title,
+              });
+              return row.get({ plain: true }) as {
+                courseId: string;
+                studentId: string;
+                enrolledAt: Date;
+              };
             });
-            return row.get({ plain: true }) as {
-              courseId: string;
-              studentId: string;
-              enrolledAt: Date;
-            };
           });
 
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
@@ -435,6 +462,50 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             cacheKeys.startingWith("courses.coursesOfStudent", studentId),
           ),
         ]);
+      },
+
+      /**
+       * SCHEDULE_CONFLICT: the course's future lessons must not overlap those of the student's
+       * other courses (asked of the schedule service). A cluster that runs no schedule service
+       * has no lessons, so there is nothing to check. `enroll` serializes a student's
+       * enrollments around this check, so two simultaneous ones cannot both pass it.
+       */
+      async assertNoScheduleConflict(
+        this: CoursesThis,
+        ctx: Context,
+        courseId: string,
+        studentId: string,
+        transaction?: Transaction,
+      ): Promise<void> {
+        const registry = this.broker.registry as unknown as { hasService(name: string): boolean };
+        if (!registry.hasService("schedule")) return;
+        const rows = await this.models.enrollment.findAll({
+          where: { studentId },
+          attributes: ["courseId"],
+          transaction,
+        });
+        const courseIds = rows
+          .map((row) => row.get("courseId") as string)
+          .filter((id) => id !== courseId);
+        if (courseIds.length === 0) return;
+        const conflicts: { lesson: { id: string }; clashesWith: { id: string } }[] = await ctx.call(
+          "schedule.enrollmentConflicts",
+          {
+            courseId,
+            courseIds,
+          },
+        );
+        if (conflicts.length === 0) return;
+        // Every lesson in the way once, as the other 409s name them, and the pairs that clash.
+        const lessons = new Map(
+          conflicts.flatMap((pair) => [pair.lesson, pair.clashesWith]).map((l) => [l.id, l]),
+        );
+        countScheduleConflict(this.broker, "schedule");
+        throw conflict(
+          "A lesson of this course overlaps a lesson of a course the student is enrolled in",
+          "SCHEDULE_CONFLICT",
+          { lessons: [...lessons.values()], conflicts },
+        );
       },
 
       async enrolledStudentIds(

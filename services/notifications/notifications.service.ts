@@ -14,6 +14,8 @@ import { countNotifications } from "../../lib/metrics";
 import {
   courseCancelledDraft,
   courseUpdatedDraft,
+  lessonCancelledDraft,
+  lessonRescheduledDraft,
   distinctIds,
   droppedDraft,
   enrolledDraft,
@@ -22,6 +24,7 @@ import {
   toNotification,
   welcomeDraft,
   type CourseChanged,
+  type LessonChanged,
   type EnrollmentCreated,
   type EnrollmentDropped,
   type Notification,
@@ -198,6 +201,28 @@ export default function notificationsService(
           ctx,
           ctx.params.studentIds ?? [],
           courseCancelledDraft(ctx.params),
+        );
+      }),
+
+      "lesson.rescheduled": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<LessonChanged>,
+      ) {
+        await this.notifyStudents(
+          ctx,
+          ctx.params.studentIds ?? [],
+          lessonRescheduledDraft(ctx.params),
+        );
+      }),
+
+      "lesson.cancelled": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<LessonChanged>,
+      ) {
+        await this.notifyStudents(
+          ctx,
+          ctx.params.studentIds ?? [],
+          lessonCancelledDraft(ctx.params),
         );
       }),
     },

@@ -10,6 +10,8 @@ export const NOTIFICATION_TYPES = [
   "dropped",
   "course_updated",
   "course_cancelled",
+  "lesson_rescheduled",
+  "lesson_cancelled",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -69,6 +71,19 @@ export interface CourseChanged {
   studentIds: string[];
 }
 
+/** `lesson.rescheduled` and `lesson.cancelled` (the schedule service). */
+export interface LessonChanged {
+  lessonId: string;
+  courseId: string;
+  courseCode: string;
+  title: string;
+  startsAt: string;
+  endsAt: string;
+  room: string | null;
+  previousStartsAt: string;
+  studentIds: string[];
+}
+
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -124,6 +139,26 @@ export function courseCancelledDraft(event: CourseChanged): NotificationDraft {
     `Course ${event.code} cancelled`,
     `${event.code} ${event.title} has been cancelled; you are no longer enrolled in it.`,
     { courseId: event.courseId },
+  );
+}
+
+/** Times in notifications are UTC, as everywhere in the API: apps show them in the reader's zone. */
+export function lessonRescheduledDraft(event: LessonChanged): NotificationDraft {
+  const where = event.room ? ` in ${event.room}` : "";
+  return draft(
+    "lesson_rescheduled",
+    `${event.courseCode}: ${event.title} rescheduled`,
+    `${event.courseCode} ${event.title} (was ${event.previousStartsAt}) now takes place from ${event.startsAt} to ${event.endsAt} (UTC)${where}.`,
+    { courseId: event.courseId, lessonId: event.lessonId },
+  );
+}
+
+export function lessonCancelledDraft(event: LessonChanged): NotificationDraft {
+  return draft(
+    "lesson_cancelled",
+    `${event.courseCode}: ${event.title} cancelled`,
+    `${event.courseCode} ${event.title} on ${event.startsAt} (UTC) is cancelled.`,
+    { courseId: event.courseId, lessonId: event.lessonId },
   );
 }
 

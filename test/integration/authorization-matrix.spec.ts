@@ -80,6 +80,22 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["GET /api/notifications/unread-count",            401,      ok,    ok,      ok,    ok,      ok],
   ["POST /api/notifications/:id/read",               401,      ok,    404,     404,   404,     404],
   ["POST /api/notifications/read-all",               401,      ok,    ok,      ok,    ok,      ok],
+
+  // Schedule: "own" is a course the student is enrolled in / the teacher teaches.
+  ["POST /api/courses/:id/lessons",                  401,      403,   403,     ok,    403,     ok],
+  ["POST /api/courses/:id/lesson-series",            401,      403,   403,     ok,    403,     ok],
+  ["GET /api/courses/:id/schedule",                  401,      ok,    403,     ok,    ok,      ok],
+  ["GET /api/lessons/:id",                           401,      ok,    403,     ok,    ok,      ok],
+  ["PATCH /api/lessons/:id",                         401,      403,   403,     ok,    403,     ok],
+  ["DELETE /api/lessons/:id",                        401,      403,   403,     ok,    403,     ok],
+  ["PUT /api/lessons/:id/attendance",                401,      403,   403,     ok,    403,     ok],
+  ["GET /api/lessons/:id/attendance",                401,      403,   403,     ok,    403,     ok],
+  ["GET /api/students/:id/attendance",               401,      ok,    403,     ok,    ok,      ok],
+  // A student's courses' lessons; a teacher's (or an admin's) own lessons.
+  ["GET /api/schedule/me",                           401,      ok,    ok,      ok,    ok,      ok],
+  ["POST /api/schedule/feed",                        401,      ok,    ok,      ok,    ok,      ok],
+  // The feed's secret URL is its credential: whoever holds it reads it, with or without a token.
+  ["GET /api/schedule/feed/:token",                  ok,       ok,    ok,      ok,    ok,      ok],
 ];
 
 const ERROR_TYPES: Record<Exclude<Outcome, "ok">, string> = {
@@ -202,6 +218,42 @@ function subjectStudent(caller: Caller): string {
 /** A fresh course created by the calling teacher (own) or by another teacher. */
 function subjectCourse(caller: Caller): Promise<string> {
   return newCourse(caller === "teacher (own course)" ? teacherA : teacherB);
+}
+
+/**
+ * The course a schedule request is about: one student A is enrolled in (own) or not (another's);
+ * one teacher A teaches (own) or teacher B does (another's).
+ */
+async function scheduleCourse(caller: Caller): Promise<string> {
+  if (caller === "student (own)") {
+    const courseId = await newCourse(teacherA);
+    await enroll(courseId, studentA.studentId!);
+    return courseId;
+  }
+  if (caller === "student (another's)") return newCourse(teacherB);
+  return subjectCourse(caller);
+}
+
+let lessonHours = 0;
+/** A one-hour slot no other lesson of this suite uses. */
+function freeSlot() {
+  lessonHours += 1;
+  const startsAt = new Date(Date.UTC(2028, 0, 3, 8) + lessonHours * 3600000 * 2);
+  return {
+    startsAt: startsAt.toISOString(),
+    endsAt: new Date(startsAt.getTime() + 3600000).toISOString(),
+  };
+}
+
+/** A lesson (no room, no teacher: it clashes with nothing) in the caller's schedule course. */
+async function scheduleLesson(caller: Caller): Promise<{ id: string; courseId: string }> {
+  const courseId = await scheduleCourse(caller);
+  const result = await campus.request("POST", `/api/courses/${courseId}/lessons`, {
+    token: admin.token,
+    body: freeSlot(),
+  });
+  await expectStatus(result, 201, "create lesson");
+  return { id: result.body.id, courseId };
 }
 
 /** A user account the request is about: the caller's own where that is the point, else another. */
@@ -336,6 +388,54 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
     path: `/api/notifications/${caller === "student (own)" ? notificationOfA : notificationOfB}/read`,
   }),
   "POST /api/notifications/read-all": async () => ({ path: "/api/notifications/read-all" }),
+
+  "POST /api/courses/:id/lessons": async (caller) => ({
+    path: `/api/courses/${await scheduleCourse(caller)}/lessons`,
+    body: { ...freeSlot(), teacherId: null },
+  }),
+  "POST /api/courses/:id/lesson-series": async (caller) => {
+    const slot = freeSlot();
+    // Weekly from a slot this suite's single lessons (every two hours from 2028-01-03) pass by.
+    const week = (iso: string) => iso.replace(/^2028-01/, "2029-01");
+    return {
+      path: `/api/courses/${await scheduleCourse(caller)}/lesson-series`,
+      body: { startsAt: week(slot.startsAt), endsAt: week(slot.endsAt), weeks: 2, teacherId: null },
+    };
+  },
+  "GET /api/courses/:id/schedule": async (caller) => ({
+    path: `/api/courses/${await scheduleCourse(caller)}/schedule`,
+  }),
+  "GET /api/lessons/:id": async (caller) => ({
+    path: `/api/lessons/${(await scheduleLesson(caller)).id}`,
+  }),
+  "PATCH /api/lessons/:id": async (caller) => ({
+    path: `/api/lessons/${(await scheduleLesson(caller)).id}`,
+    body: { title: "Patched lesson" },
+  }),
+  "DELETE /api/lessons/:id": async (caller) => ({
+    path: `/api/lessons/${(await scheduleLesson(caller)).id}`,
+  }),
+  "PUT /api/lessons/:id/attendance": async (caller) => {
+    const lesson = await scheduleLesson(caller);
+    await enroll(lesson.courseId, studentB.studentId!);
+    return {
+      path: `/api/lessons/${lesson.id}/attendance`,
+      body: { records: [{ studentId: studentB.studentId, status: "present" }] },
+    };
+  },
+  "GET /api/lessons/:id/attendance": async (caller) => ({
+    path: `/api/lessons/${(await scheduleLesson(caller)).id}/attendance`,
+  }),
+  "GET /api/students/:id/attendance": async (caller) => ({
+    path: `/api/students/${subjectStudent(caller)}/attendance`,
+  }),
+  "GET /api/schedule/me": async () => ({ path: "/api/schedule/me" }),
+  "POST /api/schedule/feed": async () => ({ path: "/api/schedule/feed" }),
+  "GET /api/schedule/feed/:token": async () => {
+    const created = await campus.request("POST", "/api/schedule/feed", { token: studentB.token });
+    await expectStatus(created, 201, "create feed");
+    return { path: new URL(created.body.url).pathname };
+  },
 };
 
 async function firstNotification(account: Account): Promise<string> {

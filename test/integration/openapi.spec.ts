@@ -9,6 +9,7 @@ import { DOCS_CSP } from "../../services/api/docs-route";
 import { restAliases } from "../../lib/routes";
 import coursesService from "../../services/courses/courses.service";
 import notificationsService from "../../services/notifications/notifications.service";
+import scheduleService from "../../services/schedule/schedule.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 import { eventually, startCampus, type Campus } from "../helpers/campus";
@@ -102,9 +103,13 @@ describe("GET /openapi.json", () => {
 
   it("lists what restAliases builds from the services, and the auth aliases", () => {
     const config = loadConfig({ LOG_FORMAT: "json" });
-    const schemas = [studentsService, coursesService, usersService, notificationsService].map(
-      (service) => service(config),
-    ) as never as Parameters<typeof restAliases>[0];
+    const schemas = [
+      studentsService,
+      coursesService,
+      usersService,
+      notificationsService,
+      scheduleService,
+    ].map((service) => service(config)) as never as Parameters<typeof restAliases>[0];
     const expected = {
       ...Object.fromEntries(
         Object.entries(restAliases(schemas)).map(([alias, action]) => {
@@ -200,6 +205,28 @@ describe("every documented operation over HTTP", () => {
         () => ({ token: ids.studentToken, path: { id: ids.notification } }),
       ],
       ["notifications.markAllRead", () => ({ token: ids.studentToken })],
+      // The schedule: lessons of the second course (the student is enrolled in it).
+      ["schedule.createLesson", () => ({ path: { id: ids.course2 } })],
+      ["schedule.createSeries", () => ({ path: { id: ids.course2 } })],
+      ["schedule.getLesson", () => ({ path: { id: ids.lesson } })],
+      ["schedule.updateLesson", () => ({ path: { id: ids.lesson } })],
+      [
+        "schedule.courseSchedule",
+        () => ({ path: { id: ids.course2 }, query: "?from=2027-09-01&to=2027-12-31" }),
+      ],
+      ["schedule.mySchedule", () => ({ token: ids.studentToken })],
+      [
+        "schedule.recordAttendance",
+        () => ({
+          path: { id: ids.lesson },
+          body: { records: [{ studentId: ids.student, status: "late", note: "bus" }] },
+        }),
+      ],
+      ["schedule.lessonAttendance", () => ({ path: { id: ids.lesson } })],
+      ["schedule.studentAttendance", () => ({ path: { id: ids.student } })],
+      ["schedule.createFeed", () => ({})],
+      ["schedule.feed", () => ({ token: null, path: { token: ids.feedToken } })],
+      ["schedule.removeLesson", () => ({ path: { id: ids.lesson } })],
       ["students.drop", () => ({ path: { id: ids.student, courseId: ids.course } })],
       ["courses.drop", () => ({ path: { id: ids.course2, studentId: ids.student } })],
       ["courses.remove", () => ({ path: { id: ids.course } })],
@@ -251,6 +278,8 @@ describe("every documented operation over HTTP", () => {
       if (operationId === "students.create") ids.student = answer.body.id;
       if (operationId === "courses.create") ids.course = answer.body.id;
       if (operationId === "users.create") ids.user = answer.body.id;
+      if (operationId === "schedule.createLesson") ids.lesson = answer.body.id;
+      if (operationId === "schedule.createFeed") ids.feedToken = answer.body.url.split("/").pop();
     }
   });
 

@@ -89,7 +89,7 @@ describe("prometheus/prometheus.yml", () => {
       .filter((f) => f.endsWith(".yaml"))
       .flatMap((f) => parseAllDocuments(repoFile(`k8s/base/${f}`)).map((d) => d.toJS()))
       .filter((d: Json) => d?.kind === "Deployment");
-    expect(deployments.length).toBe(5);
+    expect(deployments.length).toBe(6);
     const nameRegex = new RegExp(
       `^(?:${keep("__meta_kubernetes_pod_label_app_kubernetes_io_name")})$`,
     );

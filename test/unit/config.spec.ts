@@ -6,6 +6,7 @@ import {
   DEV_ADMIN_EMAIL,
   DEV_ADMIN_PASSWORD,
   loadConfig,
+  parsePublicUrl,
   parseServices,
 } from "../../lib/config";
 
@@ -57,7 +58,12 @@ describe("loadConfig defaults (empty environment)", () => {
       courses: null,
       users: null,
       notifications: null,
+      schedule: null,
     });
+  });
+
+  it("has no PUBLIC_URL: feed links name localhost and PORT", () => {
+    expect(config.publicUrl).toBeNull();
   });
 
   it("keeps embedded data under ./data", () => {
@@ -151,6 +157,7 @@ describe("loadConfig reads the environment", () => {
       courses: url,
       users: url,
       notifications: url,
+      schedule: url,
     });
   });
 
@@ -166,6 +173,7 @@ describe("loadConfig reads the environment", () => {
       courses: "postgres://courses-host/courses",
       users: "postgres://shared/db",
       notifications: "postgres://shared/db",
+      schedule: "postgres://shared/db",
     });
   });
 
@@ -329,7 +337,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule",
       ),
     );
   });
@@ -340,6 +348,28 @@ describe("parseServices", () => {
 
   it("accepts notifications", () => {
     expect(parseServices("api,notifications")).toEqual(["api", "notifications"]);
+  });
+
+  it("accepts schedule", () => {
+    expect(parseServices("schedule")).toEqual(["schedule"]);
+  });
+});
+
+describe("parsePublicUrl (PUBLIC_URL)", () => {
+  it("keeps an http(s) URL without its trailing slashes", () => {
+    expect(parsePublicUrl("https://campus.example.org/lms//")).toBe(
+      "https://campus.example.org/lms",
+    );
+  });
+
+  it("is null when unset or blank", () => {
+    expect(parsePublicUrl(undefined)).toBeNull();
+    expect(parsePublicUrl("  ")).toBeNull();
+  });
+
+  it("refuses anything but an http(s) URL", () => {
+    expect(() => parsePublicUrl("campus.example.org")).toThrow(ConfigError);
+    expect(() => parsePublicUrl("ftp://campus.example.org")).toThrow(ConfigError);
   });
 });
 

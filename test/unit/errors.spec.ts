@@ -240,6 +240,20 @@ describe("toHttpError: client errors we raise keep their status, type and messag
     });
   });
 
+  it("a conflict passes on the records in the way that we put in its data", () => {
+    const lessons = [{ id: "l1", startsAt: "2027-01-01T09:00:00.000Z" }];
+
+    const http = toHttpError(conflict("The room is booked", "ROOM_CONFLICT", { lessons }));
+
+    expect(http.body).toEqual({
+      name: "Conflict",
+      message: "The room is booked",
+      code: 409,
+      type: "ROOM_CONFLICT",
+      data: { lessons },
+    });
+  });
+
   it("notFound answers 404 NOT_FOUND with its message", () => {
     expect(toHttpError(notFound("Student")).body).toEqual({
       name: "NotFound",

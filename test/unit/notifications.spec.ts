@@ -5,6 +5,8 @@ import {
   droppedDraft,
   enrolledDraft,
   inBatches,
+  lessonCancelledDraft,
+  lessonRescheduledDraft,
   MAX_TITLE_LENGTH,
   notificationTime,
   toNotification,
@@ -82,6 +84,36 @@ describe("notification drafts", () => {
       title: "Course CS101 cancelled",
       body: "CS101 Programming I has been cancelled; you are no longer enrolled in it.",
       data: { courseId: COURSE_ID },
+    });
+  });
+
+  const lesson = {
+    lessonId: "7e0b5c44-0000-4000-8000-000000000005",
+    courseId: COURSE_ID,
+    courseCode: "CS101",
+    title: "Lecture",
+    startsAt: "2027-10-05T07:00:00.000Z",
+    endsAt: "2027-10-05T08:00:00.000Z",
+    room: "B-201",
+    previousStartsAt: "2027-10-04T07:00:00.000Z",
+    studentIds: [STUDENT_ID],
+  };
+
+  it("tells a rescheduled lesson's new time (UTC), room and old time", () => {
+    expect(lessonRescheduledDraft(lesson)).toEqual({
+      type: "lesson_rescheduled",
+      title: "CS101: Lecture rescheduled",
+      body: "CS101 Lecture (was 2027-10-04T07:00:00.000Z) now takes place from 2027-10-05T07:00:00.000Z to 2027-10-05T08:00:00.000Z (UTC) in B-201.",
+      data: { courseId: COURSE_ID, lessonId: lesson.lessonId },
+    });
+  });
+
+  it("announces a cancelled lesson", () => {
+    expect(lessonCancelledDraft({ ...lesson, room: null })).toEqual({
+      type: "lesson_cancelled",
+      title: "CS101: Lecture cancelled",
+      body: "CS101 Lecture on 2027-10-05T07:00:00.000Z (UTC) is cancelled.",
+      data: { courseId: COURSE_ID, lessonId: lesson.lessonId },
     });
   });
 

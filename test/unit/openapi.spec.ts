@@ -13,6 +13,7 @@ import { pageParams } from "../../lib/paging";
 import { restAliases } from "../../lib/routes";
 import coursesService from "../../services/courses/courses.service";
 import notificationsService from "../../services/notifications/notifications.service";
+import scheduleService from "../../services/schedule/schedule.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -186,7 +187,13 @@ describe("the document of the real services", () => {
   const config = loadConfig({ LOG_FORMAT: "json" });
   // Each service as the broker builds it (its mixins applied), not started: nothing connects.
   const broker = new ServiceBroker({ logger: false });
-  const services = [studentsService, coursesService, usersService, notificationsService].map(
+  const services = [
+    studentsService,
+    coursesService,
+    usersService,
+    notificationsService,
+    scheduleService,
+  ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];
   const aliases = restAliases(services);
@@ -264,11 +271,19 @@ describe("the document of the real services", () => {
     ]);
   });
 
-  it("requires a bearer token everywhere but login, register, health and the document", () => {
+  it("requires a bearer token everywhere but login, register, health, the document and calendar feeds", () => {
     expect(document.security).toEqual([{ bearerAuth: [] }]);
     const open = operations.filter((op) => op.security?.length === 0).map((op) => op.operationId);
     expect(open.sort()).toEqual(
-      ["docs.openapi", "health.live", "health.ready", "users.login", "users.register"].sort(),
+      [
+        "docs.openapi",
+        "health.live",
+        "health.ready",
+        "users.login",
+        "users.register",
+        // The feed's secret URL is its credential (calendar apps send no bearer token).
+        "schedule.feed",
+      ].sort(),
     );
     expect(document.paths["/api/students"].post.description).toMatch(/Who: admin\./);
   });
