@@ -4,7 +4,15 @@
  */
 import { randomBytes } from "crypto";
 
-export const ALL_SERVICES = ["api", "students", "courses", "users", "notifications"] as const;
+export const ALL_SERVICES = [
+  "api",
+  "students",
+  "courses",
+  "users",
+  "notifications",
+  "assignments",
+  "gradebook",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Services that own a database; each may get its own `<NAME>_DATABASE_URL`. */
@@ -183,6 +191,8 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       courses: env.COURSES_DATABASE_URL?.trim() || sharedUrl,
       users: env.USERS_DATABASE_URL?.trim() || sharedUrl,
       notifications: env.NOTIFICATIONS_DATABASE_URL?.trim() || sharedUrl,
+      assignments: env.ASSIGNMENTS_DATABASE_URL?.trim() || sharedUrl,
+      gradebook: env.GRADEBOOK_DATABASE_URL?.trim() || sharedUrl,
     },
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),
     jwt: {

@@ -14,6 +14,8 @@ export const DOMAIN_EVENTS = [
   "enrollment.dropped",
   "course.updated",
   "course.deleted",
+  "grade.recorded",
+  "grade.item.changed",
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

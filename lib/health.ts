@@ -14,6 +14,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   courses: ["students"],
   users: ["students"],
   notifications: ["users"],
+  assignments: ["courses", "gradebook"],
+  gradebook: ["courses", "students"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

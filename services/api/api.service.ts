@@ -19,7 +19,9 @@ import {
 } from "./http-observability";
 import { openApiDocument } from "./openapi";
 import { restAliases } from "../../lib/routes";
+import { assignmentsRoutes } from "../assignments/assignments.routes";
 import { coursesRoutes } from "../courses/courses.routes";
+import { gradebookRoutes } from "../gradebook/gradebook.routes";
 import { notificationsRoutes } from "../notifications/notifications.routes";
 import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
@@ -106,7 +108,14 @@ export default function apiService(config: CampusConfig): ServiceSchema {
   const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
   // The published services' static route tables (no service is built here): the gateway's
   // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
-  const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
+  const published = [
+    studentsRoutes,
+    coursesRoutes,
+    usersRoutes,
+    notificationsRoutes,
+    assignmentsRoutes,
+    gradebookRoutes,
+  ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
     [
@@ -160,6 +169,12 @@ export default function apiService(config: CampusConfig): ServiceSchema {
           authentication: true,
           authorization: true,
           bodyParsers: jsonBody,
+          // What the client accepts, for the actions that answer in more than one format (CSV).
+          onBeforeCall(ctx: Context, _route: unknown, req: IncomingMessage) {
+            const accept = req.headers.accept;
+            if (typeof accept === "string")
+              (ctx.meta as { accept?: string }).accept = accept.slice(0, 512);
+          },
           use: [
             budgetMiddleware(limiter("api", config.rateLimitPerMinute), trusted),
             sanitizeRequest,

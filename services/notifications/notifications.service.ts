@@ -17,6 +17,7 @@ import {
   distinctIds,
   droppedDraft,
   enrolledDraft,
+  gradedDraft,
   inBatches,
   notificationTime,
   toNotification,
@@ -24,6 +25,7 @@ import {
   type CourseChanged,
   type EnrollmentCreated,
   type EnrollmentDropped,
+  type GradeRecordedEvent,
   type Notification,
   type NotificationDraft,
   type NotificationRow,
@@ -199,6 +201,14 @@ export default function notificationsService(
           ctx.params.studentIds ?? [],
           courseCancelledDraft(ctx.params),
         );
+      }),
+
+      "grade.recorded": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<GradeRecordedEvent>,
+      ) {
+        if (ctx.params.notify === false) return;
+        await this.notifyStudents(ctx, [ctx.params.studentId], gradedDraft(ctx.params));
       }),
     },
 

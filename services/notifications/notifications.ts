@@ -10,6 +10,7 @@ export const NOTIFICATION_TYPES = [
   "dropped",
   "course_updated",
   "course_cancelled",
+  "graded",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -69,6 +70,19 @@ export interface CourseChanged {
   studentIds: string[];
 }
 
+/** `grade.recorded` (assignments, quizzes): the fields a notification shows. */
+export interface GradeRecordedEvent {
+  courseId: string;
+  studentId: string;
+  itemId: string;
+  source: string;
+  title: string;
+  maxPoints: number;
+  points: number;
+  /** false: a recomputation (the item's policy changed), not a grading: nobody is told. */
+  notify?: boolean;
+}
+
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -124,6 +138,15 @@ export function courseCancelledDraft(event: CourseChanged): NotificationDraft {
     `Course ${event.code} cancelled`,
     `${event.code} ${event.title} has been cancelled; you are no longer enrolled in it.`,
     { courseId: event.courseId },
+  );
+}
+
+export function gradedDraft(event: GradeRecordedEvent): NotificationDraft {
+  return draft(
+    "graded",
+    `Graded: ${event.title}`,
+    `Your work "${event.title}" was graded: ${event.points} of ${event.maxPoints} points.`,
+    { courseId: event.courseId, itemId: event.itemId, source: event.source },
   );
 }
 
