@@ -55,6 +55,8 @@ describe("loadConfig defaults (empty environment)", () => {
       courses: null,
       users: null,
       notifications: null,
+      assignments: null,
+      gradebook: null,
     });
   });
 
@@ -149,6 +151,8 @@ describe("loadConfig reads the environment", () => {
       courses: url,
       users: url,
       notifications: url,
+      assignments: url,
+      gradebook: url,
     });
   });
 
@@ -164,6 +168,8 @@ describe("loadConfig reads the environment", () => {
       courses: "postgres://courses-host/courses",
       users: "postgres://shared/db",
       notifications: "postgres://shared/db",
+      assignments: "postgres://shared/db",
+      gradebook: "postgres://shared/db",
     });
   });
 
@@ -322,7 +328,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, assignments, gradebook",
       ),
     );
   });

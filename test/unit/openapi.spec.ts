@@ -13,6 +13,8 @@ import { pageParams } from "../../lib/paging";
 import { restAliases } from "../../lib/routes";
 import coursesService from "../../services/courses/courses.service";
 import notificationsService from "../../services/notifications/notifications.service";
+import assignmentsService from "../../services/assignments/assignments.service";
+import gradebookService from "../../services/gradebook/gradebook.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -186,7 +188,14 @@ describe("the document of the real services", () => {
   const config = loadConfig({ LOG_FORMAT: "json" });
   // Each service as the broker builds it (its mixins applied), not started: nothing connects.
   const broker = new ServiceBroker({ logger: false });
-  const services = [studentsService, coursesService, usersService, notificationsService].map(
+  const services = [
+    studentsService,
+    coursesService,
+    usersService,
+    notificationsService,
+    assignmentsService,
+    gradebookService,
+  ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];
   const aliases = restAliases(services);
