@@ -777,7 +777,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     success: { status: 201, schema: "Assignment", location: true },
     example: {
       title: "Essay 1",
-      dueAt: "2026-12-24T23:59:00+01:00",
+      dueAt: "2030-12-24T23:59:00+01:00",
       maxPoints: 10,
       category: "homework",
       published: true,
