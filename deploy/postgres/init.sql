@@ -7,3 +7,5 @@ CREATE DATABASE students;
 CREATE DATABASE courses;
 CREATE DATABASE users;
 CREATE DATABASE notifications;
+CREATE DATABASE assignments;
+CREATE DATABASE gradebook;

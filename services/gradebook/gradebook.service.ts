@@ -12,6 +12,7 @@ import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
+import { countGrade } from "../../lib/metrics";
 import { MAX_PAGE_SIZE, type Page } from "../../lib/paging";
 import { isThatStudent, type Identity } from "../../lib/permissions";
 import type { Course, CourseAccess } from "../courses/courses";
@@ -301,7 +302,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
           this.logger.warn("Malformed grade.recorded ignored", { eventId: event.eventId });
           return;
         }
-        await this.sequelize.transaction(async (transaction) => {
+        const applied = await this.sequelize.transaction(async (transaction) => {
           // The item as the newest event describes it; a deleted item stays deleted.
           await this.sequelize.query(
             `INSERT INTO gradebook.items
@@ -346,10 +347,12 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
               transaction,
             },
           );
-          this.logger.info(changed ? "Grade recorded" : "Grade event already applied", {
-            itemId: event.itemId,
-            eventId: event.eventId,
-          });
+          return Boolean(changed);
+        });
+        countGrade(this.broker, event.source, applied ? "applied" : "unchanged");
+        this.logger.info(applied ? "Grade recorded" : "Grade event already applied", {
+          itemId: event.itemId,
+          eventId: event.eventId,
         });
       }),
 
