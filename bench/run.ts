@@ -36,7 +36,16 @@ import {
   type CaseResult,
   type NodeRecord,
 } from "./report";
-import { COURSES, ROSTER, STUDENTS, seed, type Seed } from "./seed";
+import {
+  COURSES,
+  GRADEBOOK_ITEMS,
+  GRADEBOOK_STUDENTS,
+  ROSTER,
+  STUDENTS,
+  seed,
+  seedGradebook,
+  type Seed,
+} from "./seed";
 
 const NATS_URL = "nats://127.0.0.1:4222";
 const REDIS_URL = "redis://127.0.0.1:6379";
@@ -48,7 +57,9 @@ const DISTURBED_CORES = 0.25;
 const MAX_ATTEMPTS = 3;
 /** Time kept for what follows the last group that may be measured again (burst, Notepack, bare). */
 const RESERVED_SECONDS = 150;
-const ALL_SERVICES = "api,students,courses,users,notifications";
+const ALL_SERVICES = "api,students,courses,users,notifications,assignments,gradebook";
+/** The issue's floor for the course gradebook, JSON and CSV, in one process. */
+const GRADEBOOK_FLOOR_REQ_PER_SEC = 200;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -84,6 +95,8 @@ const problems: string[] = [];
 let bare: BareServer | null = null;
 let databasesCreated = false;
 let data: Seed;
+/** The course whose gradebook the gradebook cases read. */
+let gradebookCourseId = "";
 let token: string;
 /** The exact bytes the gateway answers for one student: what the bare ceiling answers too. */
 let recordBody = "";
@@ -367,6 +380,11 @@ function targets(base: string) {
     courseStudents: {
       url: `${base}/api/courses/${data.fullCourseId}/students?pageSize=${ROSTER}`,
       headers,
+    },
+    gradebookJson: { url: `${base}/api/courses/${gradebookCourseId}/gradebook`, headers },
+    gradebookCsv: {
+      url: `${base}/api/courses/${gradebookCourseId}/gradebook`,
+      headers: { ...headers, accept: "text/csv" },
     },
   };
 }
@@ -766,6 +784,26 @@ async function main(): Promise<void> {
       },
       { id: "inproc.student.cached", target: t, metricNodes: names(memory) },
     ]);
+    // The course gradebook: seeded through the API, read uncached (the gradebook has no cache).
+    const gradebookStarted = Date.now();
+    gradebookCourseId = await seedGradebook(base, token, cluster.runId);
+    console.log(
+      `  seeded a gradebook of ${GRADEBOOK_STUDENTS} students × ${GRADEBOOK_ITEMS} items ` +
+        `in ${((Date.now() - gradebookStarted) / 1000).toFixed(1)} s`,
+    );
+    const offTargets = targets(gatewayOf(off));
+    await measureGroup([
+      { id: "inproc.gradebook.json", target: offTargets.gradebookJson, metricNodes: [] },
+      { id: "inproc.gradebook.csv", target: offTargets.gradebookCsv, metricNodes: [] },
+    ]);
+    for (const id of ["inproc.gradebook.json", "inproc.gradebook.csv"]) {
+      const measured = caseById(id).measured?.summary.reqPerSec ?? 0;
+      if (measured < GRADEBOOK_FLOOR_REQ_PER_SEC) {
+        problems.push(
+          `${caseById(id).title}: ${measured.toFixed(0)} req/s, below the ${GRADEBOOK_FLOOR_REQ_PER_SEC} req/s the issue asks for`,
+        );
+      }
+    }
     await profileNode(
       "1 process, memory cache: GET /api/students/:id",
       {
