@@ -132,7 +132,7 @@ export async function seedGradebook(base: string, token: string, runId: string):
   const work = items.flatMap((item, i) =>
     students.map((student, s) => ({ item: item.id, i, student, points: (s * 7 + i * 3) % 11 })),
   );
-  await inParallel(work, 10, async ({ item, student }) => {
+  await inParallel(work, 20, async ({ item, student }) => {
     const result = await http(
       base,
       "PUT",
@@ -142,7 +142,7 @@ export async function seedGradebook(base: string, token: string, runId: string):
     );
     if (result.status !== 200) throw new Error(`submit answered ${result.status}`);
   });
-  await inParallel(work, 10, async ({ item, student, points }) => {
+  await inParallel(work, 20, async ({ item, student, points }) => {
     const result = await http(
       base,
       "POST",
