@@ -14,7 +14,11 @@ import { pageRequest, toPage, type Page } from "../../lib/paging";
 import { isThatStudent, type Identity } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import {
+  DomainEventsMixin,
+  durableConsumer,
+  type DomainEventsThis,
+} from "../../mixins/domain-events.mixin";
 import {
   assignmentChanges,
   categoryProblems,
@@ -469,6 +473,20 @@ export default function assignmentsService(
           return rows.map((row) => row.category);
         },
       },
+    },
+
+    channels: {
+      /** A deleted course takes its assignments and their submissions with it. Idempotent. */
+      "course.deleted": durableConsumer(async function (
+        this: AssignmentsThis,
+        ctx: Context<{ courseId: string }>,
+      ) {
+        if (!isUuid(ctx.params.courseId)) return;
+        const removed = await this.adapter.model.destroy({
+          where: { courseId: ctx.params.courseId.toLowerCase() },
+        });
+        if (removed > 0) this.logger.info("Assignments of a deleted course removed", { removed });
+      }),
     },
 
     methods: {

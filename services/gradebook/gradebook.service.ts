@@ -353,6 +353,23 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
         });
       }),
 
+      /** A deleted course's gradebook goes with it. Idempotent. */
+      "course.deleted": durableConsumer(async function (
+        this: GradebookThis,
+        ctx: EventContext<{ courseId: string }>,
+      ) {
+        if (!isUuid(ctx.params.courseId)) return;
+        const courseId = ctx.params.courseId.toLowerCase();
+        await this.sequelize.transaction(async (transaction) => {
+          for (const table of ["grades", "items", "policies"]) {
+            await this.sequelize.query(
+              `DELETE FROM gradebook.${table} WHERE course_id = :courseId`,
+              { replacements: { courseId }, transaction },
+            );
+          }
+        });
+      }),
+
       "grade.item.changed": durableConsumer(async function (
         this: GradebookThis,
         ctx: EventContext<GradeItemChanged>,

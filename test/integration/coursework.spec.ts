@@ -229,6 +229,30 @@ describe("assignments", () => {
   });
 });
 
+describe("a deleted course", () => {
+  it("takes its assignments and its gradebook with it", async () => {
+    const courseId = await newCourse();
+    const assignment = await newAssignment(courseId);
+    await submit(assignment.id, alice.token);
+    await grade(assignment.id, alice.studentId, { points: 5 });
+    await gradebookWhen(courseId, (gb) => gb.items.length === 1);
+
+    const removed = await campus.request("DELETE", `/api/courses/${courseId}`, { token: admin });
+
+    expect(removed.status).toBe(204);
+    await eventually(async () => {
+      const gone = await campus.request("GET", `/api/assignments/${assignment.id}`, {
+        token: admin,
+      });
+      expect(gone.status).toBe(404);
+      const grades = await campus.request("GET", `/api/students/${alice.studentId}/grades`, {
+        token: admin,
+      });
+      expect(grades.body.courses.map((c: any) => c.courseId)).not.toContain(courseId);
+    }, 10000);
+  });
+});
+
 describe("submissions", () => {
   it("takes and replaces an enrolled student's submission before it is graded", async () => {
     const courseId = await newCourse();
