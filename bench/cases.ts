@@ -9,8 +9,12 @@ export const STUDENT_COURSES = "GET /api/students/:id/courses (20 courses)";
 export const COURSE_STUDENTS = "GET /api/courses/:id/students?pageSize=100 (100 students)";
 export const MY_SCHEDULE = "GET /api/schedule/me (a student: 8 courses × 30 lessons; first 20)";
 
+export const GRADEBOOK_JSON = "GET /api/courses/:id/gradebook (100 students × 20 items)";
+export const GRADEBOOK_CSV = "GET /api/courses/:id/gradebook, Accept: text/csv (100 × 20)";
+
 const BARE = "Node `http`, 1 process";
-const ONE_PROCESS = "1 process: api, students, courses, users, notifications, schedule";
+const ONE_PROCESS =
+  "1 process: api, students, courses, users, notifications, schedule, assignments, gradebook";
 const CLUSTER = "api, users, students, courses, schedule: 5 processes over NATS";
 const CLUSTER2 = "api, users, 2× students, courses, schedule: 6 processes over NATS";
 
@@ -62,6 +66,22 @@ export function allCases(): CaseResult[] {
       notes: [],
     },
     ...twins("inproc.student", "1 process", ONE_PROCESS, STUDENT),
+    {
+      id: "inproc.gradebook.json",
+      title: "course gradebook (JSON), cache off",
+      topology: `${ONE_PROCESS}, cache off`,
+      request: GRADEBOOK_JSON,
+      reference: { id: "inproc.student.uncached", label: "vs one student" },
+      notes: [],
+    },
+    {
+      id: "inproc.gradebook.csv",
+      title: "course gradebook (CSV), cache off",
+      topology: `${ONE_PROCESS}, cache off`,
+      request: GRADEBOOK_CSV,
+      reference: { id: "inproc.gradebook.json", label: "vs JSON" },
+      notes: [],
+    },
     ...twins("nats.student", "NATS JSON", `${CLUSTER} (JSON)`, STUDENT, {
       uncached: ["inproc.student.uncached", "vs 1 process"],
       cached: ["inproc.student.cached", "vs 1 process"],

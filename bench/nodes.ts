@@ -16,7 +16,15 @@ import {
   type CampusNode,
 } from "../test/cluster/harness";
 
-const DATABASE_OWNERS = ["students", "courses", "users", "notifications", "schedule"] as const;
+const DATABASE_OWNERS = [
+  "students",
+  "courses",
+  "users",
+  "notifications",
+  "schedule",
+  "assignments",
+  "gradebook",
+] as const;
 const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /**

@@ -38,11 +38,14 @@ import {
 } from "./report";
 import {
   COURSES,
+  GRADEBOOK_ITEMS,
+  GRADEBOOK_STUDENTS,
   LESSONS_PER_COURSE,
   ROSTER,
   SCHEDULE_COURSES,
   STUDENTS,
   seed,
+  seedGradebook,
   type Seed,
 } from "./seed";
 
@@ -58,7 +61,9 @@ const DISTURBED_CORES = 0.25;
 const MAX_ATTEMPTS = 3;
 /** Time kept for what follows the last group that may be measured again (burst, Notepack, bare). */
 const RESERVED_SECONDS = 150;
-const ALL_SERVICES = "api,students,courses,users,notifications,schedule";
+const ALL_SERVICES = "api,students,courses,users,notifications,schedule,assignments,gradebook";
+/** The issue's floor for the course gradebook, JSON and CSV, in one process. */
+const GRADEBOOK_FLOOR_REQ_PER_SEC = 200;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -94,6 +99,8 @@ const problems: string[] = [];
 let bare: BareServer | null = null;
 let databasesCreated = false;
 let data: Seed;
+/** The course whose gradebook the gradebook cases read. */
+let gradebookCourseId = "";
 let token: string;
 /** The exact bytes the gateway answers for one student: what the bare ceiling answers too. */
 let recordBody = "";
@@ -380,6 +387,11 @@ function targets(base: string) {
     mySchedule: {
       url: `${base}/api/schedule/me`,
       headers: { authorization: `Bearer ${data.scheduleStudentToken}` },
+    },
+    gradebookJson: { url: `${base}/api/courses/${gradebookCourseId}/gradebook`, headers },
+    gradebookCsv: {
+      url: `${base}/api/courses/${gradebookCourseId}/gradebook`,
+      headers: { ...headers, accept: "text/csv" },
     },
   };
 }
@@ -778,6 +790,26 @@ async function main(): Promise<void> {
       },
       { id: "inproc.student.cached", target: t, metricNodes: names(memory) },
     ]);
+    // The course gradebook: seeded through the API, read uncached (the gradebook has no cache).
+    const gradebookStarted = Date.now();
+    gradebookCourseId = await seedGradebook(base, token, cluster.runId);
+    console.log(
+      `  seeded a gradebook of ${GRADEBOOK_STUDENTS} students × ${GRADEBOOK_ITEMS} items ` +
+        `in ${((Date.now() - gradebookStarted) / 1000).toFixed(1)} s`,
+    );
+    const offTargets = targets(gatewayOf(off));
+    await measureGroup([
+      { id: "inproc.gradebook.json", target: offTargets.gradebookJson, metricNodes: [] },
+      { id: "inproc.gradebook.csv", target: offTargets.gradebookCsv, metricNodes: [] },
+    ]);
+    for (const id of ["inproc.gradebook.json", "inproc.gradebook.csv"]) {
+      const measured = caseById(id).measured?.summary.reqPerSec ?? 0;
+      if (measured < GRADEBOOK_FLOOR_REQ_PER_SEC) {
+        problems.push(
+          `${caseById(id).title}: ${measured.toFixed(0)} req/s, below the ${GRADEBOOK_FLOOR_REQ_PER_SEC} req/s the issue asks for`,
+        );
+      }
+    }
     await profileNode(
       "1 process, memory cache: GET /api/students/:id",
       {

@@ -126,3 +126,83 @@ export async function seed(base: string, token: string, runId: string): Promise<
     fullCourseId,
   };
 }
+
+export const GRADEBOOK_STUDENTS = 100;
+export const GRADEBOOK_ITEMS = 20;
+
+/**
+ * A course gradebook of GRADEBOOK_STUDENTS students × GRADEBOOK_ITEMS assignments, made as a
+ * course really gets one: a grading policy, students registered and enrolled, assignments
+ * published, each student submitting each one, the teacher (the admin) grading every
+ * submission; then waits until the gradebook (built from the grade events) holds every grade.
+ */
+export async function seedGradebook(base: string, token: string, runId: string): Promise<string> {
+  const indexes = (count: number) => Array.from({ length: count }, (_, i) => i);
+  const course = await created(base, token, "/api/courses", {
+    code: `G${runId}`,
+    title: "Bench gradebook",
+  });
+  const policy = await http(base, "PUT", `/api/courses/${course.id}/grading`, token, {
+    categories: [
+      { name: "homework", weight: 40, dropLowest: 2 },
+      { name: "exams", weight: 60 },
+    ],
+  });
+  if (policy.status !== 200) throw new Error(`grading policy answered ${policy.status}`);
+  const students = await inParallel(indexes(GRADEBOOK_STUDENTS), 10, async (i) => {
+    const registered = await http(base, "POST", "/api/auth/register", undefined, {
+      email: `graded.${runId}.${i}@campus.test`,
+      password: `bench-password-${runId}-${i}`,
+      firstName: "Graded",
+      lastName: `Student${String(i).padStart(3, "0")}`,
+    });
+    if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
+    const studentId = registered.body.user.studentId as string;
+    await created(base, token, `/api/courses/${course.id}/students`, { studentId });
+    return { studentId, token: registered.body.accessToken as string };
+  });
+  const items = await inParallel(indexes(GRADEBOOK_ITEMS), 5, (i) =>
+    created(base, token, `/api/courses/${course.id}/assignments`, {
+      title: `Task ${i + 1}`,
+      dueAt: new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString(),
+      maxPoints: 10 + (i % 3) * 5,
+      category: i % 4 === 3 ? "exams" : "homework",
+      published: true,
+    }),
+  );
+  const work = items.flatMap((item, i) =>
+    students.map((student, s) => ({ item: item.id, i, student, points: (s * 7 + i * 3) % 11 })),
+  );
+  await inParallel(work, 20, async ({ item, student }) => {
+    const result = await http(
+      base,
+      "PUT",
+      `/api/assignments/${item}/submissions/me`,
+      student.token,
+      { body: "Bench answer" },
+    );
+    if (result.status !== 200) throw new Error(`submit answered ${result.status}`);
+  });
+  await inParallel(work, 20, async ({ item, student, points }) => {
+    const result = await http(
+      base,
+      "POST",
+      `/api/assignments/${item}/submissions/${student.studentId}/grade`,
+      token,
+      { points },
+    );
+    if (result.status !== 200) throw new Error(`grade answered ${result.status}`);
+  });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const book = await http(base, "GET", `/api/courses/${course.id}/gradebook`, token);
+    const rows = (book.body?.rows ?? []) as { scores: Record<string, number | null> }[];
+    const graded = rows.reduce(
+      (sum, row) => sum + Object.values(row.scores).filter((v) => v !== null).length,
+      0,
+    );
+    if (graded === GRADEBOOK_STUDENTS * GRADEBOOK_ITEMS) return course.id;
+    if (Date.now() > deadline) throw new Error(`the gradebook holds ${graded} grades`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}

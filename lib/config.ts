@@ -11,6 +11,8 @@ export const ALL_SERVICES = [
   "users",
   "notifications",
   "schedule",
+  "assignments",
+  "gradebook",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
@@ -218,6 +220,8 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       users: env.USERS_DATABASE_URL?.trim() || sharedUrl,
       notifications: env.NOTIFICATIONS_DATABASE_URL?.trim() || sharedUrl,
       schedule: env.SCHEDULE_DATABASE_URL?.trim() || sharedUrl,
+      assignments: env.ASSIGNMENTS_DATABASE_URL?.trim() || sharedUrl,
+      gradebook: env.GRADEBOOK_DATABASE_URL?.trim() || sharedUrl,
     },
     publicUrl: parsePublicUrl(env.PUBLIC_URL),
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),

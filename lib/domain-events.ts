@@ -16,6 +16,8 @@ export const DOMAIN_EVENTS = [
   "course.deleted",
   "lesson.rescheduled",
   "lesson.cancelled",
+  "grade.recorded",
+  "grade.item.changed",
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

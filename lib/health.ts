@@ -16,6 +16,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   notifications: ["users"],
   // Every schedule request asks courses who the caller is to the course; feeds ask users.
   schedule: ["courses", "users"],
+  assignments: ["courses", "gradebook"],
+  gradebook: ["courses", "students"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

@@ -20,6 +20,7 @@ export const METRICS = {
   readyCheck: "campus_ready_check",
   nearCache: "campus_near_cache_requests_total",
   scheduleConflicts: "campus_schedule_conflicts_total",
+  grades: "campus_grades_total",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
@@ -29,6 +30,9 @@ export type LoginResult = (typeof LOGIN_RESULTS)[number];
 /** Bookings and enrollments refused for a clash: room, teacher, or a student's own schedule. */
 export const SCHEDULE_CONFLICT_KINDS = ["room", "teacher", "schedule"] as const;
 export type ScheduleConflictKind = (typeof SCHEDULE_CONFLICT_KINDS)[number];
+/** A grade event at the gradebook: applied, or unchanged (a replay, a duplicate, an older one). */
+export const GRADE_RESULTS = ["applied", "unchanged"] as const;
+export const GRADE_SOURCES = ["assignment", "quiz"] as const;
 export const READINESS_CHECKS = ["transporter", "databases", "services"] as const;
 
 /** Seconds; from a fast cached read to a request that hit a timeout. */
@@ -83,6 +87,13 @@ export const METRIC_DEFINITIONS: MetricDefinition[] = [
     type: "counter",
     labelNames: ["type"],
     description: "Notifications stored, by type",
+  },
+  {
+    name: METRICS.grades,
+    type: "counter",
+    labelNames: ["source", "result"],
+    description:
+      "grade.recorded events at the gradebook by source and result: applied, or unchanged (already applied)",
   },
   {
     name: METRICS.eventLag,
@@ -148,6 +159,12 @@ const OWNED_SERIES: Record<string, [string, Record<string, string>[]][]> = {
   ],
   schedule: [[METRICS.scheduleConflicts, SCHEDULE_CONFLICT_KINDS.map((kind) => ({ kind }))]],
   notifications: [[METRICS.notificationsCreated, NOTIFICATION_TYPES.map((type) => ({ type }))]],
+  gradebook: [
+    [
+      METRICS.grades,
+      GRADE_SOURCES.flatMap((source) => GRADE_RESULTS.map((result) => ({ source, result }))),
+    ],
+  ],
 };
 
 export function initialiseOwnedSeries(broker: ServiceBroker, serviceName: string): void {
@@ -233,6 +250,16 @@ export function countScheduleConflict(broker: ServiceBroker, kind: ScheduleConfl
 
 export function countNotifications(broker: ServiceBroker, type: string, created: number): void {
   if (created > 0) registry(broker)?.increment(METRICS.notificationsCreated, { type }, created);
+}
+
+export function countGrade(
+  broker: ServiceBroker,
+  source: string,
+  result: (typeof GRADE_RESULTS)[number],
+): void {
+  // `source` comes from an event: only the known ones become a label value.
+  if (!(GRADE_SOURCES as readonly string[]).includes(source)) return;
+  registry(broker)?.increment(METRICS.grades, { source, result });
 }
 
 /** Lag of a domain event at its consumer: now − occurredAt (skipped when that is missing). */

@@ -8,3 +8,5 @@ CREATE DATABASE courses;
 CREATE DATABASE users;
 CREATE DATABASE notifications;
 CREATE DATABASE schedule;
+CREATE DATABASE assignments;
+CREATE DATABASE gradebook;

@@ -21,7 +21,9 @@ import {
 } from "./http-observability";
 import { openApiDocument } from "./openapi";
 import { restAliases } from "../../lib/routes";
+import { assignmentsRoutes } from "../assignments/assignments.routes";
 import { coursesRoutes } from "../courses/courses.routes";
+import { gradebookRoutes } from "../gradebook/gradebook.routes";
 import { notificationsRoutes } from "../notifications/notifications.routes";
 import { scheduleRoutes } from "../schedule/schedule.routes";
 import { studentsRoutes } from "../students/students.routes";
@@ -63,6 +65,17 @@ type Next = (err?: unknown) => void;
  */
 function normaliseIds(_ctx: Context, _route: unknown, req: { $params?: Record<string, unknown> }) {
   if (req.$params) Object.assign(req.$params, lowerCaseIds(req.$params));
+}
+
+/** Ids normalised, and what the client accepts, for actions that answer in more than one format (CSV). */
+function normaliseIdsAndAccept(
+  ctx: Context,
+  route: unknown,
+  req: IncomingMessage & { $params?: Record<string, unknown> },
+) {
+  normaliseIds(ctx, route, req);
+  const accept = req.headers.accept;
+  if (typeof accept === "string") (ctx.meta as { accept?: string }).accept = accept.slice(0, 512);
 }
 
 /**
@@ -137,6 +150,8 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     usersRoutes,
     notificationsRoutes,
     scheduleRoutes,
+    assignmentsRoutes,
+    gradebookRoutes,
   ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
@@ -212,7 +227,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
             decodeBody,
             sanitizeRequest,
           ],
-          onBeforeCall: normaliseIds,
+          onBeforeCall: normaliseIdsAndAccept,
           onError: sendHttpError,
         },
       ],

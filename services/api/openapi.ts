@@ -7,7 +7,14 @@
  * no entry there.
  */
 import { version } from "../../package.json";
+import {
+  assignmentFields,
+  DEFAULT_CATEGORY,
+  MAX_BODY_LENGTH,
+  MAX_FEEDBACK_LENGTH,
+} from "../assignments/assignments";
 import { COURSE_SORT_FIELDS, courseFields, MAX_TEACHERS } from "../courses/courses";
+import { DEFAULT_SCALE, gradingFields } from "../gradebook/gradebook";
 import { MAX_URL_LENGTH } from "../../lib/http-input";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../lib/paging";
 import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "../notifications/notifications";
@@ -266,6 +273,78 @@ const courseSchema = record(
   "A course",
 );
 
+const assignmentInput = inputFields(assignmentFields);
+const assignmentSchema = record(
+  {
+    id: uuid,
+    courseId: uuid,
+    ...assignmentInput,
+    description: { ...assignmentInput.description, description: "Empty when not given" },
+    dueAt: { ...timestamp, description: "Given with an offset; answered in UTC" },
+    category: { ...assignmentInput.category, description: `Default "${DEFAULT_CATEGORY}"` },
+    published: { type: "boolean", description: "Students see only published assignments" },
+    latePenaltyPercentPerDay: {
+      ...assignmentInput.latePenaltyPercentPerDay,
+      description: "Default 0",
+    },
+    lateDaysAllowed: { ...assignmentInput.lateDaysAllowed, description: "Default 0" },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+  "An assignment of a course",
+);
+
+const points = (description: string): JsonSchema => ({
+  type: ["number", "null"],
+  minimum: 0,
+  description,
+});
+
+const submissionSchema = record(
+  {
+    assignmentId: uuid,
+    studentId: uuid,
+    body: { type: "string", minLength: 1, maxLength: MAX_BODY_LENGTH },
+    state: { type: "string", enum: ["turned_in", "graded"] },
+    submittedAt: timestamp,
+    late: { type: "boolean" },
+    daysLate: { type: "integer", minimum: 0, description: "Whole days after dueAt, rounded up" },
+    points: points("As graded; null until graded"),
+    penaltyPoints: {
+      type: "number",
+      minimum: 0,
+      description: "daysLate × latePenaltyPercentPerDay % of maxPoints, rounded to hundredths",
+    },
+    finalPoints: points("max(0, points − penaltyPoints); what the gradebook counts"),
+    feedback: { type: ["string", "null"], maxLength: MAX_FEEDBACK_LENGTH },
+    gradedAt: { type: ["string", "null"], format: "date-time" },
+  },
+  "A student's submission of an assignment (one per student, replaced until graded)",
+);
+
+const gradebookItemSchema = record(
+  {
+    id: uuid,
+    source: { type: "string", enum: ["assignment", "quiz"] },
+    title: { type: "string" },
+    category: { type: "string" },
+    maxPoints: { type: "number", exclusiveMinimum: 0 },
+  },
+  "A graded item of a course (an assignment or a quiz)",
+);
+
+const gradeValue: JsonSchema = {
+  type: ["integer", "number", "string", "null"],
+  description: "From the course's scale (default 5-point); null without a graded item",
+};
+const percentValue: JsonSchema = {
+  type: ["number", "null"],
+  minimum: 0,
+  maximum: 100,
+  description: "Weighted course percent, two decimals; null without a graded item",
+};
+const gradingInput = paramsToJsonSchema(gradingFields).properties as Record<string, JsonSchema>;
+
 const errorSchema: JsonSchema = {
   type: "object",
   description: "Every error answer. Never a stack trace, SQL, host, node or action name.",
@@ -328,6 +407,67 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
       user: ref("User"),
     },
     "An access token and the account it is for",
+  ),
+  Assignment: assignmentSchema,
+  AssignmentPage: pageOf("Assignment"),
+  Submission: submissionSchema,
+  SubmissionPage: pageOf("Submission"),
+  GradebookItem: gradebookItemSchema,
+  Gradebook: record(
+    {
+      items: { type: "array", items: ref("GradebookItem") },
+      rows: {
+        type: "array",
+        items: record(
+          {
+            studentId: uuid,
+            scores: {
+              type: "object",
+              additionalProperties: { type: ["number", "null"] },
+              description: "Final points per item id; null: not graded",
+            },
+            percent: percentValue,
+            grade: gradeValue,
+          },
+          "One enrolled (or graded) student",
+        ),
+      },
+    },
+    "A course's gradebook. With `Accept: text/csv`: the same as CSV (UTF-8 with BOM, CRLF line ends, RFC 4180 quoting, formula-like text prefixed with an apostrophe)",
+  ),
+  StudentGrades: record(
+    {
+      courses: {
+        type: "array",
+        items: record(
+          {
+            courseId: uuid,
+            items: {
+              type: "array",
+              items: {
+                allOf: [
+                  ref("GradebookItem"),
+                  record({ points: { type: ["number", "null"] } }, "The student's final points"),
+                ],
+              },
+            },
+            percent: percentValue,
+            grade: gradeValue,
+          },
+          "One course of the student's",
+        ),
+      },
+    },
+    "A student's grades per course",
+  ),
+  GradingPolicy: record(
+    {
+      courseId: uuid,
+      categories: gradingInput.categories,
+      scale: { ...gradingInput.scale, description: "Highest threshold first" },
+      custom: { type: "boolean", description: "false: the default policy (no policy set)" },
+    },
+    "How a course's percent and grade are computed",
   ),
   StudentPage: pageOf("Student"),
   CoursePage: pageOf("Course"),
@@ -850,6 +990,109 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
 
   ...SCHEDULE_OPERATIONS,
+  "assignments.create": {
+    summary: "Add an assignment to a course",
+    description:
+      "Course staff only. `dueAt` is ISO 8601 with an offset. With a grading policy set, " +
+      "`category` must be one of its categories (else 422).",
+    success: { status: 201, schema: "Assignment", location: true },
+    example: {
+      title: "Essay 1",
+      dueAt: "2030-12-24T23:59:00+01:00",
+      maxPoints: 10,
+      category: "homework",
+      published: true,
+      latePenaltyPercentPerDay: 10,
+      lateDaysAllowed: 3,
+    },
+  },
+  "assignments.list": {
+    summary: "A course's assignments, by due time",
+    description: "Course staff see all; enrolled students the published ones.",
+    success: { status: 200, schema: "AssignmentPage" },
+  },
+  "assignments.get": {
+    summary: "Get an assignment",
+    description: "Course staff; enrolled students for a published one (a draft answers 404).",
+    success: { status: 200, schema: "Assignment" },
+  },
+  "assignments.update": {
+    summary: "Change an assignment",
+    description:
+      "Course staff only. Graded work is recomputed (late days, penalty) and re-recorded in the " +
+      "gradebook; maxPoints below points already given: 422.",
+    success: { status: 200, schema: "Assignment" },
+  },
+  "assignments.remove": {
+    summary: "Delete an assignment",
+    description: "Its submissions go with it; the gradebook drops the item.",
+    success: { status: 204 },
+  },
+  "assignments.submit": {
+    summary: "Turn in (or replace) the caller's submission",
+    description:
+      "An enrolled student. Late submissions are taken for `lateDaysAllowed` days after `dueAt` " +
+      "(days rounded up) and lose the late penalty when graded.",
+    success: { status: 200, schema: "Submission" },
+    errors: {
+      409: "After the late window, or once graded (`SUBMISSION_CLOSED`)",
+    },
+    example: { body: "My answer…" },
+  },
+  "assignments.submissions": {
+    summary: "An assignment's submissions",
+    success: { status: 200, schema: "SubmissionPage" },
+  },
+  "assignments.submission": {
+    summary: "One student's submission",
+    description: "Course staff, or that student.",
+    success: { status: 200, schema: "Submission" },
+  },
+  "assignments.grade": {
+    summary: "Grade a submission (or re-grade it)",
+    description:
+      "Course staff. `points` 0..maxPoints; the late penalty is applied to give `finalPoints`. " +
+      "The student is notified and the gradebook updated (durable events).",
+    success: { status: 200, schema: "Submission" },
+    errors: {
+      409: "The student has not submitted (`NOT_SUBMITTED`): only submitted work is graded",
+    },
+    example: { points: 8.5, feedback: "Good structure." },
+  },
+  "gradebook.courseGradebook": {
+    summary: "A course's gradebook (JSON, or CSV with `Accept: text/csv`)",
+    description:
+      "Course staff. One row per enrolled or graded student. The CSV is UTF-8 with a BOM, CRLF " +
+      "line ends, RFC 4180 quoting; text starting with =, +, -, @, tab or CR gets a leading '.",
+    success: { status: 200, schema: "Gradebook" },
+  },
+  "gradebook.studentGrades": {
+    summary: "A student's grades per course",
+    description:
+      "Admin, that student, or a teacher (only the courses they teach; another course: 403).",
+    success: { status: 200, schema: "StudentGrades" },
+    parameters: { courseId: "Only this course" },
+  },
+  "gradebook.setGrading": {
+    summary: "Set a course's grading policy",
+    description:
+      "Course staff. Categories weigh relatively (renormalised over those with a graded item); " +
+      "`dropLowest` leaves out a category's lowest item percents. Default scale: " +
+      DEFAULT_SCALE.map((step) => `${step.grade} at ≥ ${step.minPercent} %`).join(", ") +
+      ". Every category the course's items use must be named (else 422).",
+    success: { status: 200, schema: "GradingPolicy" },
+    example: {
+      categories: [
+        { name: "homework", weight: 40, dropLowest: 1 },
+        { name: "exams", weight: 60 },
+      ],
+      scale: [
+        { grade: "A", minPercent: 90 },
+        { grade: "B", minPercent: 75 },
+        { grade: "C", minPercent: 0 },
+      ],
+    },
+  },
 };
 
 const COMMON_PARAMETERS: Record<string, string> = {
@@ -1134,6 +1377,8 @@ export function openApiDocument(
         name: "Schedule",
         description: "Lessons, attendance, the caller's schedule and its calendar feed",
       },
+      { name: "Assignments", description: "Assignments, submissions, late policy and grading" },
+      { name: "Gradebook", description: "Course gradebooks, students' grades, grading policies" },
       { name: "Health", description: "Liveness and readiness of the node" },
       { name: "Documentation", description: "This document" },
     ],

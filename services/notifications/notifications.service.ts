@@ -19,6 +19,7 @@ import {
   distinctIds,
   droppedDraft,
   enrolledDraft,
+  gradedDraft,
   inBatches,
   notificationTime,
   toNotification,
@@ -27,6 +28,7 @@ import {
   type LessonChanged,
   type EnrollmentCreated,
   type EnrollmentDropped,
+  type GradeRecordedEvent,
   type Notification,
   type NotificationDraft,
   type NotificationRow,
@@ -224,6 +226,14 @@ export default function notificationsService(
           ctx.params.studentIds ?? [],
           lessonCancelledDraft(ctx.params),
         );
+      }),
+
+      "grade.recorded": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<GradeRecordedEvent>,
+      ) {
+        if (ctx.params.notify === false) return;
+        await this.notifyStudents(ctx, [ctx.params.studentId], gradedDraft(ctx.params));
       }),
     },
 

@@ -12,6 +12,7 @@ export const NOTIFICATION_TYPES = [
   "course_cancelled",
   "lesson_rescheduled",
   "lesson_cancelled",
+  "graded",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -82,6 +83,19 @@ export interface LessonChanged {
   room: string | null;
   previousStartsAt: string;
   studentIds: string[];
+}
+
+/** `grade.recorded` (assignments, quizzes): the fields a notification shows. */
+export interface GradeRecordedEvent {
+  courseId: string;
+  studentId: string;
+  itemId: string;
+  source: string;
+  title: string;
+  maxPoints: number;
+  points: number;
+  /** false: a recomputation (the item's policy changed), not a grading: nobody is told. */
+  notify?: boolean;
 }
 
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
@@ -159,6 +173,15 @@ export function lessonCancelledDraft(event: LessonChanged): NotificationDraft {
     `${event.courseCode}: ${event.title} cancelled`,
     `${event.courseCode} ${event.title} on ${event.startsAt} (UTC) is cancelled.`,
     { courseId: event.courseId, lessonId: event.lessonId },
+  );
+}
+
+export function gradedDraft(event: GradeRecordedEvent): NotificationDraft {
+  return draft(
+    "graded",
+    `Graded: ${event.title}`,
+    `Your work "${event.title}" was graded: ${event.points} of ${event.maxPoints} points.`,
+    { courseId: event.courseId, itemId: event.itemId, source: event.source },
   );
 }
 

@@ -40,6 +40,8 @@ const NODES: [name: string, services: string][] = [
   ["students-2", "students"],
   ["courses", "courses"],
   ["notifications", "notifications"],
+  ["assignments", "assignments"],
+  ["gradebook", "gradebook"],
 ];
 
 /** The JSON lines a node wrote (its stdout and stderr, as the harness keeps them). */
@@ -248,6 +250,8 @@ describe("under load, then with a students node killed", () => {
       `/api/courses/${large}`,
       "/api/courses",
       "/api/notifications",
+      `/api/courses/${large}/assignments`,
+      `/api/courses/${large}/gradebook`,
     ];
     let next = 0;
     const report = await steadyLoad(

@@ -96,6 +96,20 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["POST /api/schedule/feed",                        401,      ok,    ok,      ok,    ok,      ok],
   // The feed's secret URL is its credential: whoever holds it reads it, with or without a token.
   ["GET /api/schedule/feed/:token",                  ok,       ok,    ok,      ok,    ok,      ok],
+  // Coursework: a course of the teacher's (own) or another teacher's; the student enrolled in it
+  // (own) or not (another's); submissions and grades about the caller (own) or another student.
+  ["POST /api/courses/:id/assignments",              401,      403,   403,     ok,    403,     ok],
+  ["GET /api/courses/:id/assignments",               401,      ok,    403,     ok,    403,     ok],
+  ["GET /api/assignments/:id",                       401,      ok,    403,     ok,    403,     ok],
+  ["PATCH /api/assignments/:id",                     401,      403,   403,     ok,    403,     ok],
+  ["DELETE /api/assignments/:id",                    401,      403,   403,     ok,    403,     ok],
+  ["PUT /api/assignments/:id/submissions/me",        401,      ok,    403,     403,   403,     403],
+  ["GET /api/assignments/:id/submissions",           401,      403,   403,     ok,    403,     ok],
+  ["GET /api/assignments/:id/submissions/:studentId", 401,     ok,    403,     ok,    403,     ok],
+  ["POST /api/assignments/:id/submissions/:studentId/grade", 401, 403, 403,   ok,    403,     ok],
+  ["GET /api/courses/:id/gradebook",                 401,      403,   403,     ok,    403,     ok],
+  ["GET /api/students/:id/grades",                   401,      ok,    403,     ok,    403,     ok],
+  ["PUT /api/courses/:id/grading",                   401,      403,   403,     ok,    403,     ok],
 ];
 
 const ERROR_TYPES: Record<Exclude<Outcome, "ok">, string> = {
@@ -436,7 +450,82 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
     await expectStatus(created, 201, "create feed");
     return { path: new URL(created.body.url).pathname };
   },
+  "POST /api/courses/:id/assignments": async (caller) => ({
+    path: `/api/courses/${(await courseworkSubject(caller)).courseId}/assignments`,
+    body: { title: "Matrix essay", dueAt: IN_A_WEEK(), maxPoints: 10, published: true },
+  }),
+  "GET /api/courses/:id/assignments": async (caller) => ({
+    path: `/api/courses/${(await courseworkSubject(caller)).courseId}/assignments`,
+  }),
+  "GET /api/assignments/:id": async (caller) => ({
+    path: `/api/assignments/${(await courseworkSubject(caller)).assignmentId}`,
+  }),
+  "PATCH /api/assignments/:id": async (caller) => ({
+    path: `/api/assignments/${(await courseworkSubject(caller)).assignmentId}`,
+    body: { title: "Patched" },
+  }),
+  "DELETE /api/assignments/:id": async (caller) => ({
+    path: `/api/assignments/${(await courseworkSubject(caller)).assignmentId}`,
+  }),
+  "PUT /api/assignments/:id/submissions/me": async (caller) => ({
+    path: `/api/assignments/${(await courseworkSubject(caller)).assignmentId}/submissions/me`,
+    body: { body: "My answer" },
+  }),
+  "GET /api/assignments/:id/submissions": async (caller) => ({
+    path: `/api/assignments/${(await courseworkSubject(caller)).assignmentId}/submissions`,
+  }),
+  "GET /api/assignments/:id/submissions/:studentId": async (caller) => {
+    const { assignmentId } = await courseworkSubject(caller, true);
+    return { path: `/api/assignments/${assignmentId}/submissions/${subjectStudent(caller)}` };
+  },
+  "POST /api/assignments/:id/submissions/:studentId/grade": async (caller) => {
+    const { assignmentId } = await courseworkSubject(caller, true);
+    return {
+      path: `/api/assignments/${assignmentId}/submissions/${subjectStudent(caller)}/grade`,
+      body: { points: 7 },
+    };
+  },
+  "GET /api/courses/:id/gradebook": async (caller) => ({
+    path: `/api/courses/${(await courseworkSubject(caller)).courseId}/gradebook`,
+  }),
+  "GET /api/students/:id/grades": async (caller) => ({
+    path: `/api/students/${subjectStudent(caller)}/grades?courseId=${(await courseworkSubject(caller)).courseId}`,
+  }),
+  "PUT /api/courses/:id/grading": async (caller) => ({
+    path: `/api/courses/${(await courseworkSubject(caller)).courseId}/grading`,
+    body: { categories: [{ name: "assignments", weight: 100, dropLowest: 1 }] },
+  }),
 };
+
+const IN_A_WEEK = () => new Date(Date.now() + 7 * 24 * 60 * 60 * 1000).toISOString();
+
+/**
+ * A course for a coursework row: taught by teacher A (another teacher's course: by teacher B),
+ * with student B enrolled and student A too unless the row is about another's course; and a
+ * published assignment. With `submitted`, the row's subject student has turned it in.
+ */
+async function courseworkSubject(caller: Caller, submitted = false) {
+  const courseId = await newCourse(caller === "teacher (another's course)" ? teacherB : teacherA);
+  await enroll(courseId, studentB.studentId!);
+  if (caller !== "student (another's)") await enroll(courseId, studentA.studentId!);
+  const assignment = await campus.request("POST", `/api/courses/${courseId}/assignments`, {
+    token: admin.token,
+    body: { title: "Matrix", dueAt: IN_A_WEEK(), maxPoints: 10, published: true },
+  });
+  await expectStatus(assignment, 201, "create assignment");
+  if (submitted) {
+    const author = caller === "student (own)" ? studentA : studentB;
+    await expectStatus(
+      await campus.request("PUT", `/api/assignments/${assignment.body.id}/submissions/me`, {
+        token: author.token,
+        body: { body: "Work" },
+      }),
+      200,
+      "submit",
+    );
+  }
+  return { courseId, assignmentId: assignment.body.id as string };
+}
 
 async function firstNotification(account: Account): Promise<string> {
   let id = "";

@@ -198,6 +198,27 @@ describe("every documented operation over HTTP", () => {
         "courses.setTeachers",
         () => ({ path: { id: ids.course }, body: { teacherIds: [ids.user] } }),
       ],
+      ["assignments.create", () => ({ path: { id: ids.course } })],
+      ["assignments.list", () => ({ path: { id: ids.course } })],
+      ["assignments.get", () => ({ path: { id: ids.assignment } })],
+      ["assignments.update", () => ({ path: { id: ids.assignment }, body: { maxPoints: 12 } })],
+      ["assignments.submit", () => ({ token: ids.studentToken, path: { id: ids.assignment } })],
+      ["assignments.submissions", () => ({ path: { id: ids.assignment } })],
+      [
+        "assignments.submission",
+        () => ({ path: { id: ids.assignment, studentId: ids.registeredStudent } }),
+      ],
+      [
+        "assignments.grade",
+        () => ({ path: { id: ids.assignment, studentId: ids.registeredStudent } }),
+      ],
+      ["gradebook.setGrading", () => ({ path: { id: ids.course } })],
+      ["gradebook.courseGradebook", () => ({ path: { id: ids.course } })],
+      [
+        "gradebook.studentGrades",
+        () => ({ path: { id: ids.registeredStudent }, query: `?courseId=${ids.course}` }),
+      ],
+      ["assignments.remove", () => ({ path: { id: ids.assignment } })],
       ["notifications.list", () => ({ token: ids.studentToken, query: "?unread=true" })],
       ["notifications.unreadCount", () => ({ token: ids.studentToken })],
       [
@@ -246,6 +267,14 @@ describe("every documented operation over HTTP", () => {
           ids.notification = page.body.rows[0].id;
         });
       }
+      if (operationId === "assignments.create") {
+        // The registered student (who has a token) joins the course to submit its work.
+        const enrolled = await campus.request("POST", `/api/courses/${ids.course}/students`, {
+          token: admin,
+          body: { studentId: ids.registeredStudent },
+        });
+        expect(enrolled.status).toBe(201);
+      }
       const { method, path, op } = byId.get(operationId)!;
       const call = prepare();
       const url =
@@ -274,7 +303,9 @@ describe("every documented operation over HTTP", () => {
 
       if (operationId === "users.register") {
         ids.studentToken = answer.body.accessToken;
+        ids.registeredStudent = answer.body.user.studentId;
       }
+      if (operationId === "assignments.create") ids.assignment = answer.body.id;
       if (operationId === "students.create") ids.student = answer.body.id;
       if (operationId === "courses.create") ids.course = answer.body.id;
       if (operationId === "users.create") ids.user = answer.body.id;

@@ -59,6 +59,8 @@ describe("loadConfig defaults (empty environment)", () => {
       users: null,
       notifications: null,
       schedule: null,
+      assignments: null,
+      gradebook: null,
     });
   });
 
@@ -158,6 +160,8 @@ describe("loadConfig reads the environment", () => {
       users: url,
       notifications: url,
       schedule: url,
+      assignments: url,
+      gradebook: url,
     });
   });
 
@@ -174,6 +178,8 @@ describe("loadConfig reads the environment", () => {
       users: "postgres://shared/db",
       notifications: "postgres://shared/db",
       schedule: "postgres://shared/db",
+      assignments: "postgres://shared/db",
+      gradebook: "postgres://shared/db",
     });
   });
 
@@ -337,7 +343,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook",
       ),
     );
   });

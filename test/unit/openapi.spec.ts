@@ -14,6 +14,8 @@ import { restAliases } from "../../lib/routes";
 import coursesService from "../../services/courses/courses.service";
 import notificationsService from "../../services/notifications/notifications.service";
 import scheduleService from "../../services/schedule/schedule.service";
+import assignmentsService from "../../services/assignments/assignments.service";
+import gradebookService from "../../services/gradebook/gradebook.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -193,6 +195,8 @@ describe("the document of the real services", () => {
     usersService,
     notificationsService,
     scheduleService,
+    assignmentsService,
+    gradebookService,
   ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];

@@ -1,0 +1,29 @@
+/**
+ * The gradebook service's HTTP face. Paths hang under a course or a student, so the base path is
+ * the API root; course staff and "that student" (object level) are checked by the actions.
+ */
+import { idParam } from "../../lib/ids";
+import { routeTable } from "../../lib/routes";
+import { gradingFields } from "./gradebook";
+
+export const gradebookRoutes = routeTable({
+  name: "gradebook",
+  settings: { rest: "/" },
+  actions: {
+    courseGradebook: {
+      rest: "GET /courses/:id/gradebook",
+      permissions: ["admin", "teacher"],
+      params: { $$strict: "remove", id: idParam },
+    },
+    studentGrades: {
+      rest: "GET /students/:id/grades",
+      permissions: ["admin", "teacher", "student"],
+      params: { $$strict: "remove", id: idParam, courseId: { type: "uuid", optional: true } },
+    },
+    setGrading: {
+      rest: "PUT /courses/:id/grading",
+      permissions: ["admin", "teacher"],
+      params: { $$strict: "remove", id: idParam, ...gradingFields },
+    },
+  },
+});
