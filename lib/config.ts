@@ -4,7 +4,14 @@
  */
 import { randomBytes } from "crypto";
 
-export const ALL_SERVICES = ["api", "students", "courses", "users", "notifications"] as const;
+export const ALL_SERVICES = [
+  "api",
+  "students",
+  "courses",
+  "users",
+  "notifications",
+  "quizzes",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Services that own a database; each may get its own `<NAME>_DATABASE_URL`. */
@@ -183,6 +190,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       courses: env.COURSES_DATABASE_URL?.trim() || sharedUrl,
       users: env.USERS_DATABASE_URL?.trim() || sharedUrl,
       notifications: env.NOTIFICATIONS_DATABASE_URL?.trim() || sharedUrl,
+      quizzes: env.QUIZZES_DATABASE_URL?.trim() || sharedUrl,
     },
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),
     jwt: {

@@ -14,6 +14,11 @@ export const DOMAIN_EVENTS = [
   "enrollment.dropped",
   "course.updated",
   "course.deleted",
+  // ---- quizzes (issue 17): a scored attempt, and the gradebook's feed (best attempt, items) ----
+  "quiz.scored",
+  "grade.recorded",
+  "grade.item.changed",
+  // ---- end quizzes ----
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

@@ -23,6 +23,7 @@ import { coursesRoutes } from "../courses/courses.routes";
 import { notificationsRoutes } from "../notifications/notifications.routes";
 import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
+import { quizzesRoutes } from "../quizzes/quizzes.routes";
 import {
   acceptableRequestId,
   clientErrorResponse,
@@ -106,7 +107,13 @@ export default function apiService(config: CampusConfig): ServiceSchema {
   const jsonBody = { json: { strict: false, limit: config.bodyLimit }, urlencoded: false };
   // The published services' static route tables (no service is built here): the gateway's
   // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
-  const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
+  const published = [
+    studentsRoutes,
+    coursesRoutes,
+    usersRoutes,
+    notificationsRoutes,
+    quizzesRoutes,
+  ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
     [

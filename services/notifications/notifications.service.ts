@@ -19,6 +19,7 @@ import {
   enrolledDraft,
   inBatches,
   notificationTime,
+  quizScoredDraft,
   toNotification,
   welcomeDraft,
   type CourseChanged,
@@ -27,6 +28,7 @@ import {
   type Notification,
   type NotificationDraft,
   type NotificationRow,
+  type QuizScored,
   type UserRegistered,
 } from "./notifications";
 import { pageRequest, toPage, type Page } from "../../lib/paging";
@@ -199,6 +201,13 @@ export default function notificationsService(
           ctx.params.studentIds ?? [],
           courseCancelledDraft(ctx.params),
         );
+      }),
+
+      "quiz.scored": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<QuizScored>,
+      ) {
+        await this.notifyStudents(ctx, [ctx.params.studentId], quizScoredDraft(ctx.params));
       }),
     },
 

@@ -10,6 +10,7 @@ export const NOTIFICATION_TYPES = [
   "dropped",
   "course_updated",
   "course_cancelled",
+  "quiz_scored",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -69,6 +70,17 @@ export interface CourseChanged {
   studentIds: string[];
 }
 
+export interface QuizScored {
+  quizId: string;
+  courseId: string;
+  studentId: string;
+  attemptId: string;
+  title: string;
+  score: number;
+  maxPoints: number;
+  expired?: boolean;
+}
+
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -125,6 +137,19 @@ export function courseCancelledDraft(event: CourseChanged): NotificationDraft {
     `${event.code} ${event.title} has been cancelled; you are no longer enrolled in it.`,
     { courseId: event.courseId },
   );
+}
+
+/** The student's result of one attempt (an expired attempt is scored as it stood). */
+export function quizScoredDraft(event: QuizScored): NotificationDraft {
+  const how = event.expired ? "Your time ran out on" : "You scored";
+  const body = event.expired
+    ? `${how} the quiz "${event.title}": it was scored as it stood, ${event.score} of ${event.maxPoints} points.`
+    : `${how} ${event.score} of ${event.maxPoints} points on the quiz "${event.title}".`;
+  return draft("quiz_scored", `Quiz result: ${event.title}`, body, {
+    quizId: event.quizId,
+    courseId: event.courseId,
+    attemptId: event.attemptId,
+  });
 }
 
 /** Each valid id once, in the order given (a student listed twice is notified once). */

@@ -1,0 +1,657 @@
+/**
+ * quizzes — quizzes of a course (own database), students' timed attempts and their automatic
+ * scoring. Who may do what comes from the courses service (`courses.access`: staff, enrolled).
+ * The database holds the concurrency rules: a unique (quiz, student, number) lets one of two
+ * simultaneous starts of the last attempt win; a conditional UPDATE scores an attempt once.
+ * Scores leave as durable events: `grade.recorded` (the student's best attempt, to the gradebook)
+ * and `quiz.scored` (to the student's notifications).
+ */
+import type { Context, Service } from "moleculer";
+import { DataTypes, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
+import type { CampusConfig } from "../../lib/config";
+import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { isUuid } from "../../lib/ids";
+import { pageRequest, toPage, type Page } from "../../lib/paging";
+import type { Identity } from "../../lib/permissions";
+import type { CourseAccess } from "../courses/courses";
+import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
+import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import type { CampusServiceSchema } from "../../types/service";
+import {
+  answerProblems,
+  attemptDeadline,
+  attemptOrder,
+  isExpired,
+  maxPointsOf,
+  normaliseQuestions,
+  questionProblems,
+  quizChanges,
+  quizDefaults,
+  scoreAttempt,
+  startDenial,
+  studentQuiz,
+  toAttempt,
+  toAttemptSummary,
+  toQuiz,
+  windowProblems,
+  type Answer,
+  type Attempt,
+  type AttemptRow,
+  type AttemptSummary,
+  type Quiz,
+  type QuizRow,
+  type QuizSettings,
+  type StudentQuiz,
+} from "./quizzes";
+import { quizzesMigrations } from "./quizzes.migrations";
+import { quizzesRoutes } from "./quizzes.routes";
+
+type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type QuizzesThis = Service &
+  DbServiceThis &
+  DomainEventsThis & {
+    courseAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
+    loadQuiz(id: string, transaction?: Transaction, lock?: "UPDATE" | "SHARE"): Promise<Quiz>;
+    attemptCount(quizId: string, transaction?: Transaction): Promise<number>;
+    closeExpired(ctx: Context, quiz: Quiz, rows: AttemptRow[]): Promise<AttemptRow[]>;
+    recordScore(ctx: Context, transaction: Transaction, quiz: Quiz, row: AttemptRow): Promise<void>;
+    recordItemChange(
+      ctx: Context,
+      transaction: Transaction,
+      quiz: Quiz,
+      deleted?: boolean,
+    ): Promise<void>;
+  };
+
+const quizModel = {
+  name: "quiz",
+  define: {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    courseId: { type: DataTypes.UUID, allowNull: false },
+    title: { type: DataTypes.STRING(200), allowNull: false },
+    questions: { type: DataTypes.JSONB, allowNull: false },
+    maxPoints: { type: DataTypes.DECIMAL(12, 2), allowNull: false },
+    timeLimitSeconds: { type: DataTypes.INTEGER, allowNull: true },
+    maxAttempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+    opensAt: { type: DataTypes.DATE, allowNull: true },
+    closesAt: { type: DataTypes.DATE, allowNull: true },
+    shuffle: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+    published: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+  },
+  options: { tableName: "quizzes" },
+};
+
+const attemptModel = {
+  name: "attempt",
+  define: {
+    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    quizId: { type: DataTypes.UUID, allowNull: false },
+    studentId: { type: DataTypes.UUID, allowNull: false },
+    number: { type: DataTypes.INTEGER, allowNull: false },
+    questionOrder: { type: DataTypes.JSONB, allowNull: false },
+    startedAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
+    deadline: { type: DataTypes.DATE, allowNull: true },
+    submittedAt: { type: DataTypes.DATE, allowNull: true },
+    expired: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+    answers: { type: DataTypes.JSONB, allowNull: true },
+    score: { type: DataTypes.DECIMAL(12, 2), allowNull: true },
+    results: { type: DataTypes.JSONB, allowNull: true },
+  },
+  options: { tableName: "attempts", timestamps: false },
+};
+
+const QUIZ_HAS_ATTEMPTS = "QUIZ_HAS_ATTEMPTS";
+const NO_ATTEMPTS_LEFT = "NO_ATTEMPTS_LEFT";
+/** Starts that lost a race for an attempt number try again this often before giving up. */
+const START_TRIES = 3;
+
+/** The 409 messages of the attempt rules. */
+const DENIALS = {
+  QUIZ_CLOSED: "The quiz is not open for attempts now",
+  NO_ATTEMPTS_LEFT: "No attempts left on this quiz",
+} as const;
+
+/** The SQL row of an attempt (raw queries), as the model's attributes. */
+interface AttemptSqlRow {
+  id: string;
+  quiz_id: string;
+  student_id: string;
+  number: number;
+  question_order: AttemptRow["questionOrder"];
+  started_at: Date;
+  deadline: Date | null;
+  submitted_at: Date | null;
+  expired: boolean;
+  answers: Answer[] | null;
+  score: string | null;
+  results: AttemptRow["results"];
+}
+
+function fromSql(row: AttemptSqlRow): AttemptRow {
+  return {
+    id: row.id,
+    quizId: row.quiz_id,
+    studentId: row.student_id,
+    number: row.number,
+    questionOrder: row.question_order,
+    startedAt: new Date(row.started_at),
+    deadline: row.deadline ? new Date(row.deadline) : null,
+    submittedAt: row.submitted_at ? new Date(row.submitted_at) : null,
+    expired: row.expired,
+    answers: row.answers,
+    score: row.score,
+    results: row.results,
+  };
+}
+
+/** Scores an attempt in one conditional statement: of two submits, only one finds it unscored. */
+const SCORE_ATTEMPT_SQL = `
+  UPDATE quizzes.attempts
+  SET submitted_at = now(), expired = :expired, answers = CAST(:answers AS jsonb),
+      score = :score, results = CAST(:results AS jsonb)
+  WHERE id = :id AND submitted_at IS NULL
+  RETURNING *`;
+
+function staffOnly(access: CourseAccess): void {
+  if (!access.staff)
+    throw forbidden("Only an administrator or a teacher of this course may manage its quizzes");
+}
+
+export default function quizzesService(config: CampusConfig): CampusServiceSchema<QuizzesThis> {
+  return {
+    name: "quizzes",
+    mixins: [
+      DbMixin("quizzes", config, {
+        model: quizModel,
+        extraModels: [attemptModel],
+        migrations: quizzesMigrations,
+        uniqueViolations: {},
+      }),
+      DomainEventsMixin,
+    ],
+    settings: { ...quizzesRoutes.settings },
+
+    actions: {
+      create: {
+        ...NOT_RETRIED,
+        ...quizzesRoutes.actions.create,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<Partial<QuizSettings> & { id: string }, Meta>,
+        ): Promise<Quiz> {
+          staffOnly(await this.courseAccess(ctx, ctx.params.id));
+          const settings = quizDefaults(ctx.params);
+          const input = ctx.params.questions ?? [];
+          const problems = [
+            ...questionProblems(input),
+            ...windowProblems(settings.opensAt, settings.closesAt),
+          ];
+          if (problems.length > 0) throw invalid(problems);
+          const questions = normaliseQuestions(input);
+          const row = await this.adapter.model.create({
+            ...settings,
+            courseId: ctx.params.id.toLowerCase(),
+            questions,
+            maxPoints: maxPointsOf(questions),
+          });
+          const quiz = toQuiz(row.get({ plain: true }) as QuizRow);
+          ctx.meta.$statusCode = 201;
+          ctx.meta.$location = `/api/quizzes/${quiz.id}`;
+          return quiz;
+        },
+      },
+
+      listOfCourse: {
+        ...FAST_FAILOVER,
+        ...quizzesRoutes.actions.listOfCourse,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
+        ): Promise<Page<Quiz | StudentQuiz>> {
+          const access = await this.courseAccess(ctx, ctx.params.id);
+          if (!access.staff && !access.enrolled)
+            throw forbidden("Only the course's staff and enrolled students see its quizzes");
+          const request = pageRequest(ctx.params);
+          const { rows, count } = await this.adapter.model.findAndCountAll({
+            where: {
+              courseId: access.course.id,
+              ...(access.staff ? {} : { published: true }),
+            },
+            order: [
+              ["createdAt", "ASC"],
+              ["id", "ASC"],
+            ],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          const quizzes = rows.map((row) => toQuiz(row.get({ plain: true }) as QuizRow));
+          return toPage(access.staff ? quizzes : quizzes.map(studentQuiz), count, request);
+        },
+      },
+
+      get: {
+        ...FAST_FAILOVER,
+        ...quizzesRoutes.actions.get,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<{ id: string }, Meta>,
+        ): Promise<Quiz | StudentQuiz> {
+          const quiz = await this.loadQuiz(ctx.params.id);
+          const access = await this.courseAccess(ctx, quiz.courseId);
+          if (access.staff) return quiz;
+          // A draft does not exist for students; a course's quiz is nothing to outsiders.
+          if (!access.enrolled) throw forbidden("Only the course's staff and enrolled students");
+          if (!quiz.published) throw notFound("Quiz");
+          return studentQuiz(quiz);
+        },
+      },
+
+      update: {
+        ...NOT_RETRIED,
+        ...quizzesRoutes.actions.update,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<Partial<QuizSettings> & { id: string }, Meta>,
+        ): Promise<Quiz> {
+          const current = await this.loadQuiz(ctx.params.id);
+          staffOnly(await this.courseAccess(ctx, current.courseId));
+          const changes: Record<string, unknown> = quizChanges(ctx.params);
+          const input = ctx.params.questions;
+          const problems = [
+            ...(input ? questionProblems(input) : []),
+            ...windowProblems(
+              (changes.opensAt as string | null | undefined) !== undefined
+                ? (changes.opensAt as string | null)
+                : current.opensAt,
+              (changes.closesAt as string | null | undefined) !== undefined
+                ? (changes.closesAt as string | null)
+                : current.closesAt,
+            ),
+          ];
+          if (problems.length > 0) throw invalid(problems);
+          if (input) {
+            const questions = normaliseQuestions(input);
+            changes.questions = questions;
+            changes.maxPoints = maxPointsOf(questions);
+          }
+          if (Object.keys(changes).length === 0) return current;
+          const quiz = await this.sequelize.transaction(async (transaction) => {
+            // The row lock orders this change after any start holding the quiz (FOR SHARE).
+            const locked = await this.loadQuiz(current.id, transaction, "UPDATE");
+            if (input && (await this.attemptCount(locked.id, transaction)) > 0)
+              throw conflict(
+                "The quiz has attempts: its questions can no longer change",
+                QUIZ_HAS_ATTEMPTS,
+              );
+            const [, rows] = await this.adapter.model.update(changes, {
+              where: { id: locked.id },
+              returning: true,
+              transaction,
+            });
+            const updated = toQuiz(rows[0].get({ plain: true }) as QuizRow);
+            if (updated.title !== locked.title || updated.maxPoints !== locked.maxPoints)
+              await this.recordItemChange(ctx, transaction, updated);
+            return updated;
+          });
+          return quiz;
+        },
+      },
+
+      remove: {
+        ...NOT_RETRIED,
+        ...quizzesRoutes.actions.remove,
+        async handler(this: QuizzesThis, ctx: Context<{ id: string }, Meta>): Promise<null> {
+          const current = await this.loadQuiz(ctx.params.id);
+          staffOnly(await this.courseAccess(ctx, current.courseId));
+          await this.sequelize.transaction(async (transaction) => {
+            const locked = await this.loadQuiz(current.id, transaction, "UPDATE");
+            if ((await this.attemptCount(locked.id, transaction)) > 0)
+              throw conflict(
+                "The quiz has attempts and cannot be deleted; its scores are in the gradebook",
+                QUIZ_HAS_ATTEMPTS,
+              );
+            await this.adapter.model.destroy({ where: { id: locked.id }, transaction });
+            await this.recordItemChange(ctx, transaction, locked, true);
+          });
+          ctx.meta.$statusCode = 204;
+          return null;
+        },
+      },
+
+      publish: {
+        ...NOT_RETRIED,
+        ...quizzesRoutes.actions.publish,
+        async handler(this: QuizzesThis, ctx: Context<{ id: string }, Meta>): Promise<Quiz> {
+          const current = await this.loadQuiz(ctx.params.id);
+          staffOnly(await this.courseAccess(ctx, current.courseId));
+          if (current.published) return current;
+          return this.sequelize.transaction(async (transaction) => {
+            const [, rows] = await this.adapter.model.update(
+              { published: true },
+              { where: { id: current.id }, returning: true, transaction },
+            );
+            if (rows.length === 0) throw notFound("Quiz");
+            const quiz = toQuiz(rows[0].get({ plain: true }) as QuizRow);
+            await this.recordItemChange(ctx, transaction, quiz);
+            return quiz;
+          });
+        },
+      },
+
+      startAttempt: {
+        ...NOT_RETRIED,
+        ...quizzesRoutes.actions.startAttempt,
+        async handler(this: QuizzesThis, ctx: Context<{ id: string }, Meta>): Promise<Attempt> {
+          const quiz = await this.loadQuiz(ctx.params.id);
+          const access = await this.courseAccess(ctx, quiz.courseId);
+          const studentId = ctx.meta.user!.studentId;
+          if (!access.enrolled || !studentId)
+            throw forbidden("Only students enrolled in the course may take its quizzes");
+          if (!quiz.published) throw notFound("Quiz");
+
+          for (let tries = 0; tries < START_TRIES; tries += 1) {
+            try {
+              const row = await this.sequelize.transaction(async (transaction) => {
+                // Shares the quiz row with other starts; a question change waits for it.
+                const locked = await this.loadQuiz(quiz.id, transaction, "SHARE");
+                const [{ made }] = await this.sequelize.query<{ made: number }>(
+                  `SELECT count(*)::int AS made FROM quizzes.attempts
+                   WHERE quiz_id = :quizId AND student_id = :studentId`,
+                  {
+                    replacements: { quizId: locked.id, studentId },
+                    type: QueryTypes.SELECT,
+                    transaction,
+                  },
+                );
+                const now = new Date();
+                const denial = startDenial(locked, made, locked.maxAttempts, now);
+                if (denial) throw conflict(DENIALS[denial], denial);
+                const created = await this.models.attempt.create(
+                  {
+                    quizId: locked.id,
+                    studentId,
+                    number: made + 1,
+                    questionOrder: attemptOrder(locked.questions, locked.shuffle),
+                    startedAt: now,
+                    deadline: attemptDeadline(now, locked.timeLimitSeconds, locked.closesAt),
+                  },
+                  { transaction },
+                );
+                return created.get({ plain: true }) as AttemptRow;
+              });
+              ctx.meta.$statusCode = 201;
+              ctx.meta.$location = `/api/quizzes/${quiz.id}/attempts/${row.id}`;
+              return toAttempt(row, quiz);
+            } catch (err) {
+              // Another start took this number first: count again (the limit may now be reached).
+              if (!(err instanceof UniqueConstraintError)) throw err;
+            }
+          }
+          throw conflict(DENIALS.NO_ATTEMPTS_LEFT, NO_ATTEMPTS_LEFT);
+        },
+      },
+
+      submitAttempt: {
+        ...NOT_RETRIED,
+        ...quizzesRoutes.actions.submitAttempt,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<{ id: string; attemptId: string; answers: Answer[] }, Meta>,
+        ): Promise<Attempt> {
+          const quiz = await this.loadQuiz(ctx.params.id);
+          const studentId = ctx.meta.user!.studentId;
+          if (!isUuid(ctx.params.attemptId) || !studentId) throw notFound("Attempt");
+          // Someone else's attempt matches no row: 404, as for an unknown id.
+          const found = await this.models.attempt.findOne({
+            where: { id: ctx.params.attemptId.toLowerCase(), quizId: quiz.id, studentId },
+          });
+          if (!found) throw notFound("Attempt");
+          const attempt = found.get({ plain: true }) as AttemptRow;
+          if (attempt.submittedAt !== null)
+            throw conflict("The attempt has already been submitted", "ALREADY_SUBMITTED");
+          if (isExpired(attempt.deadline, new Date())) {
+            await this.closeExpired(ctx, quiz, [attempt]);
+            throw conflict(
+              "The attempt's time is over; it was scored as it stood",
+              "ATTEMPT_EXPIRED",
+            );
+          }
+          const problems = answerProblems(ctx.params.answers, quiz.questions);
+          if (problems.length > 0) throw invalid(problems);
+          const { score, results } = scoreAttempt(
+            quiz.questions,
+            attempt.questionOrder,
+            ctx.params.answers,
+          );
+          const scored = await this.sequelize.transaction(async (transaction) => {
+            const rows = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
+              replacements: {
+                id: attempt.id,
+                expired: false,
+                answers: JSON.stringify(ctx.params.answers),
+                score,
+                results: JSON.stringify(results),
+              },
+              type: QueryTypes.SELECT,
+              transaction,
+            });
+            if (rows.length === 0) return null;
+            const row = fromSql(rows[0]);
+            await this.recordScore(ctx, transaction, quiz, row);
+            return row;
+          });
+          if (!scored)
+            throw conflict("The attempt has already been submitted", "ALREADY_SUBMITTED");
+          return toAttempt(scored, quiz);
+        },
+      },
+
+      attempts: {
+        ...FAST_FAILOVER,
+        ...quizzesRoutes.actions.attempts,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
+        ): Promise<Page<AttemptSummary>> {
+          const quiz = await this.loadQuiz(ctx.params.id);
+          const user = ctx.meta.user!;
+          let where: Record<string, unknown>;
+          if (user.role === "student") {
+            // A student's own attempts only (none without a student record).
+            where = { quizId: quiz.id, studentId: user.studentId ?? null };
+          } else {
+            staffOnly(await this.courseAccess(ctx, quiz.courseId));
+            where = { quizId: quiz.id };
+          }
+          const request = pageRequest(ctx.params);
+          const { rows, count } = await this.models.attempt.findAndCountAll({
+            where: where as never,
+            order: [
+              ["startedAt", "ASC"],
+              ["id", "ASC"],
+            ],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          const attempts = await this.closeExpired(
+            ctx,
+            quiz,
+            rows.map((row) => row.get({ plain: true }) as AttemptRow),
+          );
+          return toPage(
+            attempts.map((row) => toAttemptSummary(row, quiz.maxPoints)),
+            count,
+            request,
+          );
+        },
+      },
+
+      attempt: {
+        ...FAST_FAILOVER,
+        ...quizzesRoutes.actions.attempt,
+        async handler(
+          this: QuizzesThis,
+          ctx: Context<{ id: string; attemptId: string }, Meta>,
+        ): Promise<Attempt> {
+          const quiz = await this.loadQuiz(ctx.params.id);
+          const user = ctx.meta.user!;
+          if (!isUuid(ctx.params.attemptId)) throw notFound("Attempt");
+          const found = await this.models.attempt.findOne({
+            where: { id: ctx.params.attemptId.toLowerCase(), quizId: quiz.id },
+          });
+          if (user.role === "student") {
+            // Another student's attempt is answered as an unknown one.
+            if (!found || found.get("studentId") !== user.studentId) throw notFound("Attempt");
+          } else {
+            staffOnly(await this.courseAccess(ctx, quiz.courseId));
+            if (!found) throw notFound("Attempt");
+          }
+          const [attempt] = await this.closeExpired(ctx, quiz, [
+            found.get({ plain: true }) as AttemptRow,
+          ]);
+          return toAttempt(attempt, quiz);
+        },
+      },
+    },
+
+    methods: {
+      courseAccess(this: QuizzesThis, ctx: Context, courseId: string): Promise<CourseAccess> {
+        const user = (ctx.meta as Meta).user!;
+        return ctx.call("courses.access", {
+          courseId,
+          user: { id: user.id, role: user.role, studentId: user.studentId },
+        });
+      },
+
+      async loadQuiz(
+        this: QuizzesThis,
+        id: string,
+        transaction?: Transaction,
+        lock?: "UPDATE" | "SHARE",
+      ): Promise<Quiz> {
+        if (!isUuid(id)) throw notFound("Quiz");
+        const row = await this.adapter.model.findByPk(id.toLowerCase(), {
+          transaction,
+          ...(lock ? { lock: lock === "UPDATE" ? true : ("SHARE" as never) } : {}),
+        });
+        if (!row) throw notFound("Quiz");
+        return toQuiz(row.get({ plain: true }) as QuizRow);
+      },
+
+      async attemptCount(
+        this: QuizzesThis,
+        quizId: string,
+        transaction?: Transaction,
+      ): Promise<number> {
+        return this.models.attempt.count({ where: { quizId }, transaction });
+      },
+
+      /**
+       * Attempts past their deadline (plus the grace) that were never submitted are scored as
+       * they stand — nothing was answered, so 0 — once, by the same conditional statement a
+       * submit uses. Returns the rows as they now are.
+       */
+      async closeExpired(
+        this: QuizzesThis,
+        ctx: Context,
+        quiz: Quiz,
+        rows: AttemptRow[],
+      ): Promise<AttemptRow[]> {
+        const now = new Date();
+        const result: AttemptRow[] = [];
+        for (const row of rows) {
+          if (row.submittedAt !== null || !isExpired(row.deadline, now)) {
+            result.push(row);
+            continue;
+          }
+          const { score, results } = scoreAttempt(quiz.questions, row.questionOrder, []);
+          const closed = await this.sequelize.transaction(async (transaction) => {
+            const updated = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
+              replacements: {
+                id: row.id,
+                expired: true,
+                answers: "[]",
+                score,
+                results: JSON.stringify(results),
+              },
+              type: QueryTypes.SELECT,
+              transaction,
+            });
+            if (updated.length === 0) return null;
+            const scored = fromSql(updated[0]);
+            await this.recordScore(ctx, transaction, quiz, scored);
+            return scored;
+          });
+          if (closed) {
+            result.push(closed);
+          } else {
+            // Closed meanwhile by another request: read it as it now is.
+            const again = await this.models.attempt.findByPk(row.id);
+            result.push(again!.get({ plain: true }) as AttemptRow);
+          }
+        }
+        return result;
+      },
+
+      /** The student's result, and their best score on this quiz for the gradebook. */
+      async recordScore(
+        this: QuizzesThis,
+        ctx: Context,
+        transaction: Transaction,
+        quiz: Quiz,
+        row: AttemptRow,
+      ): Promise<void> {
+        const [{ best }] = await this.sequelize.query<{ best: string }>(
+          `SELECT max(score) AS best FROM quizzes.attempts
+           WHERE quiz_id = :quizId AND student_id = :studentId AND submitted_at IS NOT NULL`,
+          {
+            replacements: { quizId: quiz.id, studentId: row.studentId },
+            type: QueryTypes.SELECT,
+            transaction,
+          },
+        );
+        const score = Number(row.score);
+        await this.recordEvent(ctx, transaction, "quiz.scored", {
+          quizId: quiz.id,
+          courseId: quiz.courseId,
+          studentId: row.studentId,
+          attemptId: row.id,
+          title: quiz.title,
+          score,
+          maxPoints: quiz.maxPoints,
+          expired: row.expired,
+        });
+        await this.recordEvent(ctx, transaction, "grade.recorded", {
+          courseId: quiz.courseId,
+          studentId: row.studentId,
+          itemId: quiz.id,
+          source: "quiz",
+          title: quiz.title,
+          category: "quizzes",
+          maxPoints: quiz.maxPoints,
+          points: Number(best),
+          recordedAt: new Date().toISOString(),
+        });
+      },
+
+      async recordItemChange(
+        this: QuizzesThis,
+        ctx: Context,
+        transaction: Transaction,
+        quiz: Quiz,
+        deleted = false,
+      ): Promise<void> {
+        await this.recordEvent(ctx, transaction, "grade.item.changed", {
+          courseId: quiz.courseId,
+          itemId: quiz.id,
+          source: "quiz",
+          title: quiz.title,
+          category: "quizzes",
+          maxPoints: quiz.maxPoints,
+          ...(deleted ? { deleted: true } : {}),
+        });
+      },
+    },
+  };
+}
