@@ -131,6 +131,11 @@ export interface Question {
   caseSensitive?: boolean;
 }
 
+/** A question as a client writes it: ids, points and correct flags may be left out. */
+export type QuestionInput = Omit<Partial<Question>, "choices"> & {
+  choices?: { id?: string; text: string; correct?: boolean }[];
+};
+
 /** A question as a student sees it before submitting: no answer, no correct flags. */
 export interface PublicQuestion {
   id: string;
@@ -142,7 +147,7 @@ export interface PublicQuestion {
 
 export interface QuizSettings {
   title: string;
-  questions: Question[];
+  questions: QuestionInput[];
   timeLimitSeconds: number | null;
   maxAttempts: number;
   opensAt: string | null;
@@ -150,7 +155,8 @@ export interface QuizSettings {
   shuffle: boolean;
 }
 
-export interface Quiz extends QuizSettings {
+export interface Quiz extends Omit<QuizSettings, "questions"> {
+  questions: Question[];
   id: string;
   courseId: string;
   published: boolean;
@@ -277,7 +283,7 @@ export function windowProblems(opensAt: string | null, closesAt: string | null):
  * one correct choice for single choice and at least one for multiple choice, a numeric answer for
  * number questions and a text answer for text questions.
  */
-export function questionProblems(questions: readonly Partial<Question>[]): FieldError[] {
+export function questionProblems(questions: readonly QuestionInput[]): FieldError[] {
   const problems: FieldError[] = [];
   const problem = (field: string, message: string, type: string) =>
     problems.push({ field, message, type });
@@ -330,7 +336,7 @@ export function questionProblems(questions: readonly Partial<Question>[]): Field
 
 /** Questions as stored: ids given where absent, defaults filled in, only the fields of their type. */
 export function normaliseQuestions(
-  questions: readonly Partial<Question>[],
+  questions: readonly QuestionInput[],
   newId: () => string = randomUUID,
 ): Question[] {
   return questions.map((question) => {

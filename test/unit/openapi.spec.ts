@@ -13,6 +13,7 @@ import { pageParams } from "../../lib/paging";
 import { restAliases } from "../../lib/routes";
 import coursesService from "../../services/courses/courses.service";
 import notificationsService from "../../services/notifications/notifications.service";
+import quizzesService from "../../services/quizzes/quizzes.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -186,7 +187,13 @@ describe("the document of the real services", () => {
   const config = loadConfig({ LOG_FORMAT: "json" });
   // Each service as the broker builds it (its mixins applied), not started: nothing connects.
   const broker = new ServiceBroker({ logger: false });
-  const services = [studentsService, coursesService, usersService, notificationsService].map(
+  const services = [
+    studentsService,
+    coursesService,
+    usersService,
+    notificationsService,
+    quizzesService,
+  ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];
   const aliases = restAliases(services);

@@ -238,7 +238,7 @@ describe("normaliseQuestions", () => {
         {
           type: "single_choice",
           prompt: "p",
-          choices: [{ text: "a", correct: true }, { text: "b" } as never],
+          choices: [{ text: "a", correct: true }, { text: "b" }],
         },
         { type: "number", prompt: "n", answer: 1 },
         { type: "text", prompt: "t", answer: "x" },
