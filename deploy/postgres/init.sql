@@ -7,3 +7,4 @@ CREATE DATABASE students;
 CREATE DATABASE courses;
 CREATE DATABASE users;
 CREATE DATABASE notifications;
+CREATE DATABASE quizzes;

@@ -12,6 +12,7 @@ import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
+import { countQuizSubmission, outcomeHooks } from "../../lib/metrics";
 import { pageRequest, toPage, type Page } from "../../lib/paging";
 import type { Identity } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
@@ -171,6 +172,8 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
       DomainEventsMixin,
     ],
     settings: { ...quizzesRoutes.settings },
+    // campus_quiz_submissions_total{result}: scored, expired, duplicate, invalid.
+    hooks: outcomeHooks("submitAttempt", countQuizSubmission),
 
     actions: {
       create: {

@@ -17,7 +17,7 @@ export { eventually };
 export const ROOT = resolve(__dirname, "../..");
 export const ADMIN = { email: "admin@cluster.test", password: "cluster-admin-password" };
 export const JWT_SECRET = "cluster-test-secret-that-is-long-enough-0123456789";
-const DATABASE_OWNERS = ["students", "courses", "users", "notifications"] as const;
+const DATABASE_OWNERS = ["students", "courses", "users", "notifications", "quizzes"] as const;
 const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 export function freePort(): Promise<number> {

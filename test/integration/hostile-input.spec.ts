@@ -124,7 +124,7 @@ function expectCleanError(result: HttpResult): void {
   expect(text).not.toMatch(/sequelize|SequelizeDatabaseError|\bpg\b|postgres|pglite|moleculer/i);
   expect(text).not.toMatch(/\/(work|home|usr|app|node_modules)\//);
   expect(text).not.toContain(campus.broker.nodeID);
-  expect(text).not.toMatch(/\b(students|courses|users|notifications|api)\.[a-z]\w*/);
+  expect(text).not.toMatch(/\b(students|courses|users|notifications|quizzes|api)\.[a-z]\w*/);
 }
 
 // ---------------------------------------------------------------------------------------------

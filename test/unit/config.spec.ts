@@ -55,6 +55,7 @@ describe("loadConfig defaults (empty environment)", () => {
       courses: null,
       users: null,
       notifications: null,
+      quizzes: null,
     });
   });
 
@@ -149,6 +150,7 @@ describe("loadConfig reads the environment", () => {
       courses: url,
       users: url,
       notifications: url,
+      quizzes: url,
     });
   });
 
@@ -164,6 +166,7 @@ describe("loadConfig reads the environment", () => {
       courses: "postgres://courses-host/courses",
       users: "postgres://shared/db",
       notifications: "postgres://shared/db",
+      quizzes: "postgres://shared/db",
     });
   });
 
@@ -322,7 +325,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, quizzes",
       ),
     );
   });
@@ -333,6 +336,21 @@ describe("parseServices", () => {
 
   it("accepts notifications", () => {
     expect(parseServices("api,notifications")).toEqual(["api", "notifications"]);
+  });
+
+  it("accepts quizzes", () => {
+    expect(parseServices("quizzes")).toEqual(["quizzes"]);
+  });
+
+  it("QUIZZES_DATABASE_URL overrides DATABASE_URL for quizzes only", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://shared/db",
+      QUIZZES_DATABASE_URL: "postgres://quizzes-host/quizzes",
+      LOG_FORMAT: "json",
+    });
+
+    expect(config.databaseUrls.quizzes).toBe("postgres://quizzes-host/quizzes");
+    expect(config.databaseUrls.courses).toBe("postgres://shared/db");
   });
 });
 

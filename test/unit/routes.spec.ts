@@ -5,6 +5,8 @@ import { coursesRoutes } from "../../services/courses/courses.routes";
 import coursesService from "../../services/courses/courses.service";
 import { notificationsRoutes } from "../../services/notifications/notifications.routes";
 import notificationsService from "../../services/notifications/notifications.service";
+import { quizzesRoutes } from "../../services/quizzes/quizzes.routes";
+import quizzesService from "../../services/quizzes/quizzes.service";
 import { studentsRoutes } from "../../services/students/students.routes";
 import studentsService from "../../services/students/students.service";
 import { usersRoutes } from "../../services/users/users.routes";
@@ -50,10 +52,16 @@ describe("restAliases", () => {
 
 describe("the services' static route tables", () => {
   const config = loadConfig({});
-  const tables = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
+  const tables = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes, quizzesRoutes];
   // Each service as the broker builds it (its mixins applied), not started: nothing connects.
   const broker = new ServiceBroker({ logger: false });
-  const services = [studentsService, coursesService, usersService, notificationsService].map(
+  const services = [
+    studentsService,
+    coursesService,
+    usersService,
+    notificationsService,
+    quizzesService,
+  ].map(
     (service) =>
       broker.createService(service(config) as unknown as ServiceSchema)
         .schema as unknown as RestSchema,
