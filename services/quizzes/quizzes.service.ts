@@ -24,6 +24,7 @@ import {
   attemptDeadline,
   attemptOrder,
   isExpired,
+  MAX_ATTEMPTS_LIMIT,
   maxPointsOf,
   normaliseQuestions,
   questionProblems,
@@ -104,8 +105,11 @@ const attemptModel = {
 
 const QUIZ_HAS_ATTEMPTS = "QUIZ_HAS_ATTEMPTS";
 const NO_ATTEMPTS_LEFT = "NO_ATTEMPTS_LEFT";
-/** Starts that lost a race for an attempt number try again this often before giving up. */
-const START_TRIES = 3;
+/**
+ * A start that lost the race for an attempt number counts again. Each lost race means another
+ * attempt was inserted, so after at most `MAX_ATTEMPTS_LIMIT` of them the limit is reached.
+ */
+const START_TRIES = MAX_ATTEMPTS_LIMIT + 1;
 
 /** The 409 messages of the attempt rules. */
 const DENIALS = {
