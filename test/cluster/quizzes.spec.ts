@@ -112,6 +112,20 @@ describe("quizzes on two nodes of their own", () => {
     expect(attempts.body.total).toBe(1);
   });
 
+  it("of 10 simultaneous starts with 3 attempts left, exactly 3 win (the losers of a race count again)", async () => {
+    const quiz = await publishedQuiz(3);
+
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        http(base, "POST", `/api/quizzes/${quiz.id}/attempts`, student.token),
+      ),
+    );
+
+    const won = results.filter((result) => result.status === 201);
+    expect(won.map((result) => result.body.number).sort()).toEqual([1, 2, 3]);
+    expect(results.filter((result) => result.status === 409)).toHaveLength(7);
+  });
+
   it("scores an attempt submitted 10 times at once, on both nodes, exactly once, and notifies the student once", async () => {
     const quiz = await publishedQuiz(1);
     const started = await http(base, "POST", `/api/quizzes/${quiz.id}/attempts`, student.token);

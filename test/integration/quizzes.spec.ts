@@ -578,6 +578,19 @@ describe("attempts", () => {
     expect(page.body.rows.map((row: { number: number }) => row.number)).toEqual([1, 2]);
   });
 
+  it("of 6 simultaneous starts with 3 attempts left, exactly 3 win, numbered 1 to 3", async () => {
+    const quiz = await publishedQuiz({ maxAttempts: 3 });
+
+    const results = await Promise.all(Array.from({ length: 6 }, () => start(quiz.id)));
+
+    expect(results.map((result) => result.status).sort()).toEqual([201, 201, 201, 409, 409, 409]);
+    const numbers = results
+      .filter((result) => result.status === 201)
+      .map((result) => result.body.number)
+      .sort();
+    expect(numbers).toEqual([1, 2, 3]);
+  });
+
   it("refuses a start outside the quiz's window (409 QUIZ_CLOSED), on a draft (404), and by outsiders and staff (403)", async () => {
     const closed = await publishedQuiz({ closesAt: "2020-01-01T00:00:00Z" });
     const future = await publishedQuiz({ opensAt: "2999-01-01T00:00:00+01:00" });
