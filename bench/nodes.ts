@@ -16,7 +16,7 @@ import {
   type CampusNode,
 } from "../test/cluster/harness";
 
-const DATABASE_OWNERS = ["students", "courses", "users", "notifications"] as const;
+const DATABASE_OWNERS = ["students", "courses", "users", "notifications", "quizzes"] as const;
 const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /**

@@ -57,7 +57,13 @@ type QuizzesThis = Service &
     loadQuiz(id: string, transaction?: Transaction, lock?: "UPDATE" | "SHARE"): Promise<Quiz>;
     attemptCount(quizId: string, transaction?: Transaction): Promise<number>;
     closeExpired(ctx: Context, quiz: Quiz, rows: AttemptRow[]): Promise<AttemptRow[]>;
-    recordScore(ctx: Context, transaction: Transaction, quiz: Quiz, row: AttemptRow): Promise<void>;
+    recordScore(
+      ctx: Context,
+      transaction: Transaction,
+      quiz: Quiz,
+      row: AttemptRow,
+      best: number,
+    ): Promise<void>;
     recordItemChange(
       ctx: Context,
       transaction: Transaction,
@@ -129,7 +135,7 @@ interface AttemptSqlRow {
   submitted_at: Date | null;
   expired: boolean;
   answers: Answer[] | null;
-  score: string | null;
+  score: string | number | null;
   results: AttemptRow["results"];
 }
 
@@ -150,13 +156,65 @@ function fromSql(row: AttemptSqlRow): AttemptRow {
   };
 }
 
-/** Scores an attempt in one conditional statement: of two submits, only one finds it unscored. */
+/**
+ * Scores an attempt in one conditional statement: of two submits, only one finds it unscored.
+ * It also answers the student's best score on the quiz: the subquery sees the table as it was
+ * before this update (one snapshot), so the attempt's own score joins it through GREATEST.
+ */
 const SCORE_ATTEMPT_SQL = `
-  UPDATE quizzes.attempts
-  SET submitted_at = now(), expired = :expired, answers = CAST(:answers AS jsonb),
-      score = :score, results = CAST(:results AS jsonb)
-  WHERE id = :id AND submitted_at IS NULL
-  RETURNING *`;
+  WITH scored AS (
+    UPDATE quizzes.attempts
+    SET submitted_at = now(), expired = :expired, answers = CAST(:answers AS jsonb),
+        score = :score, results = CAST(:results AS jsonb)
+    WHERE id = :id AND submitted_at IS NULL
+    RETURNING *)
+  SELECT scored.*, GREATEST(scored.score, (
+    SELECT max(other.score) FROM quizzes.attempts other
+    WHERE other.quiz_id = scored.quiz_id AND other.student_id = scored.student_id
+      AND other.submitted_at IS NOT NULL)) AS best
+  FROM scored`;
+
+/** An attempt and its quiz in one read (the submit's hot path), as JSON rows. */
+const ATTEMPT_WITH_QUIZ_SQL = `
+  SELECT to_jsonb(a) AS attempt, to_jsonb(q) AS quiz
+  FROM quizzes.attempts a JOIN quizzes.quizzes q ON q.id = a.quiz_id
+  WHERE a.id = :attemptId AND a.quiz_id = :quizId AND a.student_id = :studentId`;
+
+/** A quiz row read as JSON (snake_case keys, times as text). */
+interface QuizJson {
+  id: string;
+  course_id: string;
+  title: string;
+  questions: QuizRow["questions"];
+  time_limit_seconds: number | null;
+  max_attempts: number;
+  opens_at: string | null;
+  closes_at: string | null;
+  shuffle: boolean;
+  published: boolean;
+  max_points: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function quizFromJson(row: QuizJson): Quiz {
+  const time = (value: string | null) => (value === null ? null : new Date(value));
+  return toQuiz({
+    id: row.id,
+    courseId: row.course_id,
+    title: row.title,
+    questions: row.questions,
+    timeLimitSeconds: row.time_limit_seconds,
+    maxAttempts: row.max_attempts,
+    opensAt: time(row.opens_at),
+    closesAt: time(row.closes_at),
+    shuffle: row.shuffle,
+    published: row.published,
+    maxPoints: row.max_points,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  });
+}
 
 function staffOnly(access: CourseAccess): void {
   if (!access.staff)
@@ -406,15 +464,24 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           this: QuizzesThis,
           ctx: Context<{ id: string; attemptId: string; answers: Answer[] }, Meta>,
         ): Promise<Attempt> {
-          const quiz = await this.loadQuiz(ctx.params.id);
           const studentId = ctx.meta.user!.studentId;
-          if (!isUuid(ctx.params.attemptId) || !studentId) throw notFound("Attempt");
-          // Someone else's attempt matches no row: 404, as for an unknown id.
-          const found = await this.models.attempt.findOne({
-            where: { id: ctx.params.attemptId.toLowerCase(), quizId: quiz.id, studentId },
-          });
+          if (!isUuid(ctx.params.id) || !isUuid(ctx.params.attemptId) || !studentId)
+            throw notFound("Attempt");
+          // Someone else's attempt (or an unknown quiz) matches no row: 404, as an unknown id.
+          const [found] = await this.sequelize.query<{ attempt: AttemptSqlRow; quiz: QuizJson }>(
+            ATTEMPT_WITH_QUIZ_SQL,
+            {
+              replacements: {
+                attemptId: ctx.params.attemptId.toLowerCase(),
+                quizId: ctx.params.id.toLowerCase(),
+                studentId,
+              },
+              type: QueryTypes.SELECT,
+            },
+          );
           if (!found) throw notFound("Attempt");
-          const attempt = found.get({ plain: true }) as AttemptRow;
+          const quiz = quizFromJson(found.quiz);
+          const attempt = fromSql(found.attempt);
           if (attempt.submittedAt !== null)
             throw conflict("The attempt has already been submitted", "ALREADY_SUBMITTED");
           if (isExpired(attempt.deadline, new Date())) {
@@ -432,20 +499,23 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             ctx.params.answers,
           );
           const scored = await this.sequelize.transaction(async (transaction) => {
-            const rows = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
-              replacements: {
-                id: attempt.id,
-                expired: false,
-                answers: JSON.stringify(ctx.params.answers),
-                score,
-                results: JSON.stringify(results),
+            const rows = await this.sequelize.query<AttemptSqlRow & { best: string }>(
+              SCORE_ATTEMPT_SQL,
+              {
+                replacements: {
+                  id: attempt.id,
+                  expired: false,
+                  answers: JSON.stringify(ctx.params.answers),
+                  score,
+                  results: JSON.stringify(results),
+                },
+                type: QueryTypes.SELECT,
+                transaction,
               },
-              type: QueryTypes.SELECT,
-              transaction,
-            });
+            );
             if (rows.length === 0) return null;
             const row = fromSql(rows[0]);
-            await this.recordScore(ctx, transaction, quiz, row);
+            await this.recordScore(ctx, transaction, quiz, row, Number(rows[0].best));
             return row;
           });
           if (!scored)
@@ -574,20 +644,23 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           }
           const { score, results } = scoreAttempt(quiz.questions, row.questionOrder, []);
           const closed = await this.sequelize.transaction(async (transaction) => {
-            const updated = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
-              replacements: {
-                id: row.id,
-                expired: true,
-                answers: "[]",
-                score,
-                results: JSON.stringify(results),
+            const updated = await this.sequelize.query<AttemptSqlRow & { best: string }>(
+              SCORE_ATTEMPT_SQL,
+              {
+                replacements: {
+                  id: row.id,
+                  expired: true,
+                  answers: "[]",
+                  score,
+                  results: JSON.stringify(results),
+                },
+                type: QueryTypes.SELECT,
+                transaction,
               },
-              type: QueryTypes.SELECT,
-              transaction,
-            });
+            );
             if (updated.length === 0) return null;
             const scored = fromSql(updated[0]);
-            await this.recordScore(ctx, transaction, quiz, scored);
+            await this.recordScore(ctx, transaction, quiz, scored, Number(updated[0].best));
             return scored;
           });
           if (closed) {
@@ -601,23 +674,15 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
         return result;
       },
 
-      /** The student's result, and their best score on this quiz for the gradebook. */
+      /** The student's result, and their best score on this quiz (read as it was scored). */
       async recordScore(
         this: QuizzesThis,
         ctx: Context,
         transaction: Transaction,
         quiz: Quiz,
         row: AttemptRow,
+        best: number,
       ): Promise<void> {
-        const [{ best }] = await this.sequelize.query<{ best: string }>(
-          `SELECT max(score) AS best FROM quizzes.attempts
-           WHERE quiz_id = :quizId AND student_id = :studentId AND submitted_at IS NOT NULL`,
-          {
-            replacements: { quizId: quiz.id, studentId: row.studentId },
-            type: QueryTypes.SELECT,
-            transaction,
-          },
-        );
         const score = Number(row.score);
         await this.recordEvent(ctx, transaction, "quiz.scored", {
           quizId: quiz.id,
@@ -637,7 +702,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           title: quiz.title,
           category: "quizzes",
           maxPoints: quiz.maxPoints,
-          points: Number(best),
+          points: best,
           recordedAt: new Date().toISOString(),
         });
       },
