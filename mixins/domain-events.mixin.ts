@@ -92,6 +92,36 @@ export const DomainStreamsMiddleware = {
   },
 };
 
+/** An outbox row's values for one event of this request (the replacements of `insertOutboxSql`). */
+export interface OutboxRecord {
+  id: string;
+  name: DomainEventName;
+  payload: string;
+  requestId: string | null;
+  meta: string;
+}
+
+/**
+ * The outbox row of one event recorded by `ctx`: the event with its id and time, the request id,
+ * the caller, and the span that records it (which becomes the parent of its publish and handlers).
+ * For a service that writes its change and its events in one statement; `recordEvent` uses it too.
+ */
+export function outboxRecord(ctx: Context, name: DomainEventName, payload: object): OutboxRecord {
+  const event = envelope(payload);
+  return {
+    id: event.eventId,
+    name,
+    payload: JSON.stringify(event),
+    requestId: ctx.requestID ?? null,
+    meta: JSON.stringify(
+      outboxMeta(
+        (ctx.meta as { user?: unknown }).user,
+        ctx.span ? { parentID: ctx.span.id, tracing: Boolean(ctx.tracing) } : null,
+      ),
+    ),
+  };
+}
+
 // Typed loosely: its handlers need the DB mixin's members on `this`, which ServiceSchema cannot express.
 export const DomainEventsMixin = {
   methods: {
@@ -102,21 +132,8 @@ export const DomainEventsMixin = {
       name: DomainEventName,
       payload: object,
     ): Promise<void> {
-      const event = envelope(payload);
       await this.sequelize.query(insertOutboxSql(this.name), {
-        replacements: {
-          id: event.eventId,
-          name,
-          payload: JSON.stringify(event),
-          requestId: ctx.requestID ?? null,
-          // The span recording the event becomes the parent of its publish and its handlers.
-          meta: JSON.stringify(
-            outboxMeta(
-              (ctx.meta as { user?: unknown }).user,
-              ctx.span ? { parentID: ctx.span.id, tracing: Boolean(ctx.tracing) } : null,
-            ),
-          ),
-        },
+        replacements: { ...outboxRecord(ctx, name, payload) },
         transaction,
       });
       // Publish as soon as the change is committed; the timer catches anything missed. The pass

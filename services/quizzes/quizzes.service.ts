@@ -17,7 +17,12 @@ import { pageRequest, toPage, type Page } from "../../lib/paging";
 import type { Identity } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import {
+  DomainEventsMixin,
+  outboxRecord,
+  type DomainEventsThis,
+} from "../../mixins/domain-events.mixin";
+import { traceScope } from "../../lib/tracing";
 import type { CampusServiceSchema } from "../../types/service";
 import {
   answerProblems,
@@ -57,13 +62,13 @@ type QuizzesThis = Service &
     loadQuiz(id: string, transaction?: Transaction, lock?: "UPDATE" | "SHARE"): Promise<Quiz>;
     attemptCount(quizId: string, transaction?: Transaction): Promise<number>;
     closeExpired(ctx: Context, quiz: Quiz, rows: AttemptRow[]): Promise<AttemptRow[]>;
-    recordScore(
+    scoreOnce(
       ctx: Context,
-      transaction: Transaction,
       quiz: Quiz,
-      row: AttemptRow,
-      best: number,
-    ): Promise<void>;
+      attempt: AttemptRow,
+      answers: Answer[],
+      expired: boolean,
+    ): Promise<AttemptRow | null>;
     recordItemChange(
       ctx: Context,
       transaction: Transaction,
@@ -157,9 +162,11 @@ function fromSql(row: AttemptSqlRow): AttemptRow {
 }
 
 /**
- * Scores an attempt in one conditional statement: of two submits, only one finds it unscored.
- * It also answers the student's best score on the quiz: the subquery sees the table as it was
- * before this update (one snapshot), so the attempt's own score joins it through GREATEST.
+ * Scores an attempt and records its two events in ONE statement (no transaction round trips):
+ * the conditional UPDATE lets only one of two submits find the attempt unscored; the student's
+ * best score comes from the table as it was before this update (one snapshot), joined with the
+ * attempt's own score through GREATEST; the outbox rows are inserted only when the update matched,
+ * `grade.recorded` with that best score as its `points`.
  */
 const SCORE_ATTEMPT_SQL = `
   WITH scored AS (
@@ -167,12 +174,24 @@ const SCORE_ATTEMPT_SQL = `
     SET submitted_at = now(), expired = :expired, answers = CAST(:answers AS jsonb),
         score = :score, results = CAST(:results AS jsonb)
     WHERE id = :id AND submitted_at IS NULL
-    RETURNING *)
-  SELECT scored.*, GREATEST(scored.score, (
-    SELECT max(other.score) FROM quizzes.attempts other
-    WHERE other.quiz_id = scored.quiz_id AND other.student_id = scored.student_id
-      AND other.submitted_at IS NOT NULL)) AS best
-  FROM scored`;
+    RETURNING *),
+  best AS (
+    SELECT scored.*, GREATEST(scored.score, (
+      SELECT max(other.score) FROM quizzes.attempts other
+      WHERE other.quiz_id = scored.quiz_id AND other.student_id = scored.student_id
+        AND other.submitted_at IS NOT NULL)) AS best
+    FROM scored),
+  events AS (
+    INSERT INTO quizzes.outbox (id, name, payload, request_id, meta)
+    SELECT CAST(:scoredId AS uuid), :scoredName, CAST(:scoredPayload AS jsonb), :requestId, CAST(:meta AS jsonb)
+    FROM best
+    UNION ALL
+    SELECT CAST(:gradeId AS uuid), :gradeName,
+           CAST(:gradePayload AS jsonb) || jsonb_build_object('points', best.best),
+           :requestId, CAST(:meta AS jsonb)
+    FROM best
+    RETURNING id)
+  SELECT best.* FROM best`;
 
 /** An attempt and its quiz in one read (the submit's hot path), as JSON rows. */
 const ATTEMPT_WITH_QUIZ_SQL = `
@@ -493,31 +512,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           }
           const problems = answerProblems(ctx.params.answers, quiz.questions);
           if (problems.length > 0) throw invalid(problems);
-          const { score, results } = scoreAttempt(
-            quiz.questions,
-            attempt.questionOrder,
-            ctx.params.answers,
-          );
-          const scored = await this.sequelize.transaction(async (transaction) => {
-            const rows = await this.sequelize.query<AttemptSqlRow & { best: string }>(
-              SCORE_ATTEMPT_SQL,
-              {
-                replacements: {
-                  id: attempt.id,
-                  expired: false,
-                  answers: JSON.stringify(ctx.params.answers),
-                  score,
-                  results: JSON.stringify(results),
-                },
-                type: QueryTypes.SELECT,
-                transaction,
-              },
-            );
-            if (rows.length === 0) return null;
-            const row = fromSql(rows[0]);
-            await this.recordScore(ctx, transaction, quiz, row, Number(rows[0].best));
-            return row;
-          });
+          const scored = await this.scoreOnce(ctx, quiz, attempt, ctx.params.answers, false);
           if (!scored)
             throw conflict("The attempt has already been submitted", "ALREADY_SUBMITTED");
           return toAttempt(scored, quiz);
@@ -642,27 +637,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             result.push(row);
             continue;
           }
-          const { score, results } = scoreAttempt(quiz.questions, row.questionOrder, []);
-          const closed = await this.sequelize.transaction(async (transaction) => {
-            const updated = await this.sequelize.query<AttemptSqlRow & { best: string }>(
-              SCORE_ATTEMPT_SQL,
-              {
-                replacements: {
-                  id: row.id,
-                  expired: true,
-                  answers: "[]",
-                  score,
-                  results: JSON.stringify(results),
-                },
-                type: QueryTypes.SELECT,
-                transaction,
-              },
-            );
-            if (updated.length === 0) return null;
-            const scored = fromSql(updated[0]);
-            await this.recordScore(ctx, transaction, quiz, scored, Number(updated[0].best));
-            return scored;
-          });
+          const closed = await this.scoreOnce(ctx, quiz, row, [], true);
           if (closed) {
             result.push(closed);
           } else {
@@ -674,37 +649,63 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
         return result;
       },
 
-      /** The student's result, and their best score on this quiz (read as it was scored). */
-      async recordScore(
+      /**
+       * Scores the attempt with these answers (unanswered questions: 0) unless it is scored
+       * already (null), recording `quiz.scored` and `grade.recorded` (the student's best score)
+       * in the same statement, then publishes them.
+       */
+      async scoreOnce(
         this: QuizzesThis,
         ctx: Context,
-        transaction: Transaction,
         quiz: Quiz,
-        row: AttemptRow,
-        best: number,
-      ): Promise<void> {
-        const score = Number(row.score);
-        await this.recordEvent(ctx, transaction, "quiz.scored", {
+        attempt: AttemptRow,
+        answers: Answer[],
+        expired: boolean,
+      ): Promise<AttemptRow | null> {
+        const { score, results } = scoreAttempt(quiz.questions, attempt.questionOrder, answers);
+        const scoredEvent = outboxRecord(ctx, "quiz.scored", {
           quizId: quiz.id,
           courseId: quiz.courseId,
-          studentId: row.studentId,
-          attemptId: row.id,
+          studentId: attempt.studentId,
+          attemptId: attempt.id,
           title: quiz.title,
           score,
           maxPoints: quiz.maxPoints,
-          expired: row.expired,
+          expired,
         });
-        await this.recordEvent(ctx, transaction, "grade.recorded", {
+        // `points` (the best attempt's score) is added by the statement.
+        const gradeEvent = outboxRecord(ctx, "grade.recorded", {
           courseId: quiz.courseId,
-          studentId: row.studentId,
+          studentId: attempt.studentId,
           itemId: quiz.id,
           source: "quiz",
           title: quiz.title,
           category: "quizzes",
           maxPoints: quiz.maxPoints,
-          points: best,
           recordedAt: new Date().toISOString(),
         });
+        const rows = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
+          replacements: {
+            id: attempt.id,
+            expired,
+            answers: JSON.stringify(answers),
+            score,
+            results: JSON.stringify(results),
+            scoredId: scoredEvent.id,
+            scoredName: scoredEvent.name,
+            scoredPayload: scoredEvent.payload,
+            gradeId: gradeEvent.id,
+            gradeName: gradeEvent.name,
+            gradePayload: gradeEvent.payload,
+            requestId: scoredEvent.requestId,
+            meta: scoredEvent.meta,
+          },
+          type: QueryTypes.SELECT,
+        });
+        if (rows.length === 0) return null;
+        // Committed with the change: publish now (the relay's timer would catch it too).
+        traceScope.exit(() => void this.relayEvents());
+        return fromSql(rows[0]);
       },
 
       async recordItemChange(
