@@ -683,6 +683,8 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           category: "quizzes",
           maxPoints: quiz.maxPoints,
           recordedAt: new Date().toISOString(),
+          // The student hears of the result through quiz.scored, not as a grading too.
+          notify: false,
         });
         const rows = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
           replacements: {
@@ -722,7 +724,9 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           title: quiz.title,
           category: "quizzes",
           maxPoints: quiz.maxPoints,
-          ...(deleted ? { deleted: true } : {}),
+          deleted,
+          // The gradebook keeps the newest description of an item (by this time).
+          changedAt: new Date().toISOString(),
         });
       },
     },

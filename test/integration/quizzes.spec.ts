@@ -23,6 +23,8 @@ let outsider: Awaited<ReturnType<typeof registerStudent>>;
 let courseId: string;
 /** What the gradebook would receive: every `grade.recorded` event, as published. */
 const gradeEvents: Record<string, unknown>[] = [];
+/** And every `grade.item.changed` event. */
+const itemEvents: Record<string, unknown>[] = [];
 
 const marker = markers("q");
 
@@ -57,6 +59,13 @@ beforeAll(async () => {
         context: true,
         async handler(ctx: { params: Record<string, unknown> }) {
           gradeEvents.push(ctx.params);
+        },
+      },
+      "grade.item.changed": {
+        group: "gradebook-probe",
+        context: true,
+        async handler(ctx: { params: Record<string, unknown> }) {
+          itemEvents.push(ctx.params);
         },
       },
     },
@@ -750,6 +759,34 @@ describe("attempts", () => {
 });
 
 describe("results leave as events", () => {
+  it("describes the quiz to the gradebook when it is published, renamed and deleted", async () => {
+    const quiz = await publishedQuiz({ title: marker() });
+    await campus.request("PATCH", `/api/quizzes/${quiz.id}`, {
+      token: teacher,
+      body: { title: `${quiz.title} renamed` },
+    });
+    await campus.request("DELETE", `/api/quizzes/${quiz.id}`, { token: teacher });
+
+    const events = await eventually(async () => {
+      const mine = itemEvents.filter((event) => event.itemId === quiz.id);
+      expect(mine).toHaveLength(3);
+      return mine;
+    });
+    const common = {
+      courseId,
+      itemId: quiz.id,
+      source: "quiz",
+      category: "quizzes",
+      maxPoints: 10,
+    };
+    expect(events).toEqual([
+      expect.objectContaining({ ...common, title: quiz.title, deleted: false }),
+      expect.objectContaining({ ...common, title: `${quiz.title} renamed`, deleted: false }),
+      expect.objectContaining({ ...common, title: `${quiz.title} renamed`, deleted: true }),
+    ]);
+    for (const event of events) expect(event.changedAt).toMatch(ISO_TIME);
+  });
+
   it("records the best attempt's score for the gradebook and notifies the student", async () => {
     const quiz = await publishedQuiz({ title: marker(), maxAttempts: 2 });
     const first = await start(quiz.id);
@@ -773,6 +810,7 @@ describe("results leave as events", () => {
         maxPoints: 10,
         points: 10,
         recordedAt: expect.stringMatching(ISO_TIME),
+        notify: false,
       });
     }
 
