@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "crypto";
 import { http, login, type HttpResult } from "../test/cluster/harness";
+import { cpuBetween, snapshot, type CpuShare } from "./cpu";
 
 /** 10 students × 20 attempts each = 200 attempts, submitted at once. */
 export const QUIZ_BURST_STUDENTS = 10;
@@ -32,6 +33,10 @@ export interface QuizBurstRound {
   correct: boolean;
   /** The burst on the machine's monotonic clock (µs), for a CPU profile of the node. */
   windowUs: { fromUs: number; toUs: number };
+  /** Cores used during the burst: the node, the database and message servers, everything else. */
+  cpu: CpuShare | null;
+  /** CPU of the node and the servers per submit (ms): what a submit costs, whatever the load. */
+  cpuMsPerSubmit: number | null;
 }
 
 interface Taker {
@@ -141,6 +146,8 @@ export async function quizSubmitBurst(
   prepared: { courseId: string; takers: Taker[] },
   round: number,
   scoredCounter: ScoredCounter,
+  /** The node's process ids, to measure what the burst costs in CPU. */
+  nodePids: number[] = [],
 ): Promise<QuizBurstRound> {
   const created = await http(
     base,
@@ -177,6 +184,7 @@ export async function quizSubmitBurst(
   ).flat();
 
   const counterBefore = await scoredCounter();
+  const cpuBefore = nodePids.length > 0 ? snapshot() : null;
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const started = performance.now();
   const outcomes = await Promise.all(
@@ -208,6 +216,7 @@ export async function quizSubmitBurst(
   );
   const wallMs = performance.now() - started;
   const toUs = Number(process.hrtime.bigint() / 1000n);
+  const cpu = cpuBefore ? cpuBetween(cpuBefore, snapshot(), nodePids) : null;
   const counterAfter = await scoredCounter();
 
   // Read every attempt back (staff list, 100 a page).
@@ -250,6 +259,8 @@ export async function quizSubmitBurst(
       readBackScored === attempts.length &&
       (counterScored === null || counterScored === attempts.length),
     windowUs: { fromUs, toUs },
+    cpu,
+    cpuMsPerSubmit: cpu ? ((cpu.bench + cpu.servers) * cpu.seconds * 1000) / outcomes.length : null,
   };
 }
 
@@ -272,7 +283,11 @@ export function describeQuizRound(r: QuizBurstRound, round: number): string {
   return (
     `  quiz burst ${round}: ${r.scored} of ${r.submits} submits scored in ${r.wallMs.toFixed(0)} ms ` +
     `(${r.submitsPerSec.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(0)} ms, p99 ${r.p99Ms.toFixed(0)} ms); ` +
-    `read back ${r.readBackScored}, counter +${r.counterScored ?? "?"} → ${r.correct ? "correct" : "WRONG"}`
+    `read back ${r.readBackScored}, counter +${r.counterScored ?? "?"} → ${r.correct ? "correct" : "WRONG"}` +
+    (r.cpu
+      ? `; CPU ${r.cpuMsPerSubmit!.toFixed(2)} ms/submit (node ${r.cpu.bench.toFixed(2)}, servers ` +
+        `${r.cpu.servers.toFixed(2)}, others ${r.cpu.other.toFixed(2)} cores)`
+      : "")
   );
 }
 
@@ -314,7 +329,9 @@ async function main(): Promise<void> {
     const counter = () => readScoredCounter(`http://127.0.0.1:${started.node.metricsPort}/metrics`);
     let allCorrect = true;
     for (let round = 1; round <= 3; round += 1) {
-      const result = await quizSubmitBurst(base, token, prepared, round, counter);
+      const result = await quizSubmitBurst(base, token, prepared, round, counter, [
+        started.node.process.pid!,
+      ]);
       console.log(describeQuizRound(result, round));
       if (process.env.QUIZ_BURST_CPU_PROF)
         console.log(`  window ${JSON.stringify(result.windowUs)}`);

@@ -197,14 +197,15 @@ function burstTable(report: BenchReport): string[] {
 
 function quizBurstTable(rounds: QuizBurstRound[]): string[] {
   const lines = [
-    "| round | submits | questions | scored | other | wall ms | submits/s | p50 ms | p99 ms | read back scored | counter | correct |",
-    "| ----: | ------: | --------: | -----: | ----: | ------: | --------: | -----: | -----: | ---------------: | ------: | ------- |",
+    "| round | submits | questions | scored | other | wall ms | submits/s | p50 ms | p99 ms | read back scored | counter | CPU ms/submit | other processes (cores) | correct |",
+    "| ----: | ------: | --------: | -----: | ----: | ------: | --------: | -----: | -----: | ---------------: | ------: | ------------: | ----------------------: | ------- |",
   ];
   rounds.forEach((r, i) => {
     lines.push(
       `| ${i + 1} | ${r.submits} | ${r.questions} | ${r.scored} | ${r.other.length} | ${fmt(r.wallMs)} | ` +
         `${fmt(r.submitsPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${r.readBackScored} | ` +
-        `${fmt(r.counterScored)} | ${r.correct ? "yes" : "**NO**"} |`,
+        `${fmt(r.counterScored)} | ${fmt(r.cpuMsPerSubmit, 2)} | ${fmt(r.cpu?.other, 2)} | ` +
+        `${r.correct ? "yes" : "**NO**"} |`,
     );
   });
   return lines;
@@ -221,7 +222,9 @@ function quizBurstSection(report: BenchReport): string[] {
     "start 20 attempts each, then submits all 200 attempts at once. Every submit must answer 200",
     "with the expected score, every attempt must read back submitted with that score, and the",
     'node\'s `campus_quiz_submissions_total{result="scored"}` must grow by exactly 200 (each',
-    "attempt scored once). Submits/s: submits over the round's wall time.",
+    "attempt scored once). Submits/s: submits over the round's wall time. CPU ms/submit: what the",
+    "node and the PostgreSQL/NATS/Redis servers used during the round, per submit; other",
+    "processes: cores the rest of the machine used meanwhile (a busy machine lowers submits/s).",
     "",
     ...quizBurstTable(report.quizBurst.rounds),
     "",

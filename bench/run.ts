@@ -784,8 +784,13 @@ async function main(): Promise<void> {
     const quizTakers = await prepareQuizBurst(base, token, cluster.runId);
     const metricsUrl = `http://127.0.0.1:${memory[0].node.metricsPort}/metrics`;
     for (let i = 1; i <= burstRounds; i += 1) {
-      const round = await quizSubmitBurst(base, token, quizTakers, i, () =>
-        readScoredCounter(metricsUrl),
+      const round = await quizSubmitBurst(
+        base,
+        token,
+        quizTakers,
+        i,
+        () => readScoredCounter(metricsUrl),
+        [memory[0].node.process.pid!],
       );
       console.log(describeQuizRound(round, i));
       report.quizBurst!.rounds.push(round);

@@ -193,7 +193,19 @@ export const DomainEventsMixin = {
   },
 } as unknown as Partial<ServiceSchema>;
 
-/** One claimed batch: publish each event, delete it once the broker took it. */
+/** Deletes the outbox rows whose events the broker took, in one statement. */
+async function deletePublished(service: RelayThis, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await service.sequelize.query(`DELETE FROM "${service.name}".outbox WHERE id IN (:ids)`, {
+    replacements: { ids },
+  });
+}
+
+/**
+ * One claimed batch: publish each event in order, then delete the published ones together (one
+ * statement per batch, not per event). A process that dies in between leaves them claimed: they
+ * are published again once the claim expires, which consumers already take as a redelivery.
+ */
 async function relayBatch(service: RelayThis): Promise<number> {
   const broker = service.broker as unknown as ChannelBroker & { started: boolean };
   if (!broker.started) return 0;
@@ -201,6 +213,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
     type: "SELECT" as QueryTypes.SELECT,
   });
   rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+  const published: string[] = [];
   for (const [index, row] of rows.entries()) {
     const { meta, trace } = splitOutboxMeta(row.meta);
     const requestID = row.request_id ?? row.id;
@@ -229,9 +242,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
       };
       await broker.sendToChannel(row.name, row.payload, { ctx: origin });
       span?.finish();
-      await service.sequelize.query(`DELETE FROM "${service.name}".outbox WHERE id = :id`, {
-        replacements: { id: row.id },
-      });
+      published.push(row.id);
     } catch (err) {
       if (span?.isActive()) span.setError(err as Error).finish();
       service.broker.metrics.increment(PUBLISH_FAILURES_METRIC, { event: row.name });
@@ -239,6 +250,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
         `Publishing ${row.name} failed; it stays in the outbox:`,
         (err as Error).message,
       );
+      await deletePublished(service, published);
       // Release this and the later rows of the batch so the next pass retries them in order.
       const unpublished = rows.slice(index).map((r) => r.id);
       await service.sequelize.query(
@@ -248,5 +260,6 @@ async function relayBatch(service: RelayThis): Promise<number> {
       return 0;
     }
   }
+  await deletePublished(service, published);
   return rows.length;
 }

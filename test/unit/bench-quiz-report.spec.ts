@@ -16,6 +16,8 @@ function round(submitsPerSec: number, correct = true): QuizBurstRound {
     counterScored: correct ? 200 : 199,
     correct,
     windowUs: { fromUs: 0, toUs: 1 },
+    cpu: null,
+    cpuMsPerSubmit: null,
   };
 }
 
