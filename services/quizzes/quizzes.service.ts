@@ -340,25 +340,20 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
         ): Promise<Quiz> {
           const current = await this.loadQuiz(ctx.params.id);
           staffOnly(await this.courseAccess(ctx, current.courseId));
-          const changes: Record<string, unknown> = quizChanges(ctx.params);
+          const settings = quizChanges(ctx.params);
           const input = ctx.params.questions;
+          // The window as it will be: a changed bound is checked against the one kept.
+          const next = { ...current, ...settings };
           const problems = [
             ...(input ? questionProblems(input) : []),
-            ...windowProblems(
-              (changes.opensAt as string | null | undefined) !== undefined
-                ? (changes.opensAt as string | null)
-                : current.opensAt,
-              (changes.closesAt as string | null | undefined) !== undefined
-                ? (changes.closesAt as string | null)
-                : current.closesAt,
-            ),
+            ...windowProblems(next.opensAt, next.closesAt),
           ];
           if (problems.length > 0) throw invalid(problems);
-          if (input) {
-            const questions = normaliseQuestions(input);
-            changes.questions = questions;
-            changes.maxPoints = maxPointsOf(questions);
-          }
+          const questions = input ? normaliseQuestions(input) : null;
+          const changes = {
+            ...settings,
+            ...(questions ? { questions, maxPoints: maxPointsOf(questions) } : {}),
+          };
           if (Object.keys(changes).length === 0) return current;
           const quiz = await this.sequelize.transaction(async (transaction) => {
             // The row lock orders this change after any start holding the quiz (FOR SHARE).

@@ -477,6 +477,17 @@ describe("PATCH, DELETE and publish", () => {
     expect(results.map((result) => result.status)).toEqual([403, 403, 403, 403]);
   });
 
+  it("checks a changed window bound against the one kept (422)", async () => {
+    const quiz = await createQuiz({ opensAt: "2030-01-10T00:00:00Z" });
+
+    const result = await campus.request("PATCH", `/api/quizzes/${quiz.id}`, {
+      token: teacher,
+      body: { closesAt: "2030-01-09T00:00:00+00:00" },
+    });
+
+    expect(result.body).toEqual(errorBody(422, "VALIDATION_ERROR", [fieldError("closesAt")]));
+  });
+
   it("answers 422 for a bad PATCH and leaves the quiz as it was", async () => {
     const quiz = await createQuiz();
 
