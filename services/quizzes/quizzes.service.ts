@@ -162,32 +162,42 @@ function fromSql(row: AttemptSqlRow): AttemptRow {
 }
 
 /**
- * Scores an attempt and records its two events in ONE statement (no transaction round trips):
- * the conditional UPDATE lets only one of two submits find the attempt unscored; the student's
- * best score comes from the table as it was before this update (one snapshot), joined with the
- * attempt's own score through GREATEST; the outbox rows are inserted only when the update matched,
- * `grade.recorded` with that best score as its `points`.
+ * Scores an attempt and records its two events in ONE statement (no transaction round trips).
+ * - `mine` locks the student's attempts at this quiz in id order: two submits of the same student
+ *   run one after the other (ordered locks: no deadlock), and the second reads the first's score
+ *   as committed, so the best score is never computed without it;
+ * - the conditional UPDATE lets only one of two submits of an attempt find it unscored;
+ * - the outbox rows are inserted only when the update matched; `grade.recorded` gets the best
+ *   score as `points` and the statement's own clock as `recordedAt` (later for the later submit).
  */
 const SCORE_ATTEMPT_SQL = `
-  WITH scored AS (
+  WITH mine AS (
+    SELECT id, score FROM quizzes.attempts
+    WHERE quiz_id = :quizId AND student_id = :studentId
+    ORDER BY id
+    FOR UPDATE),
+  scored AS (
     UPDATE quizzes.attempts
     SET submitted_at = now(), expired = :expired, answers = CAST(:answers AS jsonb),
         score = :score, results = CAST(:results AS jsonb)
-    WHERE id = :id AND submitted_at IS NULL
+    WHERE id = :id AND submitted_at IS NULL AND id IN (SELECT id FROM mine)
     RETURNING *),
   best AS (
-    SELECT scored.*, GREATEST(scored.score, (
-      SELECT max(other.score) FROM quizzes.attempts other
-      WHERE other.quiz_id = scored.quiz_id AND other.student_id = scored.student_id
-        AND other.submitted_at IS NOT NULL)) AS best
+    SELECT scored.*,
+           GREATEST(scored.score, (SELECT max(mine.score) FROM mine WHERE mine.id <> scored.id))
+             AS best,
+           to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+             AS recorded_at
     FROM scored),
   events AS (
     INSERT INTO quizzes.outbox (id, name, payload, request_id, meta)
-    SELECT CAST(:scoredId AS uuid), :scoredName, CAST(:scoredPayload AS jsonb), :requestId, CAST(:meta AS jsonb)
+    SELECT CAST(:scoredId AS uuid), :scoredName, CAST(:scoredPayload AS jsonb), :requestId,
+           CAST(:meta AS jsonb)
     FROM best
     UNION ALL
     SELECT CAST(:gradeId AS uuid), :gradeName,
-           CAST(:gradePayload AS jsonb) || jsonb_build_object('points', best.best),
+           CAST(:gradePayload AS jsonb)
+             || jsonb_build_object('points', best.best, 'recordedAt', best.recorded_at),
            :requestId, CAST(:meta AS jsonb)
     FROM best
     RETURNING id)
@@ -668,7 +678,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           maxPoints: quiz.maxPoints,
           expired,
         });
-        // `points` (the best attempt's score) is added by the statement.
+        // `points` (the best attempt's score) and `recordedAt` are added by the statement.
         const gradeEvent = outboxRecord(ctx, "grade.recorded", {
           courseId: quiz.courseId,
           studentId: attempt.studentId,
@@ -677,13 +687,14 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           title: quiz.title,
           category: "quizzes",
           maxPoints: quiz.maxPoints,
-          recordedAt: new Date().toISOString(),
           // The student hears of the result through quiz.scored, not as a grading too.
           notify: false,
         });
         const rows = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
           replacements: {
             id: attempt.id,
+            quizId: attempt.quizId,
+            studentId: attempt.studentId,
             expired,
             answers: JSON.stringify(answers),
             score,

@@ -39,6 +39,27 @@ async function publishedQuiz(maxAttempts: number) {
   return published.body as { id: string };
 }
 
+/** Every message of this run's JetStream stream for an event (e.g. `grade_recorded`), decoded. */
+async function streamMessages(event: string): Promise<Record<string, unknown>[]> {
+  const { connect } = await import("nats");
+  const connection = await connect({ servers: "127.0.0.1:4222" });
+  try {
+    const manager = await connection.jetstreamManager();
+    const messages: Record<string, unknown>[] = [];
+    for await (const stream of manager.streams.list()) {
+      const name = stream.config.name;
+      if (!name.startsWith(`${cluster.namespace}_`) || !name.endsWith(event)) continue;
+      for (let seq = stream.state.first_seq; seq <= stream.state.last_seq; seq += 1) {
+        const message = await manager.streams.getMessage(name, { seq });
+        messages.push(JSON.parse(new TextDecoder().decode(message.data)));
+      }
+    }
+    return messages;
+  } finally {
+    await connection.close();
+  }
+}
+
 function requestsOn(node: string, action: string) {
   return cluster.metric(node, "moleculer_request_total", { action });
 }
@@ -124,6 +145,44 @@ describe("quizzes on two nodes of their own", () => {
     const won = results.filter((result) => result.status === 201);
     expect(won.map((result) => result.body.number).sort()).toEqual([1, 2, 3]);
     expect(results.filter((result) => result.status === 409)).toHaveLength(7);
+  });
+
+  it("scores 5 attempts of one student submitted at the same instant on both nodes, each once", async () => {
+    const quiz = await publishedQuiz(5);
+    const attempts: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const started = await http(base, "POST", `/api/quizzes/${quiz.id}/attempts`, student.token);
+      expect(started.status).toBe(201);
+      attempts.push(started.body.id);
+    }
+
+    // Different answers per attempt: scores 0, 1, 2, 3, 3.
+    const results = await Promise.all(
+      attempts.map((attemptId, i) =>
+        http(base, "POST", `/api/quizzes/${quiz.id}/attempts/${attemptId}/submit`, student.token, {
+          answers: [
+            ...(i >= 2 ? [{ questionId: "capital", choiceIds: ["paris"] }] : []),
+            ...(i % 2 === 1 || i === 4 ? [{ questionId: "pi", value: 3.14 }] : []),
+          ],
+        }),
+      ),
+    );
+
+    expect(results.map((result) => result.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(results.map((result) => result.body.score)).toEqual([0, 1, 2, 3, 3]);
+    // The gradebook keeps the newest grade.recorded: it carries the best score, 3.
+    const grades = await eventually(async () => {
+      const recorded = (await streamMessages("grade_recorded")).filter(
+        (event) => event.itemId === quiz.id,
+      );
+      expect(recorded).toHaveLength(5);
+      return recorded;
+    }, 20000);
+    const newest = [...grades].sort((a, b) =>
+      String(a.recordedAt).localeCompare(String(b.recordedAt)),
+    )[4];
+    expect(newest.points).toBe(3);
+    expect(new Set(grades.map((event) => event.recordedAt)).size).toBe(5);
   });
 
   it("scores an attempt submitted 10 times at once, on both nodes, exactly once, and notifies the student once", async () => {
