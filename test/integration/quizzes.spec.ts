@@ -380,6 +380,12 @@ describe("GET /api/quizzes/:id and GET /api/courses/:id/quizzes", () => {
     expect([enrolled.status, stranger.status, other.status]).toEqual([404, 403, 403]);
   });
 
+  it("answers 401 without a token", async () => {
+    const anonymous = await campus.request("GET", `/api/quizzes/${UNKNOWN_ID}`);
+
+    expect(anonymous.body).toEqual(errorBody(401, "UNAUTHORIZED"));
+  });
+
   it("answers 404 for an unknown or malformed id", async () => {
     const [unknown, malformed] = await Promise.all([
       campus.request("GET", `/api/quizzes/${UNKNOWN_ID}`, { token: admin }),
