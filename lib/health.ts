@@ -14,6 +14,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   courses: ["students"],
   users: ["students"],
   notifications: ["users"],
+  // Who may do what with a quiz is the courses service's answer (`courses.access`).
+  quizzes: ["courses"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;
