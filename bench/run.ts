@@ -37,6 +37,12 @@ import {
   type NodeRecord,
 } from "./report";
 import {
+  describeQuizRound,
+  prepareQuizBurst,
+  quizSubmitBurst,
+  readScoredCounter,
+} from "./quiz-burst";
+import {
   COURSES,
   GRADEBOOK_ITEMS,
   GRADEBOOK_STUDENTS,
@@ -61,7 +67,8 @@ const DISTURBED_CORES = 0.25;
 const MAX_ATTEMPTS = 3;
 /** Time kept for what follows the last group that may be measured again (burst, Notepack, bare). */
 const RESERVED_SECONDS = 150;
-const ALL_SERVICES = "api,students,courses,users,notifications,schedule,assignments,gradebook";
+const ALL_SERVICES =
+  "api,students,courses,users,notifications,schedule,assignments,gradebook,quizzes";
 /** The issue's floor for the course gradebook, JSON and CSV, in one process. */
 const GRADEBOOK_FLOOR_REQ_PER_SEC = 200;
 
@@ -113,6 +120,13 @@ const report: BenchReport = {
     topology:
       `NATS JSON, Redis cache, 2 students nodes: ${STUDENTS} concurrent ` +
       `POST /api/courses/:id/students into a course of capacity ${BURST_CAPACITY}`,
+    rounds: [],
+    notes: [],
+  },
+  quizBurst: {
+    topology:
+      "1 process (api, students, courses, users, notifications, quizzes), memory cache: " +
+      "200 concurrent POST /api/quizzes/:id/attempts/:attemptId/submit of a 20-question quiz",
     rounds: [],
     notes: [],
   },
@@ -809,6 +823,24 @@ async function main(): Promise<void> {
           `${caseById(id).title}: ${measured.toFixed(0)} req/s, below the ${GRADEBOOK_FLOOR_REQ_PER_SEC} req/s the issue asks for`,
         );
       }
+    }
+    // The quiz submit burst, on the same process (after its measured cases).
+    console.log("\n[quiz submit burst]");
+    const quizTakers = await prepareQuizBurst(base, token, cluster.runId);
+    const metricsUrl = `http://127.0.0.1:${memory[0].node.metricsPort}/metrics`;
+    for (let i = 1; i <= burstRounds; i += 1) {
+      const round = await quizSubmitBurst(
+        base,
+        token,
+        quizTakers,
+        i,
+        () => readScoredCounter(metricsUrl),
+        [memory[0].node.process.pid!],
+      );
+      console.log(describeQuizRound(round, i));
+      report.quizBurst!.rounds.push(round);
+      if (!round.correct)
+        problems.push(`quiz burst round ${i} was not exact: ${JSON.stringify(round)}`);
     }
     await profileNode(
       "1 process, memory cache: GET /api/students/:id",

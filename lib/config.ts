@@ -13,6 +13,7 @@ export const ALL_SERVICES = [
   "schedule",
   "assignments",
   "gradebook",
+  "quizzes",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
@@ -222,6 +223,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       schedule: env.SCHEDULE_DATABASE_URL?.trim() || sharedUrl,
       assignments: env.ASSIGNMENTS_DATABASE_URL?.trim() || sharedUrl,
       gradebook: env.GRADEBOOK_DATABASE_URL?.trim() || sharedUrl,
+      quizzes: env.QUIZZES_DATABASE_URL?.trim() || sharedUrl,
     },
     publicUrl: parsePublicUrl(env.PUBLIC_URL),
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),

@@ -18,6 +18,7 @@ export const DOMAIN_EVENTS = [
   "lesson.cancelled",
   "grade.recorded",
   "grade.item.changed",
+  "quiz.scored",
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

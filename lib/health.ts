@@ -18,6 +18,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   schedule: ["courses", "users"],
   assignments: ["courses", "gradebook"],
   gradebook: ["courses", "students"],
+  // Who may do what with a quiz is the courses service's answer (`courses.access`).
+  quizzes: ["courses"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

@@ -21,6 +21,7 @@ export const METRICS = {
   nearCache: "campus_near_cache_requests_total",
   scheduleConflicts: "campus_schedule_conflicts_total",
   grades: "campus_grades_total",
+  quizSubmissions: "campus_quiz_submissions_total",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
@@ -33,6 +34,8 @@ export type ScheduleConflictKind = (typeof SCHEDULE_CONFLICT_KINDS)[number];
 /** A grade event at the gradebook: applied, or unchanged (a replay, a duplicate, an older one). */
 export const GRADE_RESULTS = ["applied", "unchanged"] as const;
 export const GRADE_SOURCES = ["assignment", "quiz"] as const;
+export const QUIZ_SUBMISSION_RESULTS = ["scored", "expired", "duplicate", "invalid"] as const;
+export type QuizSubmissionResult = (typeof QUIZ_SUBMISSION_RESULTS)[number];
 export const READINESS_CHECKS = ["transporter", "databases", "services"] as const;
 
 /** Seconds; from a fast cached read to a request that hit a timeout. */
@@ -105,6 +108,13 @@ export const METRIC_DEFINITIONS: MetricDefinition[] = [
     quantiles: true,
   },
   {
+    name: METRICS.quizSubmissions,
+    type: "counter",
+    labelNames: ["result"],
+    description:
+      "Quiz attempt submits by result: scored, expired (past the time limit), duplicate, invalid",
+  },
+  {
     name: METRICS.rateLimited,
     type: "counter",
     labelNames: ["route"],
@@ -165,6 +175,7 @@ const OWNED_SERIES: Record<string, [string, Record<string, string>[]][]> = {
       GRADE_SOURCES.flatMap((source) => GRADE_RESULTS.map((result) => ({ source, result }))),
     ],
   ],
+  quizzes: [[METRICS.quizSubmissions, QUIZ_SUBMISSION_RESULTS.map((result) => ({ result }))]],
 };
 
 export function initialiseOwnedSeries(broker: ServiceBroker, serviceName: string): void {
@@ -218,6 +229,21 @@ export function countLogin(broker: ServiceBroker, err?: unknown): void {
   if (!result || !metrics) return;
   metrics.increment(METRICS.logins, { result });
   if (result !== "ok") metrics.increment(METRICS.loginFailures);
+}
+
+/** A submit's outcome; null for the rest (not found, forbidden, unavailable). */
+export function quizSubmissionResult(err?: unknown): QuizSubmissionResult | null {
+  if (err === undefined) return "scored";
+  const e = err as ErrorLike;
+  if (e?.type === "ATTEMPT_EXPIRED") return "expired";
+  if (e?.type === "ALREADY_SUBMITTED") return "duplicate";
+  if (e?.code === 422) return "invalid";
+  return null;
+}
+
+export function countQuizSubmission(broker: ServiceBroker, err?: unknown): void {
+  const result = quizSubmissionResult(err);
+  if (result) registry(broker)?.increment(METRICS.quizSubmissions, { result });
 }
 
 /**

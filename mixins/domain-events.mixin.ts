@@ -92,6 +92,36 @@ export const DomainStreamsMiddleware = {
   },
 };
 
+/** An outbox row's values for one event of this request (the replacements of `insertOutboxSql`). */
+export interface OutboxRecord {
+  id: string;
+  name: DomainEventName;
+  payload: string;
+  requestId: string | null;
+  meta: string;
+}
+
+/**
+ * The outbox row of one event recorded by `ctx`: the event with its id and time, the request id,
+ * the caller, and the span that records it (which becomes the parent of its publish and handlers).
+ * For a service that writes its change and its events in one statement; `recordEvent` uses it too.
+ */
+export function outboxRecord(ctx: Context, name: DomainEventName, payload: object): OutboxRecord {
+  const event = envelope(payload);
+  return {
+    id: event.eventId,
+    name,
+    payload: JSON.stringify(event),
+    requestId: ctx.requestID ?? null,
+    meta: JSON.stringify(
+      outboxMeta(
+        (ctx.meta as { user?: unknown }).user,
+        ctx.span ? { parentID: ctx.span.id, tracing: Boolean(ctx.tracing) } : null,
+      ),
+    ),
+  };
+}
+
 // Typed loosely: its handlers need the DB mixin's members on `this`, which ServiceSchema cannot express.
 export const DomainEventsMixin = {
   methods: {
@@ -102,21 +132,8 @@ export const DomainEventsMixin = {
       name: DomainEventName,
       payload: object,
     ): Promise<void> {
-      const event = envelope(payload);
       await this.sequelize.query(insertOutboxSql(this.name), {
-        replacements: {
-          id: event.eventId,
-          name,
-          payload: JSON.stringify(event),
-          requestId: ctx.requestID ?? null,
-          // The span recording the event becomes the parent of its publish and its handlers.
-          meta: JSON.stringify(
-            outboxMeta(
-              (ctx.meta as { user?: unknown }).user,
-              ctx.span ? { parentID: ctx.span.id, tracing: Boolean(ctx.tracing) } : null,
-            ),
-          ),
-        },
+        replacements: { ...outboxRecord(ctx, name, payload) },
         transaction,
       });
       // Publish as soon as the change is committed; the timer catches anything missed. The pass
@@ -176,7 +193,19 @@ export const DomainEventsMixin = {
   },
 } as unknown as Partial<ServiceSchema>;
 
-/** One claimed batch: publish each event, delete it once the broker took it. */
+/** Deletes the outbox rows whose events the broker took, in one statement. */
+async function deletePublished(service: RelayThis, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await service.sequelize.query(`DELETE FROM "${service.name}".outbox WHERE id IN (:ids)`, {
+    replacements: { ids },
+  });
+}
+
+/**
+ * One claimed batch: publish each event in order, then delete the published ones together (one
+ * statement per batch, not per event). A process that dies in between leaves them claimed: they
+ * are published again once the claim expires, which consumers already take as a redelivery.
+ */
 async function relayBatch(service: RelayThis): Promise<number> {
   const broker = service.broker as unknown as ChannelBroker & { started: boolean };
   if (!broker.started) return 0;
@@ -184,6 +213,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
     type: "SELECT" as QueryTypes.SELECT,
   });
   rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+  const published: string[] = [];
   for (const [index, row] of rows.entries()) {
     const { meta, trace } = splitOutboxMeta(row.meta);
     const requestID = row.request_id ?? row.id;
@@ -212,9 +242,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
       };
       await broker.sendToChannel(row.name, row.payload, { ctx: origin });
       span?.finish();
-      await service.sequelize.query(`DELETE FROM "${service.name}".outbox WHERE id = :id`, {
-        replacements: { id: row.id },
-      });
+      published.push(row.id);
     } catch (err) {
       if (span?.isActive()) span.setError(err as Error).finish();
       service.broker.metrics.increment(PUBLISH_FAILURES_METRIC, { event: row.name });
@@ -222,6 +250,7 @@ async function relayBatch(service: RelayThis): Promise<number> {
         `Publishing ${row.name} failed; it stays in the outbox:`,
         (err as Error).message,
       );
+      await deletePublished(service, published);
       // Release this and the later rows of the batch so the next pass retries them in order.
       const unpublished = rows.slice(index).map((r) => r.id);
       await service.sequelize.query(
@@ -231,5 +260,6 @@ async function relayBatch(service: RelayThis): Promise<number> {
       return 0;
     }
   }
+  await deletePublished(service, published);
   return rows.length;
 }

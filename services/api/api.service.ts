@@ -28,6 +28,7 @@ import { notificationsRoutes } from "../notifications/notifications.routes";
 import { scheduleRoutes } from "../schedule/schedule.routes";
 import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
+import { quizzesRoutes } from "../quizzes/quizzes.routes";
 import {
   acceptableRequestId,
   clientErrorResponse,
@@ -152,6 +153,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     scheduleRoutes,
     assignmentsRoutes,
     gradebookRoutes,
+    quizzesRoutes,
   ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(

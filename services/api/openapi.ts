@@ -25,6 +25,13 @@ import {
   MAX_ROOM_LENGTH,
   MAX_TITLE_LENGTH as MAX_LESSON_TITLE_LENGTH,
 } from "../schedule/schedule";
+import {
+  answersField,
+  MAX_CHOICES,
+  MAX_QUESTIONS,
+  QUESTION_TYPES,
+  quizFields,
+} from "../quizzes/quizzes";
 import { STUDENT_SORT_FIELDS, studentFields } from "../students/students";
 import { ROLES } from "../../lib/tokens";
 
@@ -345,6 +352,83 @@ const percentValue: JsonSchema = {
 };
 const gradingInput = paramsToJsonSchema(gradingFields).properties as Record<string, JsonSchema>;
 
+const quizInput = inputFields(quizFields);
+const questionSchema: JsonSchema = {
+  type: "object",
+  description:
+    "A question. Students see only id, type, prompt, points and the choices' id and text until " +
+    "they have submitted; the correct flags, `answer`, `tolerance` and `caseSensitive` are for staff.",
+  properties: {
+    id: { type: "string", maxLength: 64 },
+    type: { type: "string", enum: [...QUESTION_TYPES] },
+    prompt: { type: "string" },
+    points: { type: "number", exclusiveMinimum: 0 },
+    choices: {
+      type: "array",
+      maxItems: MAX_CHOICES,
+      items: {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          text: { type: "string" },
+          correct: { type: "boolean" },
+        },
+        required: ["id", "text"],
+      },
+    },
+    answer: { type: ["number", "string"] },
+    tolerance: { type: "number", minimum: 0 },
+    caseSensitive: { type: "boolean" },
+  },
+  required: ["id", "type", "prompt", "points"],
+};
+const attemptSummaryProperties: Record<string, JsonSchema> = {
+  id: uuid,
+  quizId: uuid,
+  studentId: uuid,
+  number: { type: "integer", minimum: 1, description: "1 for the student's first attempt" },
+  state: {
+    type: "string",
+    enum: ["in_progress", "submitted", "expired"],
+    description: "expired: the time ran out before a submit; scored as it stood",
+  },
+  startedAt: timestamp,
+  deadline: {
+    type: ["string", "null"],
+    format: "date-time",
+    description:
+      "Start + time limit (or the quiz's close, if sooner); a submit is accepted up to 5 s after it",
+  },
+  submittedAt: { type: ["string", "null"], format: "date-time" },
+  score: { type: ["number", "null"], minimum: 0 },
+  maxPoints: { type: "number", exclusiveMinimum: 0 },
+};
+const quizSchema = record(
+  {
+    id: uuid,
+    courseId: uuid,
+    ...quizInput,
+    questions: { type: "array", items: ref("Question"), minItems: 1, maxItems: MAX_QUESTIONS },
+    timeLimitSeconds: { ...quizInput.timeLimitSeconds, description: "null: no time limit" },
+    maxAttempts: { ...quizInput.maxAttempts, description: "Default 1" },
+    opensAt: { type: ["string", "null"], format: "date-time" },
+    closesAt: { type: ["string", "null"], format: "date-time" },
+    shuffle: {
+      type: "boolean",
+      description: "Each attempt gets its own order of questions and choices",
+    },
+    published: { type: "boolean", description: "Drafts are seen by course staff only" },
+    maxPoints: {
+      type: "number",
+      exclusiveMinimum: 0,
+      description: "The sum of the questions' points",
+    },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+  "A quiz of a course",
+);
+
 const errorSchema: JsonSchema = {
   type: "object",
   description: "Every error answer. Never a stack trace, SQL, host, node or action name.",
@@ -469,6 +553,39 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
     },
     "How a course's percent and grade are computed",
   ),
+  Question: questionSchema,
+  Quiz: quizSchema,
+  QuizPage: pageOf("Quiz"),
+  AttemptSummary: record(attemptSummaryProperties, "An attempt at a quiz, without its questions"),
+  Attempt: record(
+    {
+      ...attemptSummaryProperties,
+      questions: {
+        type: "array",
+        items: ref("Question"),
+        description: "In the attempt's own order; with the correct answers once scored",
+      },
+      answers: {
+        type: ["array", "null"],
+        items: (fastestToJsonSchema(answersField) as { items: JsonSchema }).items,
+        description: "What the student submitted; null until scored",
+      },
+      results: {
+        type: ["array", "null"],
+        items: record(
+          {
+            questionId: { type: "string" },
+            points: { type: "number", minimum: 0 },
+            maxPoints: { type: "number", exclusiveMinimum: 0 },
+          },
+          "The points one question earned",
+        ),
+        description: "Points per question; null until scored",
+      },
+    },
+    "An attempt at a quiz with its questions",
+  ),
+  AttemptPage: pageOf("AttemptSummary"),
   StudentPage: pageOf("Student"),
   CoursePage: pageOf("Course"),
   EnrolledCoursePage: pageOf("EnrolledCourse"),
@@ -970,6 +1087,106 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     example: { studentId: EXAMPLE_ID },
   }),
 
+  "quizzes.create": {
+    summary: "Create a quiz (a draft) in a course",
+    description:
+      "Course staff only. Question types: `single_choice` (exactly one correct choice), " +
+      "`multiple_choice` (partial credit: +1/k per correct choice chosen, −1/k per wrong one, floored " +
+      "at 0), `number` (`|value − answer| ≤ tolerance`), `text` (equal after trimming; " +
+      "case-insensitive unless `caseSensitive`). Question and choice ids are kept when given (unique), " +
+      "else generated. At most 200 questions, 20 choices each, prompts of 10 000 characters.",
+    success: { status: 201, schema: "Quiz", location: true },
+    errors: { 404: "No such course" },
+    example: {
+      title: "Week 1 check",
+      timeLimitSeconds: 900,
+      maxAttempts: 2,
+      shuffle: true,
+      questions: [
+        {
+          id: "capital",
+          type: "single_choice",
+          prompt: "The capital of France?",
+          points: 2,
+          choices: [
+            { id: "paris", text: "Paris", correct: true },
+            { id: "lyon", text: "Lyon" },
+          ],
+        },
+        { id: "pi", type: "number", prompt: "Pi to two decimals?", answer: 3.14, tolerance: 0.01 },
+        { id: "author", type: "text", prompt: "Who wrote Hamlet?", answer: "Shakespeare" },
+      ],
+    },
+  },
+  "quizzes.listOfCourse": {
+    summary: "The quizzes of a course",
+    description:
+      "Course staff: every quiz, with answers. Enrolled students: the published ones, without answers.",
+    success: { status: 200, schema: "QuizPage" },
+  },
+  "quizzes.get": {
+    summary: "Get a quiz",
+    description:
+      "Course staff see the answers; an enrolled student sees a published quiz without them (a draft: 404).",
+    success: { status: 200, schema: "Quiz" },
+  },
+  "quizzes.update": {
+    summary: "Change a quiz (only the fields given)",
+    description:
+      "Once an attempt exists the questions are frozen: changing them answers 409 QUIZ_HAS_ATTEMPTS.",
+    success: { status: 200, schema: "Quiz" },
+    errors: { 409: "QUIZ_HAS_ATTEMPTS: the questions of a quiz with attempts cannot change" },
+    example: { title: "Week 1 check (revised)", maxAttempts: 3 },
+  },
+  "quizzes.remove": {
+    summary: "Delete a quiz",
+    description: "Only a quiz without attempts: their scores are in the gradebook.",
+    success: { status: 204 },
+    errors: { 409: "QUIZ_HAS_ATTEMPTS: the quiz has attempts" },
+  },
+  "quizzes.publish": {
+    summary: "Publish a quiz",
+    description: "Enrolled students can then see it and start attempts while it is open.",
+    success: { status: 200, schema: "Quiz" },
+  },
+  "quizzes.startAttempt": {
+    summary: "Start an attempt",
+    description:
+      "An enrolled student, while the quiz is open and within `maxAttempts`. The attempt's questions " +
+      "come without answers, in its own order when the quiz shuffles. The deadline is kept by the server.",
+    success: { status: 201, schema: "Attempt", location: true },
+    errors: { 409: "QUIZ_CLOSED (outside opensAt..closesAt) or NO_ATTEMPTS_LEFT" },
+  },
+  "quizzes.submitAttempt": {
+    summary: "Submit an attempt's answers",
+    description:
+      "The attempt's student, once. Every question is scored (unanswered: 0); the answer shows the " +
+      "points per question and the correct answers. Past the deadline plus 5 s: 409 ATTEMPT_EXPIRED.",
+    success: { status: 200, schema: "Attempt" },
+    errors: {
+      404: "No such quiz, or no such attempt of the caller's",
+      409: "ALREADY_SUBMITTED or ATTEMPT_EXPIRED",
+      422: "An answer to a question not in the attempt, a choice of another question, a value that is not a number, …",
+    },
+    example: {
+      answers: [
+        { questionId: "capital", choiceIds: ["paris"] },
+        { questionId: "pi", value: 3.14 },
+        { questionId: "author", text: "shakespeare" },
+      ],
+    },
+  },
+  "quizzes.attempts": {
+    summary: "Attempts at a quiz",
+    description: "Course staff: every attempt. A student: their own.",
+    success: { status: 200, schema: "AttemptPage" },
+  },
+  "quizzes.attempt": {
+    summary: "Get one attempt",
+    description: "Course staff, or the attempt's student (another student's answers 404).",
+    success: { status: 200, schema: "Attempt" },
+  },
+
   "notifications.list": {
     summary: "The caller's notifications, newest first",
     success: { status: 200, schema: "NotificationPage" },
@@ -1098,6 +1315,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
 const COMMON_PARAMETERS: Record<string, string> = {
   id: "The record's id (a UUID; anything else answers 404)",
   courseId: "The course's id",
+  attemptId: "The attempt's id",
   studentId: "The student's id",
   page: "Page number, from 1",
   pageSize: `Rows per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,

@@ -22,6 +22,7 @@ import {
   gradedDraft,
   inBatches,
   notificationTime,
+  quizScoredDraft,
   toNotification,
   welcomeDraft,
   type CourseChanged,
@@ -32,6 +33,7 @@ import {
   type Notification,
   type NotificationDraft,
   type NotificationRow,
+  type QuizScored,
   type UserRegistered,
 } from "./notifications";
 import { pageRequest, toPage, type Page } from "../../lib/paging";
@@ -234,6 +236,13 @@ export default function notificationsService(
       ) {
         if (ctx.params.notify === false) return;
         await this.notifyStudents(ctx, [ctx.params.studentId], gradedDraft(ctx.params));
+      }),
+
+      "quiz.scored": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<QuizScored>,
+      ) {
+        await this.notifyStudents(ctx, [ctx.params.studentId], quizScoredDraft(ctx.params));
       }),
     },
 

@@ -13,6 +13,7 @@ export const NOTIFICATION_TYPES = [
   "lesson_rescheduled",
   "lesson_cancelled",
   "graded",
+  "quiz_scored",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -96,6 +97,17 @@ export interface GradeRecordedEvent {
   points: number;
   /** false: a recomputation (the item's policy changed), not a grading: nobody is told. */
   notify?: boolean;
+}
+
+export interface QuizScored {
+  quizId: string;
+  courseId: string;
+  studentId: string;
+  attemptId: string;
+  title: string;
+  score: number;
+  maxPoints: number;
+  expired?: boolean;
 }
 
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
@@ -183,6 +195,19 @@ export function gradedDraft(event: GradeRecordedEvent): NotificationDraft {
     `Your work "${event.title}" was graded: ${event.points} of ${event.maxPoints} points.`,
     { courseId: event.courseId, itemId: event.itemId, source: event.source },
   );
+}
+
+/** The student's result of one attempt (an expired attempt is scored as it stood). */
+export function quizScoredDraft(event: QuizScored): NotificationDraft {
+  const how = event.expired ? "Your time ran out on" : "You scored";
+  const body = event.expired
+    ? `${how} the quiz "${event.title}": it was scored as it stood, ${event.score} of ${event.maxPoints} points.`
+    : `${how} ${event.score} of ${event.maxPoints} points on the quiz "${event.title}".`;
+  return draft("quiz_scored", `Quiz result: ${event.title}`, body, {
+    quizId: event.quizId,
+    courseId: event.courseId,
+    attemptId: event.attemptId,
+  });
 }
 
 /** Each valid id once, in the order given (a student listed twice is notified once). */

@@ -25,6 +25,7 @@ const DATABASE_OWNERS = [
   "schedule",
   "assignments",
   "gradebook",
+  "quizzes",
 ] as const;
 const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 

@@ -75,6 +75,20 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["POST /api/courses/:id/students",                 401,      ok,    403,     ok,    ok,      ok],
   ["DELETE /api/courses/:id/students/:studentId",    401,      ok,    403,     ok,    ok,      ok],
 
+  // Quizzes: course staff manage them; enrolled students take them. "student (own)" is enrolled in
+  // the quiz's course and owns the attempt; "student (another's)" is not, and the attempt is
+  // another student's (404, as an unknown id).
+  ["POST /api/courses/:id/quizzes",                  401,      403,   403,     ok,    403,     ok],
+  ["GET /api/courses/:id/quizzes",                   401,      ok,    403,     ok,    403,     ok],
+  ["GET /api/quizzes/:id",                           401,      ok,    403,     ok,    403,     ok],
+  ["PATCH /api/quizzes/:id",                         401,      403,   403,     ok,    403,     ok],
+  ["DELETE /api/quizzes/:id",                        401,      403,   403,     ok,    403,     ok],
+  ["POST /api/quizzes/:id/publish",                  401,      403,   403,     ok,    403,     ok],
+  ["POST /api/quizzes/:id/attempts",                 401,      ok,    403,     403,   403,     403],
+  ["POST /api/quizzes/:id/attempts/:attemptId/submit", 401,    ok,    404,     403,   403,     403],
+  ["GET /api/quizzes/:id/attempts",                  401,      ok,    ok,      ok,    403,     ok],
+  ["GET /api/quizzes/:id/attempts/:attemptId",       401,      ok,    404,     ok,    403,     ok],
+
   // Notifications are the caller's own: anyone else's answers 404, as an unknown id would.
   ["GET /api/notifications",                         401,      ok,    ok,      ok,    ok,      ok],
   ["GET /api/notifications/unread-count",            401,      ok,    ok,      ok,    ok,      ok],
@@ -283,6 +297,46 @@ interface Call {
   body?: unknown;
 }
 
+const QUIZ = {
+  title: "Matrix quiz",
+  questions: [{ type: "number", prompt: "1 + 1?", answer: 2 }],
+};
+
+/**
+ * A quiz in the caller's subject course (the own teacher's, else another teacher's), taken by
+ * student A for "student (own)" and by student B otherwise; published and with an attempt of
+ * that student when asked.
+ */
+async function subjectQuiz(
+  caller: Caller,
+  { published = false, attempt = false } = {},
+): Promise<{ courseId: string; quizId: string; attemptId: string }> {
+  const courseId = await subjectCourse(caller);
+  const taker = caller === "student (own)" ? studentA : studentB;
+  await enroll(courseId, taker.studentId!);
+  const quiz = await campus.request("POST", `/api/courses/${courseId}/quizzes`, {
+    token: admin.token,
+    body: QUIZ,
+  });
+  await expectStatus(quiz, 201, "create quiz");
+  const quizId = quiz.body.id;
+  let attemptId = "";
+  if (published || attempt) {
+    const result = await campus.request("POST", `/api/quizzes/${quizId}/publish`, {
+      token: admin.token,
+    });
+    await expectStatus(result, 200, "publish quiz");
+  }
+  if (attempt) {
+    const result = await campus.request("POST", `/api/quizzes/${quizId}/attempts`, {
+      token: taker.token,
+    });
+    await expectStatus(result, 201, "start attempt");
+    attemptId = result.body.id;
+  }
+  return { courseId, quizId, attemptId };
+}
+
 /** How each endpoint is called for a caller, with records arranged for it. */
 const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
   "GET /health/live": async () => ({ path: "/health/live" }),
@@ -394,6 +448,44 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
     const courseId = await subjectCourse(caller);
     await enroll(courseId, studentId);
     return { path: `/api/courses/${courseId}/students/${studentId}` };
+  },
+
+  "POST /api/courses/:id/quizzes": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}/quizzes`,
+    body: QUIZ,
+  }),
+  "GET /api/courses/:id/quizzes": async (caller) => ({
+    path: `/api/courses/${(await subjectQuiz(caller, { published: true })).courseId}/quizzes`,
+  }),
+  "GET /api/quizzes/:id": async (caller) => ({
+    path: `/api/quizzes/${(await subjectQuiz(caller, { published: true })).quizId}`,
+  }),
+  "PATCH /api/quizzes/:id": async (caller) => ({
+    path: `/api/quizzes/${(await subjectQuiz(caller)).quizId}`,
+    body: { title: "Patched quiz" },
+  }),
+  "DELETE /api/quizzes/:id": async (caller) => ({
+    path: `/api/quizzes/${(await subjectQuiz(caller)).quizId}`,
+  }),
+  "POST /api/quizzes/:id/publish": async (caller) => ({
+    path: `/api/quizzes/${(await subjectQuiz(caller)).quizId}/publish`,
+  }),
+  "POST /api/quizzes/:id/attempts": async (caller) => ({
+    path: `/api/quizzes/${(await subjectQuiz(caller, { published: true })).quizId}/attempts`,
+  }),
+  "POST /api/quizzes/:id/attempts/:attemptId/submit": async (caller) => {
+    const { quizId, attemptId } = await subjectQuiz(caller, { attempt: true });
+    return {
+      path: `/api/quizzes/${quizId}/attempts/${attemptId}/submit`,
+      body: { answers: [] },
+    };
+  },
+  "GET /api/quizzes/:id/attempts": async (caller) => ({
+    path: `/api/quizzes/${(await subjectQuiz(caller, { attempt: true })).quizId}/attempts`,
+  }),
+  "GET /api/quizzes/:id/attempts/:attemptId": async (caller) => {
+    const { quizId, attemptId } = await subjectQuiz(caller, { attempt: true });
+    return { path: `/api/quizzes/${quizId}/attempts/${attemptId}` };
   },
 
   "GET /api/notifications": async () => ({ path: "/api/notifications" }),

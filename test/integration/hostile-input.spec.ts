@@ -39,7 +39,7 @@ let teacher: string;
 /** A registered student acting on their own record. */
 let self: { token: string; studentId: string; userId: string; email: string };
 /** Records the admin edits. */
-let target: { studentId: string; courseId: string; userId: string };
+let target: { studentId: string; courseId: string; userId: string; quizId: string };
 
 async function created(result: HttpResult, what: string): Promise<string> {
   if (result.status !== 201) throw new Error(`${what}: ${result.status} ${result.text}`);
@@ -74,7 +74,15 @@ beforeAll(async () => {
       }),
       "user",
     ),
+    quizId: "",
   };
+  target.quizId = await created(
+    await campus.request("POST", `/api/courses/${target.courseId}/quizzes`, {
+      token: admin,
+      body: { title: "Target", questions: [{ type: "number", prompt: "1 + 1?", answer: 2 }] },
+    }),
+    "quiz",
+  );
 });
 afterAll(() => campus.stop());
 
@@ -96,7 +104,11 @@ async function fingerprint(): Promise<string> {
        (SELECT count(*) || ':' || coalesce(md5(string_agg(
             (t.id, t.email, t.password_hash, t.role, t.student_id, t.disabled, t.token_version,
              t.updated_at)::text, '|' ORDER BY t.id)), '')
-          FROM users.users t) AS users`,
+          FROM users.users t) AS users,
+       (SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '')
+          FROM quizzes.quizzes t) AS quizzes,
+       (SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '')
+          FROM quizzes.attempts t) AS attempts`,
     { type: QueryTypes.SELECT },
   );
   return JSON.stringify(row);
@@ -129,7 +141,7 @@ function expectCleanError(result: HttpResult): void {
   expect(text).not.toMatch(/sequelize|SequelizeDatabaseError|\bpg\b|postgres|pglite|moleculer/i);
   expect(text).not.toMatch(/\/(work|home|usr|app|node_modules)\//);
   expect(text).not.toContain(campus.broker.nodeID);
-  expect(text).not.toMatch(/\b(students|courses|users|notifications|api)\.[a-z]\w*/);
+  expect(text).not.toMatch(/\b(students|courses|users|notifications|quizzes|api)\.[a-z]\w*/);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,6 +700,42 @@ const ENDPOINTS: Endpoint[] = [
     validBody: () => ({}),
     plausible: [404],
     emptyBody: [404],
+  },
+  {
+    name: "POST /api/courses/:id/quizzes",
+    method: "POST",
+    path: () => `/api/courses/${target.courseId}/quizzes`,
+    hostilePath: (segment) => `/api/courses/${segment}/quizzes`,
+    token: () => admin,
+    fields: { title: "text", maxAttempts: "count", shuffle: "flag" },
+    validBody: () => ({
+      title: "Generated quiz",
+      questions: [{ type: "text", prompt: "Say yes", answer: "yes" }],
+    }),
+    plausible: [201, 422],
+    emptyBody: [422],
+  },
+  {
+    name: "PATCH /api/quizzes/:id",
+    method: "PATCH",
+    path: () => `/api/quizzes/${target.quizId}`,
+    hostilePath: (segment) => `/api/quizzes/${segment}`,
+    token: () => admin,
+    fields: { title: "text", maxAttempts: "count", shuffle: "flag" },
+    validBody: () => ({ title: "Patched quiz" }),
+    plausible: [200, 422],
+    emptyBody: [200],
+  },
+  {
+    name: "POST /api/quizzes/:id/attempts/:attemptId/submit",
+    method: "POST",
+    path: () => `/api/quizzes/${target.quizId}/attempts/${UNKNOWN_ID}/submit`,
+    hostilePath: (segment) => `/api/quizzes/${target.quizId}/attempts/${segment}/submit`,
+    token: () => self.token,
+    fields: {},
+    validBody: () => ({ answers: [{ questionId: "q", value: 1 }] }),
+    plausible: [404],
+    emptyBody: [422],
   },
   {
     name: "POST /api/notifications/:id/read",

@@ -10,6 +10,7 @@ import { restAliases } from "../../lib/routes";
 import coursesService from "../../services/courses/courses.service";
 import notificationsService from "../../services/notifications/notifications.service";
 import scheduleService from "../../services/schedule/schedule.service";
+import quizzesService from "../../services/quizzes/quizzes.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 import { eventually, startCampus, type Campus } from "../helpers/campus";
@@ -109,6 +110,7 @@ describe("GET /openapi.json", () => {
       usersService,
       notificationsService,
       scheduleService,
+      quizzesService,
     ].map((service) => service(config)) as never as Parameters<typeof restAliases>[0];
     const expected = {
       ...Object.fromEntries(
@@ -219,6 +221,19 @@ describe("every documented operation over HTTP", () => {
         () => ({ path: { id: ids.registeredStudent }, query: `?courseId=${ids.course}` }),
       ],
       ["assignments.remove", () => ({ path: { id: ids.assignment } })],
+      ["quizzes.create", () => ({ path: { id: ids.course } })],
+      ["quizzes.listOfCourse", () => ({ path: { id: ids.course } })],
+      ["quizzes.get", () => ({ path: { id: ids.quiz } })],
+      ["quizzes.update", () => ({ path: { id: ids.quiz } })],
+      ["quizzes.publish", () => ({ path: { id: ids.quiz } })],
+      ["quizzes.startAttempt", () => ({ token: ids.studentToken, path: { id: ids.quiz } })],
+      [
+        "quizzes.submitAttempt",
+        () => ({ token: ids.studentToken, path: { id: ids.quiz, attemptId: ids.attempt } }),
+      ],
+      ["quizzes.attempts", () => ({ path: { id: ids.quiz } })],
+      ["quizzes.attempt", () => ({ path: { id: ids.quiz, attemptId: ids.attempt } })],
+      ["quizzes.remove", () => ({ path: { id: ids.draftQuiz } })],
       ["notifications.list", () => ({ token: ids.studentToken, query: "?unread=true" })],
       ["notifications.unreadCount", () => ({ token: ids.studentToken })],
       [
@@ -257,6 +272,22 @@ describe("every documented operation over HTTP", () => {
     expect(plan.map(([id]) => id).sort()).toEqual([...byId.keys()].sort());
 
     for (const [operationId, prepare] of plan) {
+      if (operationId === "quizzes.startAttempt") {
+        // The registered student takes the quiz: enrolled in its course first.
+        const enrolled = await campus.request("POST", `/api/courses/${ids.course}/students`, {
+          token: admin,
+          body: { studentId: answers["users.register"].user.studentId },
+        });
+        expect(enrolled.status).toBe(201);
+      }
+      if (operationId === "quizzes.remove") {
+        // Only a quiz without attempts can go: a fresh draft.
+        const draft = await campus.request("POST", `/api/courses/${ids.course}/quizzes`, {
+          token: admin,
+          body: exampleOf("quizzes.create"),
+        });
+        ids.draftQuiz = draft.body.id;
+      }
       if (operationId === "notifications.list") {
         // The welcome notification of the registered student comes from an event.
         await eventually(async () => {
@@ -311,6 +342,8 @@ describe("every documented operation over HTTP", () => {
       if (operationId === "users.create") ids.user = answer.body.id;
       if (operationId === "schedule.createLesson") ids.lesson = answer.body.id;
       if (operationId === "schedule.createFeed") ids.feedToken = answer.body.url.split("/").pop();
+      if (operationId === "quizzes.create") ids.quiz = answer.body.id;
+      if (operationId === "quizzes.startAttempt") ids.attempt = answer.body.id;
     }
   });
 

@@ -61,6 +61,7 @@ describe("loadConfig defaults (empty environment)", () => {
       schedule: null,
       assignments: null,
       gradebook: null,
+      quizzes: null,
     });
   });
 
@@ -162,6 +163,7 @@ describe("loadConfig reads the environment", () => {
       schedule: url,
       assignments: url,
       gradebook: url,
+      quizzes: url,
     });
   });
 
@@ -180,6 +182,7 @@ describe("loadConfig reads the environment", () => {
       schedule: "postgres://shared/db",
       assignments: "postgres://shared/db",
       gradebook: "postgres://shared/db",
+      quizzes: "postgres://shared/db",
     });
   });
 
@@ -343,7 +346,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook, quizzes",
       ),
     );
   });
@@ -376,6 +379,23 @@ describe("parsePublicUrl (PUBLIC_URL)", () => {
   it("refuses anything but an http(s) URL", () => {
     expect(() => parsePublicUrl("campus.example.org")).toThrow(ConfigError);
     expect(() => parsePublicUrl("ftp://campus.example.org")).toThrow(ConfigError);
+  });
+});
+
+describe("the quizzes service", () => {
+  it("accepts quizzes", () => {
+    expect(parseServices("quizzes")).toEqual(["quizzes"]);
+  });
+
+  it("QUIZZES_DATABASE_URL overrides DATABASE_URL for quizzes only", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://shared/db",
+      QUIZZES_DATABASE_URL: "postgres://quizzes-host/quizzes",
+      LOG_FORMAT: "json",
+    });
+
+    expect(config.databaseUrls.quizzes).toBe("postgres://quizzes-host/quizzes");
+    expect(config.databaseUrls.courses).toBe("postgres://shared/db");
   });
 });
 

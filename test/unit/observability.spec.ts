@@ -7,9 +7,16 @@
 import { Errors, ServiceBroker, type Context } from "moleculer";
 import { brokerOptions } from "../../moleculer.config";
 import { ConfigError, loadConfig, parseTracing } from "../../lib/config";
-import { conflict, notFound, forbidden, tooManyRequests, unauthorized } from "../../lib/errors";
+import {
+  conflict,
+  notFound,
+  forbidden,
+  invalid,
+  tooManyRequests,
+  unauthorized,
+} from "../../lib/errors";
 import { jsonLine, LogFields, prettyLine, requestScope } from "../../lib/logging";
-import { enrollmentResult, loginResult } from "../../lib/metrics";
+import { enrollmentResult, loginResult, quizSubmissionResult } from "../../lib/metrics";
 import { outboxMeta, splitOutboxMeta } from "../../lib/outbox";
 import {
   CampusZipkinExporter,
@@ -111,6 +118,14 @@ describe("metric labels of outcomes", () => {
     expect(loginResult(unauthorized("Invalid", "INVALID_CREDENTIALS"))).toBe("invalid");
     expect(loginResult(tooManyRequests("Locked", 60))).toBe("locked");
     expect(loginResult(new Error("database down"))).toBeNull();
+  });
+
+  it("names each quiz submit outcome scored, expired, duplicate or invalid", () => {
+    expect(quizSubmissionResult()).toBe("scored");
+    expect(quizSubmissionResult(conflict("Over", "ATTEMPT_EXPIRED"))).toBe("expired");
+    expect(quizSubmissionResult(conflict("Again", "ALREADY_SUBMITTED"))).toBe("duplicate");
+    expect(quizSubmissionResult(invalid([]))).toBe("invalid");
+    expect(quizSubmissionResult(notFound("Attempt"))).toBeNull();
   });
 });
 

@@ -16,6 +16,7 @@ import notificationsService from "../../services/notifications/notifications.ser
 import scheduleService from "../../services/schedule/schedule.service";
 import assignmentsService from "../../services/assignments/assignments.service";
 import gradebookService from "../../services/gradebook/gradebook.service";
+import quizzesService from "../../services/quizzes/quizzes.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -197,6 +198,7 @@ describe("the document of the real services", () => {
     scheduleService,
     assignmentsService,
     gradebookService,
+    quizzesService,
   ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];

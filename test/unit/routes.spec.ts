@@ -9,6 +9,8 @@ import { assignmentsRoutes } from "../../services/assignments/assignments.routes
 import assignmentsService from "../../services/assignments/assignments.service";
 import { gradebookRoutes } from "../../services/gradebook/gradebook.routes";
 import gradebookService from "../../services/gradebook/gradebook.service";
+import { quizzesRoutes } from "../../services/quizzes/quizzes.routes";
+import quizzesService from "../../services/quizzes/quizzes.service";
 import { studentsRoutes } from "../../services/students/students.routes";
 import studentsService from "../../services/students/students.service";
 import { usersRoutes } from "../../services/users/users.routes";
@@ -61,6 +63,7 @@ describe("the services' static route tables", () => {
     notificationsRoutes,
     assignmentsRoutes,
     gradebookRoutes,
+    quizzesRoutes,
   ];
   // Each service as the broker builds it (its mixins applied), not started: nothing connects.
   const broker = new ServiceBroker({ logger: false });
@@ -71,6 +74,7 @@ describe("the services' static route tables", () => {
     notificationsService,
     assignmentsService,
     gradebookService,
+    quizzesService,
   ].map(
     (service) =>
       broker.createService(service(config) as unknown as ServiceSchema)

@@ -10,3 +10,4 @@ CREATE DATABASE notifications;
 CREATE DATABASE schedule;
 CREATE DATABASE assignments;
 CREATE DATABASE gradebook;
+CREATE DATABASE quizzes;

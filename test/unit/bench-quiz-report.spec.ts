@@ -1,0 +1,59 @@
+import { targetRows, type BenchReport } from "../../bench/report";
+import type { QuizBurstRound } from "../../bench/quiz-burst";
+
+function round(submitsPerSec: number, correct = true): QuizBurstRound {
+  return {
+    quizId: "q",
+    questions: 20,
+    submits: 200,
+    scored: correct ? 200 : 199,
+    other: correct ? [] : [{ status: 500 }],
+    wallMs: 200_000 / submitsPerSec,
+    submitsPerSec,
+    p50Ms: 100,
+    p99Ms: 200,
+    readBackScored: correct ? 200 : 199,
+    counterScored: correct ? 200 : 199,
+    correct,
+    windowUs: { fromUs: 0, toUs: 1 },
+    cpu: null,
+    cpuMsPerSubmit: null,
+  };
+}
+
+function report(rounds: QuizBurstRound[]): BenchReport {
+  return {
+    stamp: undefined as never,
+    ceilingReqPerSec: NaN,
+    cases: [],
+    burst: { topology: "t", rounds: [], notes: [] },
+    quizBurst: { topology: "one process", rounds, notes: [] },
+    nodes: [],
+    profiles: [],
+    findings: [],
+    problems: [],
+  };
+}
+
+const quizTarget = (r: BenchReport) => targetRows(r).find((row) => row.target.startsWith("quiz"));
+
+describe("the bench report's quiz submit burst", () => {
+  it("meets the target with a median of at least 300 submits/s and every round exact", () => {
+    expect(quizTarget(report([round(280), round(320), round(350)]))).toEqual({
+      target: expect.stringContaining("300 submits/s"),
+      measured: "median 320 submits/s; 3 of 3 rounds exact",
+      met: true,
+    });
+  });
+
+  it("misses it when slower, or when one round was not exact", () => {
+    expect(quizTarget(report([round(250), round(290), round(299)]))?.met).toBe(false);
+    expect(quizTarget(report([round(400), round(400, false), round(400)]))?.met).toBe(false);
+  });
+
+  it("has no quiz target in a report without the burst", () => {
+    const older = report([]);
+    delete older.quizBurst;
+    expect(quizTarget(older)).toBeUndefined();
+  });
+});
