@@ -44,5 +44,28 @@ export const coursesRoutes = routeTable({
       permissions: ["admin", "teacher", "student"],
       params: { $$strict: "remove", id: idParam, studentId: idParam },
     },
+    waitlist: {
+      rest: "GET /:id/waitlist",
+      permissions: ["admin", "teacher"],
+      params: { $$strict: "remove", id: idParam, ...pageParams },
+    },
+    complete: {
+      rest: "POST /:id/complete",
+      permissions: ["admin", "teacher"],
+      params: { $$strict: "remove", id: idParam },
+    },
+  },
+});
+
+/** Actions of the courses service published under /enrollments (an enrollment's own path). */
+export const enrollmentsRoutes = routeTable({
+  name: "courses",
+  settings: { rest: "/enrollments" },
+  actions: {
+    history: {
+      rest: "GET /:courseId/:studentId/history",
+      permissions: ["admin", "teacher", "student"],
+      params: { $$strict: "remove", courseId: idParam, studentId: idParam },
+    },
   },
 });

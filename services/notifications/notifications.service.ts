@@ -17,6 +17,7 @@ import {
   distinctIds,
   droppedDraft,
   enrolledDraft,
+  promotedDraft,
   inBatches,
   notificationTime,
   toNotification,
@@ -174,6 +175,13 @@ export default function notificationsService(
         ctx: EventContext<EnrollmentCreated>,
       ) {
         await this.notifyStudents(ctx, [ctx.params.studentId], enrolledDraft(ctx.params));
+      }),
+
+      "enrollment.promoted": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<EnrollmentCreated>,
+      ) {
+        await this.notifyStudents(ctx, [ctx.params.studentId], promotedDraft(ctx.params));
       }),
 
       "enrollment.dropped": durableConsumer(async function (
