@@ -21,7 +21,7 @@ import {
 } from "./http-observability";
 import { openApiDocument } from "./openapi";
 import { restAliases } from "../../lib/routes";
-import { coursesRoutes, enrollmentsRoutes } from "../courses/courses.routes";
+import { coursesRoutes } from "../courses/courses.routes";
 import { notificationsRoutes } from "../notifications/notifications.routes";
 import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
@@ -130,13 +130,7 @@ const AUTH_ALIASES = { "POST login": "users.login", "POST register": "users.regi
 export default function apiService(config: CampusConfig): ServiceSchema {
   // The published services' static route tables (no service is built here): the gateway's
   // aliases and the OpenAPI document both come from them, so the documentation cannot drift.
-  const published = [
-    studentsRoutes,
-    coursesRoutes,
-    enrollmentsRoutes,
-    usersRoutes,
-    notificationsRoutes,
-  ];
+  const published = [studentsRoutes, coursesRoutes, usersRoutes, notificationsRoutes];
   const apiAliases = restAliases(published);
   const document = openApiDocument(
     [

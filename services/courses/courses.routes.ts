@@ -54,15 +54,9 @@ export const coursesRoutes = routeTable({
       permissions: ["admin", "teacher"],
       params: { $$strict: "remove", id: idParam },
     },
-  },
-});
-
-/** Actions of the courses service published under /enrollments (an enrollment's own path). */
-export const enrollmentsRoutes = routeTable({
-  name: "courses",
-  settings: { rest: "/enrollments" },
-  actions: {
+    // An enrollment's own path (the pair of ids), outside the courses' base path.
     history: {
+      restBase: "/enrollments",
       rest: "GET /:courseId/:studentId/history",
       permissions: ["admin", "teacher", "student"],
       params: { $$strict: "remove", courseId: idParam, studentId: idParam },

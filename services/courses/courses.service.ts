@@ -51,7 +51,7 @@ import {
   durableConsumer,
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
-import { coursesRoutes, enrollmentsRoutes } from "./courses.routes";
+import { coursesRoutes } from "./courses.routes";
 import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
@@ -391,7 +391,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
 
       history: {
         ...FAST_FAILOVER,
-        ...enrollmentsRoutes.actions.history,
+        ...coursesRoutes.actions.history,
         async handler(
           this: CoursesThis,
           ctx: Context<{ courseId: string; studentId: string }, Meta>,
