@@ -212,6 +212,31 @@ describe("the waitlist", () => {
     expect(await waitlistProblems(query, course.id)).toEqual([]);
   });
 
+  it("gives a deleted student's seat to the first in line (student.deleted)", async () => {
+    const course = await createCourse({ capacity: 1, waitlistCapacity: 2 });
+    const [leaving, waiting] = [await createStudent(), await createStudent()];
+    await enroll(course.id, leaving);
+    expect((await enroll(course.id, waiting)).status).toBe(202);
+
+    const removed = await campus.request("DELETE", `/api/students/${leaving}`, { token: admin });
+    expect(removed.status).toBe(204);
+
+    await eventually(async () => {
+      expect(await waitlistOf(course.id)).toEqual([]);
+      expect(await courseOf(course.id)).toMatchObject({ enrolledCount: 1, waitlistedCount: 0 });
+    });
+    // The event carries who deleted the student: the history names them.
+    const me = await campus.request("GET", "/api/auth/me", { token: admin });
+    const history = await historyOf(course.id, leaving);
+    expect(history.body.rows[1]).toMatchObject({
+      from: "active",
+      to: "dropped",
+      by: me.body.id,
+      reason: "student deleted",
+    });
+    expect(await waitlistProblems(query, course.id)).toEqual([]);
+  });
+
   it("lets a dropped student enroll again, with every change in the history", async () => {
     const course = await createCourse({ capacity: 5 });
     const id = await createStudent();
