@@ -694,6 +694,8 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       async removeResource(this: CoursesThis, ctx: Context, course: Course): Promise<void> {
         // The course and its enrollments go together or not at all.
         const studentIds = await this.sequelize.transaction(async (transaction) => {
+          // The course row first, like every change of seats: no lock-order deadlock.
+          await this.lockCourse(transaction, course.id);
           const ids = await this.enrolledStudentIds(course.id, transaction);
           await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
           await this.adapter.model.destroy({ where: { id: course.id }, transaction });
