@@ -253,12 +253,13 @@ export default function notificationsService(
         }
         const recipients = distinctIds(userIds);
         if (recipients.length === 0) return;
-        const inserted = await this.sequelize.query<{ id: string }>(
+        const inserted = await this.sequelize.query<NotificationRow>(
           `INSERT INTO notifications.notifications (user_id, type, title, body, data, event_id, created_at)
            SELECT recipient, :type, :title, :body, CAST(:data AS jsonb), :eventId, :createdAt
            FROM unnest(ARRAY[:recipients]::uuid[]) AS recipient
            ON CONFLICT (event_id, user_id) DO NOTHING
-           RETURNING id`,
+           RETURNING id, user_id AS "userId", type, title, body, data, read_at AS "readAt",
+             created_at AS "createdAt"`,
           {
             replacements: {
               type: draft.type,
@@ -273,6 +274,18 @@ export default function notificationsService(
           },
         );
         countNotifications(this.broker, draft.type, inserted.length);
+        // Live delivery: every gateway replica pushes to its own sockets (services/api/live.ts).
+        if (inserted.length > 0) {
+          await ctx.broadcast("notifications.created", {
+            notifications: inserted.map((row) =>
+              toNotification({
+                ...row,
+                readAt: row.readAt ? new Date(row.readAt) : null,
+                createdAt: new Date(row.createdAt),
+              }),
+            ),
+          });
+        }
         const skipped = recipients.length - inserted.length;
         this.logger.info("Notifications created", {
           type: draft.type,
