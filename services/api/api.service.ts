@@ -312,9 +312,21 @@ export default function apiService(config: CampusConfig): ServiceSchema {
 
     events: {
       /** A new notification, from whichever node made it: to this gateway's sockets of its user. */
-      "notifications.created"(ctx: Context<{ notifications: { userId: string }[] }>) {
+      "notifications.created"(
+        ctx: Context<{
+          notifications: { userId: string }[];
+          unread?: { userId: string; count: number }[];
+        }>,
+      ) {
         for (const notification of ctx.params.notifications ?? [])
           live?.push(notification.userId, { type: "notification", notification });
+        for (const { userId, count } of ctx.params.unread ?? [])
+          live?.push(userId, { type: "unread", count });
+      },
+      /** A user's unread count changed (read on any node, HTTP or socket). */
+      "notifications.unread"(ctx: Context<{ counts: { userId: string; count: number }[] }>) {
+        for (const { userId, count } of ctx.params.counts ?? [])
+          live?.push(userId, { type: "unread", count });
       },
       /** An account changed (disabled, deleted, password): its sockets are checked again at once. */
       [CACHE_CLEAN_EVENT](ctx: Context<{ patterns: string[] }>) {

@@ -241,6 +241,8 @@ export class LiveSockets {
       if (now - client.lastSeen > this.limits.silenceMs) client.ws.terminate();
       else client.ws.ping();
     }
+    // Tokens expire while sockets stay open; without a cacher no account change is broadcast.
+    for (const userId of [...this.byUser.keys()]) void this.recheck(userId);
   }
 
   async close(): Promise<void> {

@@ -47,6 +47,7 @@ type NotificationsThis = Service &
       studentIds: unknown[],
       draft: NotificationDraft,
     ): Promise<void>;
+    unreadCounts(userIds: string[]): Promise<{ userId: string; count: number }[]>;
     notifyUsers(
       ctx: EventContext<object>,
       userIds: unknown[],
@@ -143,6 +144,9 @@ export default function notificationsService(
             { where: { id: ctx.params.id, userId: ctx.meta.user!.id }, returning: true },
           );
           if (rows.length === 0) throw notFound("Notification");
+          await ctx.broadcast("notifications.unread", {
+            counts: await this.unreadCounts([ctx.meta.user!.id]),
+          });
           return toNotification(rows[0].get({ plain: true }) as NotificationRow);
         },
       },
@@ -155,6 +159,10 @@ export default function notificationsService(
             { readAt: this.sequelize.fn("now") },
             { where: { userId: ctx.meta.user!.id, readAt: null } },
           );
+          if (updated > 0)
+            await ctx.broadcast("notifications.unread", {
+              counts: [{ userId: ctx.meta.user!.id, count: 0 }],
+            });
           return { updated };
         },
       },
@@ -239,6 +247,20 @@ export default function notificationsService(
       },
 
       /** One row per recipient; ON CONFLICT makes a second delivery of the event insert nothing. */
+      /** Unread counts per user, for the live `unread` messages. */
+      async unreadCounts(
+        this: NotificationsThis,
+        userIds: string[],
+      ): Promise<{ userId: string; count: number }[]> {
+        const rows = await this.sequelize.query<{ userId: string; count: string }>(
+          `SELECT user_id AS "userId", count(*) AS count FROM notifications.notifications
+           WHERE user_id IN (:userIds) AND read_at IS NULL GROUP BY user_id`,
+          { replacements: { userIds }, type: QueryTypes.SELECT },
+        );
+        const counts = new Map(rows.map((row) => [row.userId, Number(row.count)]));
+        return [...new Set(userIds)].map((userId) => ({ userId, count: counts.get(userId) ?? 0 }));
+      },
+
       async notifyUsers(
         this: NotificationsThis,
         ctx: EventContext<object>,
@@ -284,6 +306,7 @@ export default function notificationsService(
                 createdAt: new Date(row.createdAt),
               }),
             ),
+            unread: await this.unreadCounts(inserted.map((row) => row.userId)),
           });
         }
         const skipped = recipients.length - inserted.length;

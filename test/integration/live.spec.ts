@@ -4,7 +4,13 @@
  */
 import { decode, encode } from "notepack.io";
 import WebSocket from "ws";
-import { startCampus, registerStudent, uniqueEmail, type Campus } from "../helpers/campus";
+import {
+  eventually,
+  startCampus,
+  registerStudent,
+  uniqueEmail,
+  type Campus,
+} from "../helpers/campus";
 
 let campus: Campus;
 let admin: string;
@@ -150,6 +156,12 @@ describe("messages", () => {
 describe("pushes", () => {
   it("pushes a notification made from an event, and marks it read on request", async () => {
     const student = await registerStudent(campus);
+    await eventually(async () => {
+      const unread = await campus.request("GET", "/api/notifications/unread-count", {
+        token: student.token,
+      });
+      expect(unread.body.count).toBe(1); // the welcome
+    });
     const socket = await authenticated(student.token);
     const course = await campus.request("POST", "/api/courses", {
       token: admin,
@@ -170,10 +182,19 @@ describe("pushes", () => {
       data: { courseId: course.body.id },
       readAt: null,
     });
+    // The welcome and this one are unread.
+    expect(await socket.next((message) => message.type === "unread")).toEqual({
+      type: "unread",
+      count: 2,
+    });
     socket.ws.send(JSON.stringify({ type: "read", id: pushed.notification.id }));
     expect(await socket.next((message) => message.type === "read")).toEqual({
       type: "read",
       id: pushed.notification.id,
+    });
+    expect(await socket.next((message) => message.type === "unread")).toEqual({
+      type: "unread",
+      count: 1,
     });
     const page = await campus.request("GET", "/api/notifications?unread=true&pageSize=100", {
       token: student.token,
