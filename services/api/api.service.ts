@@ -34,6 +34,7 @@ import {
 } from "../../lib/http-input";
 import { VOUCHED_IDENTITY } from "../../middlewares/permissions.middleware";
 import { LiveSockets } from "./live";
+import { countLiveMessage, setLiveConnections } from "../../lib/metrics";
 import { CACHE_CLEAN_EVENT } from "../../mixins/cache-cleaner.mixin";
 import { applySecurityHeaders, clientAddress, corsSettings } from "./http-security";
 import {
@@ -367,6 +368,10 @@ export default function apiService(config: CampusConfig): ServiceSchema {
           );
         },
         logger,
+        metrics: {
+          connections: (count) => setLiveConnections(this.broker, count),
+          message: (direction) => countLiveMessage(this.broker, direction),
+        },
       });
       // Requests Node's parser refuses never reach a route: answer them in the contract's shape.
       const server = (this as unknown as { server: Server }).server;

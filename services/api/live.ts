@@ -38,6 +38,8 @@ export interface LiveOptions {
   /** Marks one of the token's user's notifications read (`{type:"read", id}`). */
   markRead(token: string, id: string): Promise<void>;
   logger: { warn(...args: unknown[]): void };
+  /** The connections gauge and the messages counter. */
+  metrics?: { connections(count: number): void; message(direction: "in" | "out"): void };
   limits?: Partial<LiveLimits>;
 }
 
@@ -113,6 +115,7 @@ export class LiveSockets {
       }, this.limits.authTimeoutMs),
     };
     this.clients.add(client);
+    this.options.metrics?.connections(this.clients.size);
     ws.on("message", (data, isBinary) => void this.receive(client, data, isBinary));
     ws.on("pong", () => (client.lastSeen = Date.now()));
     ws.on("error", () => ws.terminate());
@@ -122,6 +125,7 @@ export class LiveSockets {
   private forget(client: Client): void {
     clearTimeout(client.authTimer);
     this.clients.delete(client);
+    this.options.metrics?.connections(this.clients.size);
     if (client.userId) {
       const sockets = this.byUser.get(client.userId);
       sockets?.delete(client);
@@ -132,6 +136,7 @@ export class LiveSockets {
   private async receive(client: Client, data: RawData, isBinary: boolean): Promise<void> {
     const now = Date.now();
     client.lastSeen = now;
+    this.options.metrics?.message("in");
     if (now - client.windowStart >= 1000) {
       client.windowStart = now;
       client.windowCount = 0;
@@ -218,6 +223,7 @@ export class LiveSockets {
       return;
     }
     client.ws.send(binary ? encode(message) : JSON.stringify(message), { binary });
+    this.options.metrics?.message("out");
   }
 
   /** Delivers a message to every socket of this user on this gateway. */

@@ -4,6 +4,7 @@
  */
 import { decode, encode } from "notepack.io";
 import WebSocket from "ws";
+import { METRICS } from "../../lib/metrics";
 import {
   eventually,
   startCampus,
@@ -150,6 +151,34 @@ describe("messages", () => {
     other.ws.send(JSON.stringify({ type: "ping" }));
     expect(await other.next()).toEqual({ type: "pong" });
     other.ws.close();
+  });
+});
+
+describe("monitoring", () => {
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    (
+      (campus.broker.metrics.getMetric(name)?.snapshot() ?? []) as {
+        labels: Record<string, unknown>;
+        value?: number;
+      }[]
+    )
+      .filter((item) => Object.entries(labels).every(([k, v]) => String(item.labels[k]) === v))
+      .reduce((sum, item) => sum + (item.value ?? 0), 0);
+
+  it("counts the open sockets and the messages each way", async () => {
+    const student = await registerStudent(campus);
+    const before = value(METRICS.liveConnections);
+    const sentIn = value(METRICS.liveMessages, { direction: "in" });
+    const sentOut = value(METRICS.liveMessages, { direction: "out" });
+    const socket = await authenticated(student.token);
+    expect(value(METRICS.liveConnections)).toBe(before + 1);
+    socket.ws.send(JSON.stringify({ type: "ping" }));
+    await socket.next((message) => message.type === "pong");
+    expect(value(METRICS.liveMessages, { direction: "in" })).toBe(sentIn + 2);
+    expect(value(METRICS.liveMessages, { direction: "out" })).toBe(sentOut + 2);
+    socket.ws.close();
+    await socket.closed;
+    await eventually(async () => expect(value(METRICS.liveConnections)).toBe(before));
   });
 });
 
