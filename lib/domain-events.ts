@@ -12,6 +12,7 @@ export const DOMAIN_EVENTS = [
   "student.emailChanged",
   "enrollment.created",
   "enrollment.dropped",
+  "enrollment.promoted",
   "course.updated",
   "course.deleted",
   "lesson.rescheduled",

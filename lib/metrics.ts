@@ -22,6 +22,8 @@ export const METRICS = {
   scheduleConflicts: "campus_schedule_conflicts_total",
   grades: "campus_grades_total",
   quizSubmissions: "campus_quiz_submissions_total",
+  liveConnections: "campus_live_connections",
+  liveMessages: "campus_live_messages_total",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
@@ -146,7 +148,28 @@ export const METRIC_DEFINITIONS: MetricDefinition[] = [
     labelNames: ["check"],
     description: "Each readiness check of this node: transporter, databases, services (1 passes)",
   },
+  {
+    name: METRICS.liveConnections,
+    type: "gauge",
+    labelNames: [],
+    description: "Open /ws sockets on this gateway (authenticated or not)",
+  },
+  {
+    name: METRICS.liveMessages,
+    type: "counter",
+    labelNames: ["direction"],
+    description: "/ws messages on this gateway: received from clients (in), sent to them (out)",
+  },
 ];
+
+/** The live sockets' series: the open sockets, and one message received or sent. */
+export function setLiveConnections(broker: ServiceBroker, count: number): void {
+  registry(broker)?.set(METRICS.liveConnections, count);
+}
+
+export function countLiveMessage(broker: ServiceBroker, direction: "in" | "out"): void {
+  registry(broker)?.increment(METRICS.liveMessages, { direction });
+}
 
 /** Registers Campus's series on this broker, each once (a second register would reset it). */
 export function registerCampusMetrics(broker: ServiceBroker): void {

@@ -12,6 +12,8 @@ import type { Permission } from "./permissions";
 /** What the gateway and the OpenAPI document need of a published action. */
 export interface RouteAction {
   rest?: string;
+  /** A base path for this action instead of its service's (e.g. `/enrollments`). */
+  restBase?: string;
   permissions?: readonly Permission[];
   params?: ActionParams;
 }
@@ -90,10 +92,10 @@ export function restAliases(schemas: RestSchema[]): Record<string, string> {
     const base =
       typeof schema.settings?.rest === "string" ? schema.settings.rest : `/${schema.name}`;
     for (const [actionName, action] of Object.entries(schema.actions ?? {})) {
-      const rest = (action as { rest?: unknown } | null)?.rest;
+      const { rest, restBase } = (action ?? {}) as { rest?: unknown; restBase?: unknown };
       if (typeof rest !== "string") continue;
       const [method, path = "/"] = rest.trim().split(/\s+/);
-      const key = `${method.toUpperCase()} ${joinPath(base, path)}`;
+      const key = `${method.toUpperCase()} ${joinPath(typeof restBase === "string" ? restBase : base, path)}`;
       if (aliases[key])
         throw new Error(`Two actions claim ${key}: ${aliases[key]}, ${schema.name}.${actionName}`);
       aliases[key] = `${schema.name}.${actionName}`;

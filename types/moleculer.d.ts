@@ -7,6 +7,8 @@ declare module "moleculer" {
     permissions?: readonly Permission[];
     /** Callers may keep the result in their near cache (needs `cache.keys`; see lib/near-cache.ts). */
     nearCache?: boolean;
+    /** A gateway base path for this action instead of its service's (lib/routes.ts). */
+    restBase?: string;
   }
 
   interface ServiceSchema {

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "http";
 import type { Duplex } from "stream";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { redisUrl, type CampusConfig } from "../../lib/config";
 import { docsRoutes } from "./docs-route";
@@ -37,6 +37,9 @@ import {
   sanitizeRequest,
 } from "../../lib/http-input";
 import { VOUCHED_IDENTITY } from "../../middlewares/permissions.middleware";
+import { LiveSockets } from "./live";
+import { countLiveMessage, setLiveConnections } from "../../lib/metrics";
+import { CACHE_CLEAN_EVENT } from "../../mixins/cache-cleaner.mixin";
 import { applySecurityHeaders, clientAddress, corsSettings } from "./http-security";
 import {
   MemoryCounterStore,
@@ -171,6 +174,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
   let logger: { warn(...args: unknown[]): void } = console;
   const warn = (message: string) => logger.warn(message);
   let gateway: AliasResolver | null = null;
+  let live: LiveSockets | null = null;
   // Bodies are decoded by the route's own middleware, after its rate limiter, and only for a
   // request that matched an alias (moleculer-web's body parsers would run before both).
   const decodeBody = bodyDecoder({
@@ -331,7 +335,68 @@ export default function apiService(config: CampusConfig): ServiceSchema {
       gateway = this as unknown as AliasResolver;
     },
 
-    started() {
+    events: {
+      /** A new notification, from whichever node made it: to this gateway's sockets of its user. */
+      "notifications.created"(
+        ctx: Context<{
+          notifications: { userId: string }[];
+          unread?: { userId: string; count: number }[];
+        }>,
+      ) {
+        for (const notification of ctx.params.notifications ?? [])
+          live?.push(notification.userId, { type: "notification", notification });
+        for (const { userId, count } of ctx.params.unread ?? [])
+          live?.push(userId, { type: "unread", count });
+      },
+      /** A user's unread count changed (read on any node, HTTP or socket). */
+      "notifications.unread"(ctx: Context<{ counts: { userId: string; count: number }[] }>) {
+        for (const { userId, count } of ctx.params.counts ?? [])
+          live?.push(userId, { type: "unread", count });
+      },
+      /** An account changed (disabled, deleted, password): its sockets are checked again at once. */
+      [CACHE_CLEAN_EVENT](ctx: Context<{ patterns: string[] }>) {
+        for (const pattern of ctx.params.patterns ?? []) {
+          const match = /^users\.account:"([0-9a-f-]{36})"$/.exec(pattern);
+          if (match) void live?.recheck(match[1]);
+        }
+      },
+    },
+
+    started(this: Service) {
+      // Socket messages arrive outside any request: calls are made from a context of this
+      // service, so the callee sees a service's call (zero trust on the bus).
+      const serviceContext = (): Context => {
+        const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+        (ctx as unknown as { service: Service }).service = this;
+        return ctx;
+      };
+      const identityOf = async (token: string): Promise<Identity | null> => {
+        const claims = verifyAccessToken(token, config.jwt);
+        if (!claims || !isUuid(claims.sub)) return null;
+        const account: AccountState | null = await serviceContext().call("users.account", {
+          id: claims.sub,
+        });
+        return identityFor(claims, account);
+      };
+      live = new LiveSockets((this as unknown as { server: Server }).server, {
+        authenticate: identityOf,
+        async markRead(token, id) {
+          const user = await identityOf(token);
+          if (!user) throw new Error("The token is no longer valid");
+          await serviceContext().call(
+            "notifications.markRead",
+            { id },
+            {
+              meta: { user, [VOUCHED_IDENTITY]: user },
+            },
+          );
+        },
+        logger,
+        metrics: {
+          connections: (count) => setLiveConnections(this.broker, count),
+          message: (direction) => countLiveMessage(this.broker, direction),
+        },
+      });
       // Requests Node's parser refuses never reach a route: answer them in the contract's shape.
       const server = (this as unknown as { server: Server }).server;
       server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
@@ -343,7 +408,9 @@ export default function apiService(config: CampusConfig): ServiceSchema {
       });
     },
 
-    stopped() {
+    async stopped() {
+      await live?.close();
+      live = null;
       return counters.close();
     },
   } as ServiceSchema;

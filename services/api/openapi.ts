@@ -13,7 +13,12 @@ import {
   MAX_BODY_LENGTH,
   MAX_FEEDBACK_LENGTH,
 } from "../assignments/assignments";
-import { COURSE_SORT_FIELDS, courseFields, MAX_TEACHERS } from "../courses/courses";
+import {
+  COURSE_SORT_FIELDS,
+  courseFields,
+  ENROLLMENT_STATUSES,
+  MAX_TEACHERS,
+} from "../courses/courses";
 import { DEFAULT_SCALE, gradingFields } from "../gradebook/gradebook";
 import { MAX_URL_LENGTH } from "../../lib/http-input";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../lib/paging";
@@ -227,6 +232,13 @@ function record(properties: Record<string, JsonSchema>, description: string): Js
   return { type: "object", description, properties, required: Object.keys(properties) };
 }
 
+const enrollmentStatus: JsonSchema = { type: "string", enum: [...ENROLLMENT_STATUSES] };
+const waitlistPosition: JsonSchema = {
+  type: ["integer", "null"],
+  minimum: 1,
+  description: "1-based place on the waitlist; null unless waitlisted",
+};
+
 function pageOf(item: string): JsonSchema {
   return record(
     {
@@ -267,7 +279,16 @@ const courseSchema = record(
     ...courseInput,
     description: { ...courseInput.description, description: "Empty when not given" },
     capacity: { ...courseInput.capacity, description: "null: no limit" },
-    enrolledCount: { type: "integer", minimum: 0 },
+    enrolledCount: {
+      type: "integer",
+      minimum: 0,
+      description: "Seats taken (active and completed enrollments)",
+    },
+    waitlistCapacity: {
+      ...courseInput.waitlistCapacity,
+      description: "How many may wait for a seat; 0: no waitlist",
+    },
+    waitlistedCount: { type: "integer", minimum: 0, description: "How many are waiting" },
     teacherIds: {
       type: "array",
       items: uuid,
@@ -463,11 +484,70 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
   Course: courseSchema,
   EnrolledCourse: {
     description: "A course the student is enrolled in, with the enrollment's time",
-    allOf: [ref("Course"), record({ enrolledAt: timestamp }, "When the student enrolled")],
+    allOf: [
+      ref("Course"),
+      record(
+        {
+          enrolledAt: timestamp,
+          status: enrollmentStatus,
+          position: waitlistPosition,
+          finalPercent: {
+            type: ["number", "null"],
+            description: "The gradebook's final percent (completed; null if none was available)",
+          },
+          finalGrade: { type: ["string", "null"], description: "The gradebook's final grade" },
+        },
+        "The student's enrollment in it",
+      ),
+    ],
   },
   Enrollment: record(
-    { courseId: uuid, studentId: uuid, enrolledAt: timestamp },
+    {
+      courseId: uuid,
+      studentId: uuid,
+      enrolledAt: timestamp,
+      status: enrollmentStatus,
+      position: waitlistPosition,
+    },
     "A student's place in a course (one per pair)",
+  ),
+  WaitlistEntry: record(
+    {
+      studentId: uuid,
+      position: { type: "integer", minimum: 1 },
+      waitlistedAt: timestamp,
+    },
+    "A student waiting for a seat",
+  ),
+  WaitlistPage: pageOf("WaitlistEntry"),
+  EnrollmentHistory: record(
+    {
+      rows: {
+        type: "array",
+        items: record(
+          {
+            from: { type: ["string", "null"], enum: [...ENROLLMENT_STATUSES, null] },
+            to: enrollmentStatus,
+            at: timestamp,
+            by: { type: ["string", "null"], format: "uuid", description: "null: the system" },
+            reason: { type: "string" },
+          },
+          "One change of status",
+        ),
+      },
+    },
+    "Every change of an enrollment's status, oldest first",
+  ),
+  CompletionResult: record(
+    {
+      completed: { type: "integer", minimum: 0, description: "Enrollments now completed" },
+      waitlistDropped: {
+        type: "integer",
+        minimum: 0,
+        description: "Waitlisted students let go",
+      },
+    },
+    "What completing the course changed",
   ),
   User: userSchema,
   Notification: record(
@@ -737,6 +817,8 @@ interface OperationDoc {
     location?: boolean;
     text?: { mediaType: string; example: string };
   };
+  /** Another success answer (e.g. 202 for a waitlisted enrollment). */
+  accepted?: { status: 202; schema: string; description: string };
   /** Statuses beyond those derived from the declaration (auth, params, path ids, body). */
   errors?: Partial<Record<400 | 401 | 404 | 409 | 422 | 429 | 503, string>>;
   /** Per-parameter descriptions beyond the common ones. */
@@ -761,19 +843,27 @@ function enrollmentOperations(
       summary: `Enroll a student in ${side.course}`,
       description: `Staff, or ${side.enroller}.`,
       success: { status: 201, schema: "Enrollment", location: true },
+      accepted: {
+        status: 202,
+        schema: "Enrollment",
+        description:
+          "The course is full and its waitlist has room: the student waits (`status: waitlisted`, `position`) and is enrolled when a seat opens, in turn",
+      },
       errors: {
         404: side.notFound,
         409:
-          "Already enrolled (`ALREADY_ENROLLED`), the course is full (`COURSE_FULL`), or a future lesson of the " +
-          "course overlaps one of the student's other courses (`SCHEDULE_CONFLICT`, the lessons in `data`)",
+          "Already enrolled or waitlisted (`ALREADY_ENROLLED`), already completed (`ALREADY_COMPLETED`), " +
+          "the course and its waitlist are full (`COURSE_FULL`), or a future lesson of the course " +
+          "overlaps one of the student's other courses (`SCHEDULE_CONFLICT`, the lessons in `data`)",
       },
       example: side.example,
     },
     [`${service}.drop`]: {
       summary: `Take a student out of ${side.course}`,
-      description: "Staff, or the student themself.",
+      description:
+        "Staff, or the student themself. The enrollment is kept with status `dropped` (see its history); a freed seat goes at once to the first waitlisted student.",
       success: { status: 204 },
-      errors: { 404: "The student is not enrolled in this course" },
+      errors: { 404: "The student is neither enrolled nor waitlisted in this course" },
     },
   };
 }
@@ -1007,7 +1097,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   "students.courses": {
     summary: "The courses a student is enrolled in",
-    description: "Staff, or the student themself. Answered with data from the courses service.",
+    description:
+      "Staff, or the student themself. Answered with data from the courses service. `status` filters the enrollments (default `active`).",
     success: { status: 200, schema: "EnrolledCoursePage" },
   },
   ...enrollmentOperations("students", {
@@ -1079,6 +1170,24 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "The students enrolled in a course",
     description: "Answered with data from the students service.",
     success: { status: 200, schema: "StudentPage" },
+  },
+  "courses.waitlist": {
+    summary: "A course's waitlist, in position order",
+    description: "Course staff only (an admin, or a teacher of this course).",
+    success: { status: 200, schema: "WaitlistPage" },
+  },
+  "courses.complete": {
+    summary: "Complete a course",
+    description:
+      "Every active enrollment becomes `completed` with the student's final percent and grade from the gradebook service (null when no gradebook is running); waitlisted students are let go. Course staff only.",
+    success: { status: 200, schema: "CompletionResult" },
+  },
+  "courses.history": {
+    summary: "The history of one enrollment",
+    description:
+      "Every change of status, who made it (null: the system) and why. An admin, the course's teachers, or that student.",
+    success: { status: 200, schema: "EnrollmentHistory" },
+    errors: { 404: "No such course, or the student never enrolled in it" },
   },
   ...enrollmentOperations("courses", {
     course: "the course",
@@ -1461,6 +1570,12 @@ function operation(
   const responses: Record<string, JsonSchema> = {
     [String(doc.success.status)]: successResponse(doc.success),
   };
+  if (doc.accepted) {
+    responses[String(doc.accepted.status)] = {
+      description: doc.accepted.description,
+      content: jsonContent(ref(doc.accepted.schema)),
+    };
+  }
   const errors = new Map<number, string | undefined>();
   if (hasBody || hasInput || pathParams.length > 0) errors.set(400, undefined);
   if (!open) {

@@ -42,4 +42,45 @@ export const coursesMigrations: Migration[] = [
       `);
     },
   },
+  {
+    // The enrollment lifecycle: a status per enrollment (dropped rows are kept, so the primary
+    // key (course_id, student_id) holds one row per student and course, which a re-enrollment
+    // brings back), a waitlist with dense positions, the final result of a completed course, and
+    // the history of every change of status.
+    name: "004-enrollment-lifecycle",
+    async up(queryInterface, schema) {
+      await queryInterface.sequelize.query(`
+        ALTER TABLE "${schema}".enrollments
+          ADD COLUMN status varchar(16) NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'waitlisted', 'dropped', 'completed')),
+          ADD COLUMN position integer CHECK (position IS NULL OR position >= 1),
+          ADD COLUMN final_percent numeric(5, 2),
+          ADD COLUMN final_grade varchar(16),
+          ADD COLUMN status_changed_at timestamptz NOT NULL DEFAULT now(),
+          ADD CONSTRAINT enrollments_position_iff_waitlisted
+            CHECK ((status = 'waitlisted') = (position IS NOT NULL));
+        CREATE INDEX enrollments_waitlist_idx ON "${schema}".enrollments (course_id, position)
+          WHERE status = 'waitlisted';
+        CREATE INDEX enrollments_course_status_idx ON "${schema}".enrollments (course_id, status);
+        ALTER TABLE "${schema}".courses
+          ADD COLUMN waitlist_capacity integer NOT NULL DEFAULT 0 CHECK (waitlist_capacity >= 0),
+          ADD COLUMN waitlisted_count integer NOT NULL DEFAULT 0 CHECK (waitlisted_count >= 0);
+        CREATE TABLE "${schema}".enrollment_history (
+          id bigserial PRIMARY KEY,
+          course_id uuid NOT NULL,
+          student_id uuid NOT NULL,
+          from_status varchar(16),
+          to_status varchar(16) NOT NULL,
+          at timestamptz NOT NULL DEFAULT clock_timestamp(),
+          by_user uuid,
+          reason text NOT NULL
+        );
+        CREATE INDEX enrollment_history_idx
+          ON "${schema}".enrollment_history (course_id, student_id, id);
+        INSERT INTO "${schema}".enrollment_history (course_id, student_id, from_status, to_status, at, reason)
+          SELECT course_id, student_id, NULL, 'active', enrolled_at, 'enrolled before the history was kept'
+          FROM "${schema}".enrollments;
+      `);
+    },
+  },
 ];

@@ -44,5 +44,22 @@ export const coursesRoutes = routeTable({
       permissions: ["admin", "teacher", "student"],
       params: { $$strict: "remove", id: idParam, studentId: idParam },
     },
+    waitlist: {
+      rest: "GET /:id/waitlist",
+      permissions: ["admin", "teacher"],
+      params: { $$strict: "remove", id: idParam, ...pageParams },
+    },
+    complete: {
+      rest: "POST /:id/complete",
+      permissions: ["admin", "teacher"],
+      params: { $$strict: "remove", id: idParam },
+    },
+    // An enrollment's own path (the pair of ids), outside the courses' base path.
+    history: {
+      restBase: "/enrollments",
+      rest: "GET /:courseId/:studentId/history",
+      permissions: ["admin", "teacher", "student"],
+      params: { $$strict: "remove", courseId: idParam, studentId: idParam },
+    },
   },
 });

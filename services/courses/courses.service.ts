@@ -8,19 +8,30 @@ import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
+  ENROLLMENT_STATUSES,
+  canTransition,
+  compactPositions,
   courseChanges,
   courseProblems,
   courseReplacement,
   courseStaffDenial,
+  enrollmentOutcome,
+  freeSeats,
   initialTeacherIds,
   isCourseStaff,
+  movedPositions,
   normaliseTeacherIds,
+  promotionPlan,
   toCourse,
   unknownTeacherProblems,
   type Course,
   type CourseAccess,
   type CourseRow,
   type Enrollment,
+  type EnrollmentStatus,
+  type HistoryEntry,
+  type Seats,
+  type WaitlistEntry,
 } from "./courses";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { idParam, isUuid } from "../../lib/ids";
@@ -58,7 +69,49 @@ type CoursesThis = Service &
       studentId: string,
       transaction?: Transaction,
     ): Promise<void>;
+    lockCourse(transaction: Transaction, courseId: string): Promise<LockedCourse | null>;
+    recordHistory(transaction: Transaction, changes: StatusChange[]): Promise<void>;
+    lockedWaitlist(transaction: Transaction, courseId: string): Promise<WaitlistEntry[]>;
+    writePositions(
+      transaction: Transaction,
+      courseId: string,
+      positions: WaitlistEntry[],
+    ): Promise<void>;
+    promoteWaitlisted(
+      ctx: Context,
+      transaction: Transaction,
+      courseId: string,
+      reason: string,
+    ): Promise<string[]>;
+    leaveCourse(
+      ctx: Context,
+      transaction: Transaction,
+      courseId: string,
+      studentId: string,
+      reason: string,
+    ): Promise<{ promoted: string[] } | null>;
+    finalGrades(
+      ctx: Context,
+      courseId: string,
+      studentIds: string[],
+    ): Promise<Map<string, { percent: number | null; grade: string | null }>>;
   };
+
+/** The course row as a transaction that changes seats holds it (locked FOR UPDATE). */
+type LockedCourse = Seats & { id: string; code: string; title: string; teacherIds: string[] };
+
+/** One change of an enrollment's status, for the history table. */
+interface StatusChange {
+  courseId: string;
+  studentId: string;
+  from: EnrollmentStatus | null;
+  to: EnrollmentStatus;
+  by: string | null;
+  reason: string;
+}
+
+/** The gradebook action `complete` asks for final results, when a node offers it. */
+export const GRADEBOOK_FINAL_GRADES = "gradebook.finalGrades";
 
 const courseModel = {
   name: "course",
@@ -69,6 +122,8 @@ const courseModel = {
     description: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },
     capacity: { type: DataTypes.INTEGER, allowNull: true },
     enrolledCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+    waitlistCapacity: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+    waitlistedCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     startDate: { type: DataTypes.DATEONLY, allowNull: true },
     endDate: { type: DataTypes.DATEONLY, allowNull: true },
     teacherIds: { type: DataTypes.ARRAY(DataTypes.UUID), allowNull: false, defaultValue: [] },
@@ -82,6 +137,11 @@ const enrollmentModel = {
     courseId: { type: DataTypes.UUID, primaryKey: true },
     studentId: { type: DataTypes.UUID, primaryKey: true },
     enrolledAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
+    status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: "active" },
+    position: { type: DataTypes.INTEGER, allowNull: true },
+    finalPercent: { type: DataTypes.DECIMAL(5, 2), allowNull: true },
+    finalGrade: { type: DataTypes.STRING(16), allowNull: true },
+    statusChangedAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
   },
   options: { tableName: "enrollments", timestamps: false },
 };
@@ -95,6 +155,9 @@ const ALREADY_ENROLLED = {
   type: "ALREADY_ENROLLED",
 };
 
+/** Statuses that hold a seat (completed keeps it: the course is over, nobody takes it). */
+const SEATED: EnrollmentStatus[] = ["active", "completed"];
+
 /** Stale keys after an enrollment changes a course's roster and count. */
 function enrollmentKeys(courseId: string, studentId: string): string[] {
   return [
@@ -107,6 +170,10 @@ function enrollmentKeys(courseId: string, studentId: string): string[] {
 
 /** `pg_advisory_xact_lock(class, key)`: the class of the per-student enrollment locks. */
 const ENROLLMENT_LOCK_CLASS = 15;
+/** numeric columns come back from pg as strings. */
+function toPercent(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
 
 export default function coursesService(config: CampusConfig): CampusServiceSchema<CoursesThis> {
   const embedded = !config.databaseUrls.courses;
@@ -213,44 +280,78 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
                 );
                 await this.assertNoScheduleConflict(ctx, course.id, studentId, transaction);
               }
-              // One conditional update takes the seat: concurrent enrollments cannot oversell.
-              const [taken] = await this.sequelize.query<{ id: string }>(
-                `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now()
-               WHERE id = :courseId AND (capacity IS NULL OR enrolled_count < capacity) RETURNING id`,
-                { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
+              // The course row is locked first by every change of seats (enroll, drop, capacity,
+              // complete): concurrent changes queue on it, so counts and positions stay exact.
+              const seats = await this.lockCourse(transaction, courseId);
+              if (!seats) throw notFound("Course");
+              const [existing] = await this.sequelize.query<{ status: EnrollmentStatus }>(
+                `SELECT status FROM courses.enrollments
+                 WHERE course_id = :courseId AND student_id = :studentId FOR UPDATE`,
+                { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
               );
-              if (!taken) {
-                // A student already in a full course is told so, not that the course is full.
-                const [enrolled] = await this.sequelize.query(
-                  `SELECT 1 FROM courses.enrollments
-                 WHERE course_id = :courseId AND student_id = :studentId`,
-                  { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
-                );
-                if (enrolled) throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
-                throw conflict("The course is full", "COURSE_FULL");
+              const from = existing?.status ?? null;
+              if (from === "completed")
+                throw conflict("The student has completed this course", "ALREADY_COMPLETED");
+              // A student already seated or waiting is told so, not that the course is full.
+              if (!canTransition(from, "waitlisted"))
+                throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
+              const outcome = enrollmentOutcome(seats);
+              if (outcome === "full") throw conflict("The course is full", "COURSE_FULL");
+              const position = outcome === "waitlisted" ? seats.waitlistedCount + 1 : null;
+              // A dropped student's row comes back (one row per student and course).
+              const [row] = await this.sequelize.query<{ enrolledAt: Date }>(
+                `INSERT INTO courses.enrollments
+                   (course_id, student_id, status, position, enrolled_at, status_changed_at)
+                 VALUES (:courseId, :studentId, :status, :position, now(), now())
+                 ON CONFLICT (course_id, student_id) DO UPDATE SET status = EXCLUDED.status,
+                   position = EXCLUDED.position, enrolled_at = EXCLUDED.enrolled_at,
+                   status_changed_at = EXCLUDED.status_changed_at,
+                   final_percent = NULL, final_grade = NULL
+                 RETURNING enrolled_at AS "enrolledAt"`,
+                {
+                  replacements: { courseId, studentId, status: outcome, position },
+                  type: QueryTypes.SELECT,
+                  transaction,
+                },
+              );
+              await this.sequelize.query(
+                outcome === "active"
+                  ? `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now() WHERE id = :courseId`
+                  : `UPDATE courses.courses SET waitlisted_count = waitlisted_count + 1, updated_at = now() WHERE id = :courseId`,
+                { replacements: { courseId }, transaction },
+              );
+              await this.recordHistory(transaction, [
+                {
+                  courseId,
+                  studentId,
+                  from,
+                  to: outcome,
+                  by: ctx.meta.user?.id ?? null,
+                  reason: outcome === "active" ? "enrolled" : "course full: joined the waitlist",
+                },
+              ]);
+              if (outcome === "active") {
+                await this.recordEvent(ctx, transaction, "enrollment.created", {
+                  courseId,
+                  studentId,
+                  courseCode: course.code,
+                  courseTitle: course.title,
+                });
               }
-              const row = await this.models.enrollment.create(
-                { courseId, studentId },
-                { transaction },
-              );
-              await this.recordEvent(ctx, transaction, "enrollment.created", {
-                courseId,
-                studentId,
-                courseCode: course.code,
-                courseTitle: course.title,
-              });
-              return row.get({ plain: true }) as {
-                courseId: string;
-                studentId: string;
-                enrolledAt: Date;
-              };
+              return { enrolledAt: row.enrolledAt, status: outcome, position };
             });
           });
 
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
-          ctx.meta.$statusCode = 201;
+          ctx.meta.$statusCode = enrollment.status === "waitlisted" ? 202 : 201;
           ctx.meta.$location = `/api/courses/${courseId}/students`;
-          return { courseId, studentId, enrolledAt: enrollment.enrolledAt.toISOString() };
+          return {
+            courseId,
+            studentId,
+            enrolledAt: new Date(enrollment.enrolledAt).toISOString(),
+            status: enrollment.status,
+            position: enrollment.position,
+          };
         },
       },
 
@@ -265,23 +366,175 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           if (!canActForStudent(ctx.meta.user!, studentId))
             throw forbidden("You may only drop your own enrollments");
           if (!isUuid(courseId) || !isUuid(studentId)) throw notFound("Enrollment");
-          const dropped = await this.sequelize.transaction(async (transaction) => {
-            const removed = await this.models.enrollment.destroy({
-              where: { courseId, studentId },
+          const self = ctx.meta.user?.studentId?.toLowerCase() === studentId.toLowerCase();
+          const result = await this.sequelize.transaction((transaction) =>
+            this.leaveCourse(
+              ctx,
               transaction,
-            });
-            if (removed === 0) return false;
-            await this.sequelize.query(
-              `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id = :courseId`,
-              { replacements: { courseId }, transaction },
-            );
-            await this.recordEvent(ctx, transaction, "enrollment.dropped", { courseId, studentId });
-            return true;
-          });
-          if (!dropped) throw notFound("Enrollment");
-          await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
+              courseId,
+              studentId,
+              self ? "dropped by the student" : "removed by staff",
+            ),
+          );
+          if (!result) throw notFound("Enrollment");
+          await this.invalidate(ctx, [
+            ...enrollmentKeys(courseId, studentId),
+            ...result.promoted.map((id) => cacheKeys.startingWith("courses.coursesOfStudent", id)),
+          ]);
           ctx.meta.$statusCode = 204;
           return null;
+        },
+      },
+
+      waitlist: {
+        ...FAST_FAILOVER,
+        ...coursesRoutes.actions.waitlist,
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
+        ): Promise<Page<{ studentId: string; position: number; waitlistedAt: string }>> {
+          const course = await this.findResource(ctx, ctx.params.id);
+          const denial = courseStaffDenial(ctx.meta.user!, course);
+          if (denial) throw forbidden("Only the course's staff may see its waitlist");
+          const request = pageRequest(ctx.params);
+          const { rows, count } = await this.models.enrollment.findAndCountAll({
+            where: { courseId: course.id, status: "waitlisted" },
+            order: [["position", "ASC"]],
+            limit: request.pageSize,
+            offset: request.offset,
+          });
+          return toPage(
+            rows.map((row) => ({
+              studentId: row.get("studentId") as string,
+              position: row.get("position") as number,
+              waitlistedAt: (row.get("statusChangedAt") as Date).toISOString(),
+            })),
+            count,
+            request,
+          );
+        },
+      },
+
+      history: {
+        ...FAST_FAILOVER,
+        ...coursesRoutes.actions.history,
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ courseId: string; studentId: string }, Meta>,
+        ): Promise<{ rows: HistoryEntry[] }> {
+          const { courseId, studentId } = ctx.params;
+          const user = ctx.meta.user!;
+          if (!isUuid(courseId) || !isUuid(studentId)) throw notFound("Enrollment");
+          const course = await this.findResource(ctx, courseId);
+          const own = user.role === "student" && canActForStudent(user, studentId);
+          if (!own && !isCourseStaff(user, course))
+            throw forbidden("Only the course's staff or the student may see this history");
+          const rows = await this.sequelize.query<{
+            from: EnrollmentStatus | null;
+            to: EnrollmentStatus;
+            at: Date;
+            by: string | null;
+            reason: string;
+          }>(
+            `SELECT from_status AS "from", to_status AS "to", at, by_user AS "by", reason
+             FROM courses.enrollment_history
+             WHERE course_id = :courseId AND student_id = :studentId ORDER BY id`,
+            {
+              replacements: { courseId: course.id, studentId: studentId.toLowerCase() },
+              type: QueryTypes.SELECT,
+            },
+          );
+          if (rows.length === 0) throw notFound("Enrollment");
+          return { rows: rows.map((row) => ({ ...row, at: new Date(row.at).toISOString() })) };
+        },
+      },
+
+      complete: {
+        ...NOT_RETRIED,
+        ...coursesRoutes.actions.complete,
+        async handler(
+          this: CoursesThis,
+          ctx: Context<{ id: string }, Meta>,
+        ): Promise<{ completed: number; waitlistDropped: number }> {
+          const current = await this.findResource(ctx, ctx.params.id);
+          const denial = courseStaffDenial(ctx.meta.user!, current);
+          if (denial) throw forbidden(denial);
+          const before = await this.sequelize.query<{ studentId: string }>(
+            `SELECT student_id AS "studentId" FROM courses.enrollments
+             WHERE course_id = :courseId AND status = 'active'`,
+            { replacements: { courseId: current.id }, type: QueryTypes.SELECT },
+          );
+          // Asked before the transaction: a remote call must not hold the course's lock.
+          const grades = await this.finalGrades(
+            ctx,
+            current.id,
+            before.map((row) => row.studentId),
+          );
+          const by = ctx.meta.user?.id ?? null;
+          const result = await this.sequelize.transaction(async (transaction) => {
+            await this.lockCourse(transaction, current.id);
+            const active = await this.sequelize.query<{ studentId: string }>(
+              `SELECT student_id AS "studentId" FROM courses.enrollments
+               WHERE course_id = :courseId AND status = 'active' FOR UPDATE`,
+              { replacements: { courseId: current.id }, type: QueryTypes.SELECT, transaction },
+            );
+            for (const { studentId } of active) {
+              const final = grades.get(studentId);
+              await this.sequelize.query(
+                `UPDATE courses.enrollments SET status = 'completed', status_changed_at = now(),
+                   final_percent = :percent, final_grade = :grade
+                 WHERE course_id = :courseId AND student_id = :studentId`,
+                {
+                  replacements: {
+                    courseId: current.id,
+                    studentId,
+                    percent: final?.percent ?? null,
+                    grade: final?.grade ?? null,
+                  },
+                  transaction,
+                },
+              );
+            }
+            // Nobody can take a seat in a finished course: the waitlist is let go.
+            const waiting = await this.lockedWaitlist(transaction, current.id);
+            if (waiting.length > 0) {
+              await this.sequelize.query(
+                `UPDATE courses.enrollments SET status = 'dropped', position = NULL,
+                   status_changed_at = now()
+                 WHERE course_id = :courseId AND status = 'waitlisted'`,
+                { replacements: { courseId: current.id }, transaction },
+              );
+              await this.sequelize.query(
+                `UPDATE courses.courses SET waitlisted_count = 0, updated_at = now() WHERE id = :courseId`,
+                { replacements: { courseId: current.id }, transaction },
+              );
+            }
+            await this.recordHistory(transaction, [
+              ...active.map(({ studentId }) => ({
+                courseId: current.id,
+                studentId,
+                from: "active" as const,
+                to: "completed" as const,
+                by,
+                reason: "course completed",
+              })),
+              ...waiting.map(({ studentId }) => ({
+                courseId: current.id,
+                studentId,
+                from: "waitlisted" as const,
+                to: "dropped" as const,
+                by,
+                reason: "course completed: the waitlist was closed",
+              })),
+            ]);
+            return { completed: active.length, waitlistDropped: waiting.length };
+          });
+          await this.invalidate(ctx, [
+            ...this.resourceKeys(current.id),
+            cacheKeys.startingWith("courses.rosterIds", current.id),
+            cacheKeys.all("courses.coursesOfStudent"),
+          ]);
+          return result;
         },
       },
 
@@ -315,7 +568,8 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           let enrolled = false;
           if (user.role === "student" && user.studentId) {
             const [row] = await this.sequelize.query(
-              `SELECT 1 FROM courses.enrollments WHERE course_id = :courseId AND student_id = :studentId`,
+              `SELECT 1 FROM courses.enrollments WHERE course_id = :courseId AND student_id = :studentId
+               AND status IN ('active', 'completed')`,
               {
                 replacements: { courseId: course.id, studentId: user.studentId.toLowerCase() },
                 type: QueryTypes.SELECT,
@@ -339,7 +593,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         ): Promise<Page<string>> {
           const request = pageRequest(ctx.params);
           const { rows, count } = await this.models.enrollment.findAndCountAll({
-            where: { courseId: ctx.params.courseId },
+            where: { courseId: ctx.params.courseId, status: SEATED },
             order: [
               ["enrolledAt", "ASC"],
               ["studentId", "ASC"],
@@ -358,16 +612,25 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       coursesOfStudent: {
         ...FAST_FAILOVER,
         visibility: "public",
-        params: { studentId: { type: "uuid" }, ...pageParams },
-        cache: { keys: ["studentId", "page", "pageSize"] },
+        params: {
+          studentId: { type: "uuid" },
+          status: { type: "enum", values: [...ENROLLMENT_STATUSES], default: "active" },
+          ...pageParams,
+        },
+        cache: { keys: ["studentId", "status", "page", "pageSize"] },
         nearCache: true,
         async handler(
           this: CoursesThis,
-          ctx: Context<{ studentId: string; page?: number; pageSize?: number }>,
+          ctx: Context<{
+            studentId: string;
+            status: EnrollmentStatus;
+            page?: number;
+            pageSize?: number;
+          }>,
         ) {
           const request = pageRequest(ctx.params);
           const { rows, count } = await this.models.enrollment.findAndCountAll({
-            where: { studentId: ctx.params.studentId },
+            where: { studentId: ctx.params.studentId, status: ctx.params.status },
             order: [
               ["enrolledAt", "ASC"],
               ["courseId", "ASC"],
@@ -386,7 +649,16 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const enrolled = rows.flatMap((row) => {
             const course = byId.get(row.get("courseId") as string);
             return course
-              ? [{ ...course, enrolledAt: (row.get("enrolledAt") as Date).toISOString() }]
+              ? [
+                  {
+                    ...course,
+                    enrolledAt: (row.get("enrolledAt") as Date).toISOString(),
+                    status: row.get("status") as EnrollmentStatus,
+                    position: row.get("position") as number | null,
+                    finalPercent: toPercent(row.get("finalPercent")),
+                    finalGrade: row.get("finalGrade") as string | null,
+                  },
+                ]
               : [];
           });
           return toPage(enrolled, count, request);
@@ -401,24 +673,28 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         ctx: Context<{ studentId: string }>,
       ) {
         const { studentId } = ctx.params;
-        const courseIds = await this.sequelize.transaction(async (transaction) => {
-          const rows = await this.sequelize.query<{ course_id: string }>(
-            `DELETE FROM courses.enrollments WHERE student_id = :studentId RETURNING course_id`,
-            { replacements: { studentId }, type: QueryTypes.SELECT, transaction },
-          );
-          const ids = rows.map((row) => row.course_id);
-          if (ids.length > 0) {
-            await this.sequelize.query(
-              `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id IN (:ids)`,
-              { replacements: { ids }, transaction },
-            );
-          }
-          return ids;
-        });
-        await this.invalidate(
-          ctx,
-          courseIds.flatMap((courseId) => enrollmentKeys(courseId, studentId)),
+        const held = await this.sequelize.query<{ courseId: string }>(
+          `SELECT course_id AS "courseId" FROM courses.enrollments
+           WHERE student_id = :studentId AND status IN ('active', 'waitlisted') ORDER BY course_id`,
+          { replacements: { studentId }, type: QueryTypes.SELECT },
         );
+        // One transaction per course (each frees a seat and promotes its waitlist); a redelivery
+        // finds nothing left to drop.
+        const courseIds: string[] = [];
+        const promoted: string[] = [];
+        for (const { courseId } of held) {
+          const result = await this.sequelize.transaction((transaction) =>
+            this.leaveCourse(ctx, transaction, courseId, studentId, "student deleted"),
+          );
+          if (result) {
+            courseIds.push(courseId);
+            promoted.push(...result.promoted);
+          }
+        }
+        await this.invalidate(ctx, [
+          ...courseIds.flatMap((courseId) => enrollmentKeys(courseId, studentId)),
+          ...promoted.map((id) => cacheKeys.startingWith("courses.coursesOfStudent", id)),
+        ]);
         if (courseIds.length > 0)
           this.logger.info("Student left rosters", { studentId, courses: courseIds.length });
       }),
@@ -444,6 +720,8 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       async removeResource(this: CoursesThis, ctx: Context, course: Course): Promise<void> {
         // The course and its enrollments go together or not at all.
         const studentIds = await this.sequelize.transaction(async (transaction) => {
+          // The course row first, like every change of seats: no lock-order deadlock.
+          await this.lockCourse(transaction, course.id);
           const ids = await this.enrolledStudentIds(course.id, transaction);
           await this.models.enrollment.destroy({ where: { courseId: course.id }, transaction });
           await this.adapter.model.destroy({ where: { id: course.id }, transaction });
@@ -479,8 +757,9 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
       ): Promise<void> {
         const registry = this.broker.registry as unknown as { hasService(name: string): boolean };
         if (!registry.hasService("schedule")) return;
+        // Seated and waiting courses both count: a promotion from the waitlist cannot be refused.
         const rows = await this.models.enrollment.findAll({
-          where: { studentId },
+          where: { studentId, status: ["active", "waitlisted"] },
           attributes: ["courseId"],
           transaction,
         });
@@ -508,13 +787,227 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         );
       },
 
+      async lockCourse(
+        this: CoursesThis,
+        transaction: Transaction,
+        courseId: string,
+      ): Promise<LockedCourse | null> {
+        const [row] = await this.sequelize.query<LockedCourse>(
+          `SELECT id, code, title, teacher_ids AS "teacherIds", capacity,
+             enrolled_count AS "enrolledCount", waitlist_capacity AS "waitlistCapacity",
+             waitlisted_count AS "waitlistedCount"
+           FROM courses.courses WHERE id = :courseId FOR UPDATE`,
+          { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
+        );
+        return row ?? null;
+      },
+
+      async recordHistory(
+        this: CoursesThis,
+        transaction: Transaction,
+        changes: StatusChange[],
+      ): Promise<void> {
+        if (changes.length === 0) return;
+        const replacements: Record<string, unknown> = {};
+        const values = changes.map((change, i) => {
+          replacements[`c${i}`] = change.courseId;
+          replacements[`s${i}`] = change.studentId;
+          replacements[`f${i}`] = change.from;
+          replacements[`t${i}`] = change.to;
+          replacements[`b${i}`] = change.by;
+          replacements[`r${i}`] = change.reason;
+          return `(:c${i}, :s${i}, :f${i}, :t${i}, CAST(:b${i} AS uuid), :r${i})`;
+        });
+        await this.sequelize.query(
+          `INSERT INTO courses.enrollment_history
+             (course_id, student_id, from_status, to_status, by_user, reason)
+           VALUES ${values.join(", ")}`,
+          { replacements, transaction },
+        );
+      },
+
+      async lockedWaitlist(
+        this: CoursesThis,
+        transaction: Transaction,
+        courseId: string,
+      ): Promise<WaitlistEntry[]> {
+        return this.sequelize.query<WaitlistEntry>(
+          `SELECT student_id AS "studentId", position FROM courses.enrollments
+           WHERE course_id = :courseId AND status = 'waitlisted' ORDER BY position FOR UPDATE`,
+          { replacements: { courseId }, type: QueryTypes.SELECT, transaction },
+        );
+      },
+
+      async writePositions(
+        this: CoursesThis,
+        transaction: Transaction,
+        courseId: string,
+        positions: WaitlistEntry[],
+      ): Promise<void> {
+        if (positions.length === 0) return;
+        const replacements: Record<string, unknown> = { courseId };
+        const values = positions.map((entry, i) => {
+          replacements[`s${i}`] = entry.studentId;
+          replacements[`p${i}`] = entry.position;
+          return `(CAST(:s${i} AS uuid), CAST(:p${i} AS integer))`;
+        });
+        await this.sequelize.query(
+          `UPDATE courses.enrollments AS e SET position = v.position
+           FROM (VALUES ${values.join(", ")}) AS v (student_id, position)
+           WHERE e.course_id = :courseId AND e.student_id = v.student_id`,
+          { replacements, transaction },
+        );
+      },
+
+      /**
+       * Seats the first waitlisted students while seats are free, in the caller's transaction
+       * (the course row locked), and keeps the rest of the line dense. Returns who was promoted.
+       */
+      async promoteWaitlisted(
+        this: CoursesThis,
+        ctx: Context,
+        transaction: Transaction,
+        courseId: string,
+        reason: string,
+      ): Promise<string[]> {
+        const course = await this.lockCourse(transaction, courseId);
+        if (!course || course.waitlistedCount === 0 || freeSeats(course) === 0) return [];
+        const waitlist = await this.lockedWaitlist(transaction, courseId);
+        const plan = promotionPlan(waitlist, freeSeats(course));
+        if (plan.promoted.length === 0) return [];
+        await this.sequelize.query(
+          `UPDATE courses.enrollments SET status = 'active', position = NULL,
+             status_changed_at = now()
+           WHERE course_id = :courseId AND student_id IN (:ids)`,
+          { replacements: { courseId, ids: plan.promoted }, transaction },
+        );
+        await this.writePositions(transaction, courseId, movedPositions(waitlist, plan.remaining));
+        await this.sequelize.query(
+          `UPDATE courses.courses SET enrolled_count = enrolled_count + :n,
+             waitlisted_count = waitlisted_count - :n, updated_at = now() WHERE id = :courseId`,
+          { replacements: { courseId, n: plan.promoted.length }, transaction },
+        );
+        const by = (ctx.meta as Meta).user?.id ?? null;
+        await this.recordHistory(
+          transaction,
+          plan.promoted.map((studentId) => ({
+            courseId,
+            studentId,
+            from: "waitlisted" as const,
+            to: "active" as const,
+            by,
+            reason,
+          })),
+        );
+        for (const studentId of plan.promoted) {
+          await this.recordEvent(ctx, transaction, "enrollment.promoted", {
+            courseId,
+            studentId,
+            courseCode: course.code,
+            courseTitle: course.title,
+          });
+        }
+        return plan.promoted;
+      },
+
+      /**
+       * A student leaves a course (active or waitlisted → dropped) in the caller's transaction:
+       * a freed seat goes to the waitlist at once; a freed place in line closes up. Null when
+       * the student holds no seat or place in this course.
+       */
+      async leaveCourse(
+        this: CoursesThis,
+        ctx: Context,
+        transaction: Transaction,
+        courseId: string,
+        studentId: string,
+        reason: string,
+      ): Promise<{ promoted: string[] } | null> {
+        const course = await this.lockCourse(transaction, courseId);
+        if (!course) return null;
+        const [existing] = await this.sequelize.query<{ status: EnrollmentStatus }>(
+          `SELECT status FROM courses.enrollments
+           WHERE course_id = :courseId AND student_id = :studentId FOR UPDATE`,
+          { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
+        );
+        if (!existing || !canTransition(existing.status, "dropped")) return null;
+        await this.sequelize.query(
+          `UPDATE courses.enrollments SET status = 'dropped', position = NULL,
+             status_changed_at = now()
+           WHERE course_id = :courseId AND student_id = :studentId`,
+          { replacements: { courseId, studentId }, transaction },
+        );
+        if (existing.status === "active") {
+          await this.sequelize.query(
+            `UPDATE courses.courses SET enrolled_count = enrolled_count - 1, updated_at = now() WHERE id = :courseId`,
+            { replacements: { courseId }, transaction },
+          );
+        } else {
+          await this.sequelize.query(
+            `UPDATE courses.courses SET waitlisted_count = waitlisted_count - 1, updated_at = now() WHERE id = :courseId`,
+            { replacements: { courseId }, transaction },
+          );
+          const waitlist = await this.lockedWaitlist(transaction, courseId);
+          await this.writePositions(
+            transaction,
+            courseId,
+            movedPositions(waitlist, compactPositions(waitlist)),
+          );
+        }
+        await this.recordHistory(transaction, [
+          {
+            courseId,
+            studentId,
+            from: existing.status,
+            to: "dropped",
+            by: (ctx.meta as Meta).user?.id ?? null,
+            reason,
+          },
+        ]);
+        await this.recordEvent(ctx, transaction, "enrollment.dropped", { courseId, studentId });
+        const promoted = await this.promoteWaitlisted(
+          ctx,
+          transaction,
+          courseId,
+          "a seat opened: a student left",
+        );
+        return { promoted };
+      },
+
+      /**
+       * Final percent and grade per student from the gradebook service, when a node offers
+       * `gradebook.finalGrades`; otherwise (or if it fails) none: the results stay null.
+       */
+      async finalGrades(
+        this: CoursesThis,
+        ctx: Context,
+        courseId: string,
+        studentIds: string[],
+      ): Promise<Map<string, { percent: number | null; grade: string | null }>> {
+        const grades = new Map<string, { percent: number | null; grade: string | null }>();
+        if (studentIds.length === 0) return grades;
+        if (!this.broker.registry.actions.isAvailable(GRADEBOOK_FINAL_GRADES)) return grades;
+        try {
+          const rows: { studentId: string; percent: number | null; grade: string | null }[] =
+            await ctx.call(GRADEBOOK_FINAL_GRADES, { courseId, studentIds });
+          for (const row of rows)
+            grades.set(row.studentId, { percent: row.percent, grade: row.grade });
+        } catch (err) {
+          this.logger.warn("The gradebook did not answer: final results recorded as null", {
+            courseId,
+            error: (err as Error).message,
+          });
+        }
+        return grades;
+      },
+
       async enrolledStudentIds(
         this: CoursesThis,
         courseId: string,
         transaction?: Transaction,
       ): Promise<string[]> {
         const rows = await this.models.enrollment.findAll({
-          where: { courseId },
+          where: { courseId, status: ["active", "waitlisted"] },
           attributes: ["studentId"],
           transaction,
         });
@@ -550,7 +1043,21 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               },
             ]);
           }
-          const updated = toCourse(rows[0].get({ plain: true }) as CourseRow);
+          // A raised capacity (or none) seats the first waitlisted students, in this transaction.
+          const promoted = await this.promoteWaitlisted(
+            ctx,
+            transaction,
+            current.id,
+            "a seat opened: the capacity was raised",
+          );
+          const updated =
+            promoted.length === 0
+              ? toCourse(rows[0].get({ plain: true }) as CourseRow)
+              : toCourse(
+                  (await this.adapter.model.findByPk(current.id, { transaction }))!.get({
+                    plain: true,
+                  }) as CourseRow,
+                );
           await this.recordEvent(ctx, transaction, "course.updated", {
             courseId: updated.id,
             code: updated.code,
@@ -561,6 +1068,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         });
         await this.invalidate(ctx, [
           ...this.resourceKeys(course.id),
+          cacheKeys.startingWith("courses.rosterIds", course.id),
           cacheKeys.all("courses.coursesOfStudent"),
         ]);
         return course;

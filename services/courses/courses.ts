@@ -24,6 +24,14 @@ const capacity = {
   nullable: true,
   optional: true,
 } as const;
+/** How many students may wait for a seat (0: no waitlist). */
+const waitlistCapacity = {
+  type: "number",
+  integer: true,
+  min: 0,
+  max: 10000,
+  optional: true,
+} as const;
 const isoDate = {
   type: "string",
   pattern: /^\d{4}-\d{2}-\d{2}$/,
@@ -37,6 +45,7 @@ export const courseFields = {
   title,
   description,
   capacity,
+  waitlistCapacity,
   startDate: isoDate,
   endDate: isoDate,
 } as const;
@@ -53,6 +62,7 @@ export interface CourseInput {
   title?: string;
   description?: string;
   capacity?: number | null;
+  waitlistCapacity?: number;
   startDate?: string | null;
   endDate?: string | null;
 }
@@ -64,6 +74,9 @@ export interface Course {
   description: string;
   capacity: number | null;
   enrolledCount: number;
+  /** How many may wait for a seat (0: no waitlist), and how many are waiting. */
+  waitlistCapacity: number;
+  waitlistedCount: number;
   startDate: string | null;
   endDate: string | null;
   /** User ids of the course's teachers (accounts with role `teacher`). */
@@ -85,6 +98,8 @@ export function toCourse(row: CourseRow): Course {
     description: row.description,
     capacity: row.capacity,
     enrolledCount: row.enrolledCount,
+    waitlistCapacity: row.waitlistCapacity,
+    waitlistedCount: row.waitlistedCount,
     startDate: row.startDate,
     endDate: row.endDate,
     teacherIds: row.teacherIds,
@@ -107,6 +122,7 @@ export function courseReplacement(input: CourseInput): Required<CourseInput> {
     title: input.title ?? "",
     description: input.description ?? "",
     capacity: input.capacity ?? null,
+    waitlistCapacity: input.waitlistCapacity ?? 0,
     startDate: input.startDate ?? null,
     endDate: input.endDate ?? null,
   };
@@ -115,7 +131,15 @@ export function courseReplacement(input: CourseInput): Required<CourseInput> {
 /** Only the editable fields present in `input`: id, enrolledCount and timestamps never pass. */
 export function courseChanges(input: CourseInput): CourseInput {
   const changes: CourseInput = {};
-  for (const key of ["code", "title", "description", "capacity", "startDate", "endDate"] as const) {
+  for (const key of [
+    "code",
+    "title",
+    "description",
+    "capacity",
+    "waitlistCapacity",
+    "startDate",
+    "endDate",
+  ] as const) {
     if (input[key] !== undefined) (changes as Record<string, unknown>)[key] = input[key];
   }
   return changes;
@@ -156,10 +180,104 @@ export function courseProblems(course: {
   return problems;
 }
 
+// ---- The enrollment lifecycle ----------------------------------------------------------------
+
+export const ENROLLMENT_STATUSES = ["active", "waitlisted", "dropped", "completed"] as const;
+export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
+
 export interface Enrollment {
   courseId: string;
   studentId: string;
   enrolledAt: string;
+  status: EnrollmentStatus;
+  /** 1-based place on the waitlist; null unless waitlisted. */
+  position: number | null;
+}
+
+/**
+ * The changes of status an enrollment may make (`null`: no enrollment yet). A dropped student may
+ * enroll again (the same row comes back); a completed enrollment is final.
+ */
+const TRANSITIONS: Record<EnrollmentStatus | "none", readonly EnrollmentStatus[]> = {
+  none: ["active", "waitlisted"],
+  dropped: ["active", "waitlisted"],
+  waitlisted: ["active", "dropped"],
+  active: ["dropped", "completed"],
+  completed: [],
+};
+
+export function canTransition(from: EnrollmentStatus | null, to: EnrollmentStatus): boolean {
+  return TRANSITIONS[from ?? "none"].includes(to);
+}
+
+export interface Seats {
+  capacity: number | null;
+  enrolledCount: number;
+  waitlistCapacity: number;
+  waitlistedCount: number;
+}
+
+/** Free seats of a course (Infinity without a capacity). */
+export function freeSeats(course: Pick<Seats, "capacity" | "enrolledCount">): number {
+  return course.capacity === null
+    ? Number.POSITIVE_INFINITY
+    : Math.max(0, course.capacity - course.enrolledCount);
+}
+
+/**
+ * Where a new enrollment goes: a seat if one is free and nobody waits for it (the waitlist is
+ * served first), else the waitlist if it has room, else nowhere (409 COURSE_FULL).
+ */
+export function enrollmentOutcome(course: Seats): "active" | "waitlisted" | "full" {
+  if (freeSeats(course) > 0 && course.waitlistedCount === 0) return "active";
+  if (course.waitlistedCount < course.waitlistCapacity) return "waitlisted";
+  return "full";
+}
+
+export interface WaitlistEntry {
+  studentId: string;
+  position: number;
+}
+
+/** The waitlist in order, renumbered 1..n (ties, which should not happen, by student id). */
+export function compactPositions(waitlist: readonly WaitlistEntry[]): WaitlistEntry[] {
+  return [...waitlist]
+    .sort((a, b) => a.position - b.position || a.studentId.localeCompare(b.studentId))
+    .map((entry, index) => ({ studentId: entry.studentId, position: index + 1 }));
+}
+
+/**
+ * Who is promoted when `seats` seats are free: the first in line, in order; the others keep
+ * their order with dense positions from 1.
+ */
+export function promotionPlan(
+  waitlist: readonly WaitlistEntry[],
+  seats: number,
+): { promoted: string[]; remaining: WaitlistEntry[] } {
+  const ordered = compactPositions(waitlist);
+  const count = Math.max(0, Math.min(seats, ordered.length));
+  return {
+    promoted: ordered.slice(0, count).map((entry) => entry.studentId),
+    remaining: compactPositions(ordered.slice(count)),
+  };
+}
+
+/** The rows whose position changes between two numberings (the only ones to write). */
+export function movedPositions(
+  before: readonly WaitlistEntry[],
+  after: readonly WaitlistEntry[],
+): WaitlistEntry[] {
+  const old = new Map(before.map((entry) => [entry.studentId, entry.position]));
+  return after.filter((entry) => old.get(entry.studentId) !== entry.position);
+}
+
+/** One change of an enrollment's status: who made it, when and why. */
+export interface HistoryEntry {
+  from: EnrollmentStatus | null;
+  to: EnrollmentStatus;
+  at: string;
+  by: string | null;
+  reason: string;
 }
 
 /** The most teachers one course may have. */

@@ -20,6 +20,7 @@ import {
   droppedDraft,
   enrolledDraft,
   gradedDraft,
+  promotedDraft,
   inBatches,
   notificationTime,
   quizScoredDraft,
@@ -53,6 +54,7 @@ type NotificationsThis = Service &
       studentIds: unknown[],
       draft: NotificationDraft,
     ): Promise<void>;
+    unreadCounts(userIds: string[]): Promise<{ userId: string; count: number }[]>;
     notifyUsers(
       ctx: EventContext<object>,
       userIds: unknown[],
@@ -149,6 +151,9 @@ export default function notificationsService(
             { where: { id: ctx.params.id, userId: ctx.meta.user!.id }, returning: true },
           );
           if (rows.length === 0) throw notFound("Notification");
+          await ctx.broadcast("notifications.unread", {
+            counts: await this.unreadCounts([ctx.meta.user!.id]),
+          });
           return toNotification(rows[0].get({ plain: true }) as NotificationRow);
         },
       },
@@ -161,6 +166,10 @@ export default function notificationsService(
             { readAt: this.sequelize.fn("now") },
             { where: { userId: ctx.meta.user!.id, readAt: null } },
           );
+          if (updated > 0)
+            await ctx.broadcast("notifications.unread", {
+              counts: [{ userId: ctx.meta.user!.id, count: 0 }],
+            });
           return { updated };
         },
       },
@@ -181,6 +190,13 @@ export default function notificationsService(
         ctx: EventContext<EnrollmentCreated>,
       ) {
         await this.notifyStudents(ctx, [ctx.params.studentId], enrolledDraft(ctx.params));
+      }),
+
+      "enrollment.promoted": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<EnrollmentCreated>,
+      ) {
+        await this.notifyStudents(ctx, [ctx.params.studentId], promotedDraft(ctx.params));
       }),
 
       "enrollment.dropped": durableConsumer(async function (
@@ -275,6 +291,20 @@ export default function notificationsService(
       },
 
       /** One row per recipient; ON CONFLICT makes a second delivery of the event insert nothing. */
+      /** Unread counts per user, for the live `unread` messages. */
+      async unreadCounts(
+        this: NotificationsThis,
+        userIds: string[],
+      ): Promise<{ userId: string; count: number }[]> {
+        const rows = await this.sequelize.query<{ userId: string; count: string }>(
+          `SELECT user_id AS "userId", count(*) AS count FROM notifications.notifications
+           WHERE user_id IN (:userIds) AND read_at IS NULL GROUP BY user_id`,
+          { replacements: { userIds }, type: QueryTypes.SELECT },
+        );
+        const counts = new Map(rows.map((row) => [row.userId, Number(row.count)]));
+        return [...new Set(userIds)].map((userId) => ({ userId, count: counts.get(userId) ?? 0 }));
+      },
+
       async notifyUsers(
         this: NotificationsThis,
         ctx: EventContext<object>,
@@ -289,12 +319,13 @@ export default function notificationsService(
         }
         const recipients = distinctIds(userIds);
         if (recipients.length === 0) return;
-        const inserted = await this.sequelize.query<{ id: string }>(
+        const inserted = await this.sequelize.query<NotificationRow>(
           `INSERT INTO notifications.notifications (user_id, type, title, body, data, event_id, created_at)
            SELECT recipient, :type, :title, :body, CAST(:data AS jsonb), :eventId, :createdAt
            FROM unnest(ARRAY[:recipients]::uuid[]) AS recipient
            ON CONFLICT (event_id, user_id) DO NOTHING
-           RETURNING id`,
+           RETURNING id, user_id AS "userId", type, title, body, data, read_at AS "readAt",
+             created_at AS "createdAt"`,
           {
             replacements: {
               type: draft.type,
@@ -309,6 +340,19 @@ export default function notificationsService(
           },
         );
         countNotifications(this.broker, draft.type, inserted.length);
+        // Live delivery: every gateway replica pushes to its own sockets (services/api/live.ts).
+        if (inserted.length > 0) {
+          await ctx.broadcast("notifications.created", {
+            notifications: inserted.map((row) =>
+              toNotification({
+                ...row,
+                readAt: row.readAt ? new Date(row.readAt) : null,
+                createdAt: new Date(row.createdAt),
+              }),
+            ),
+            unread: await this.unreadCounts(inserted.map((row) => row.userId)),
+          });
+        }
         const skipped = recipients.length - inserted.length;
         this.logger.info("Notifications created", {
           type: draft.type,

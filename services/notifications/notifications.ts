@@ -8,6 +8,7 @@ export const NOTIFICATION_TYPES = [
   "welcome",
   "enrolled",
   "dropped",
+  "promoted",
   "course_updated",
   "course_cancelled",
   "lesson_rescheduled",
@@ -138,6 +139,17 @@ export function enrolledDraft(event: EnrollmentCreated): NotificationDraft {
   return draft("enrolled", `Enrolled in ${course}`, `You are now enrolled in ${course}.`, {
     courseId: event.courseId,
   });
+}
+
+/** A waitlisted student got a seat (courses service, `enrollment.promoted`). */
+export function promotedDraft(event: EnrollmentCreated): NotificationDraft {
+  const course = `${event.courseCode} ${event.courseTitle}`;
+  return draft(
+    "promoted",
+    `A seat in ${course}`,
+    `A seat opened in ${course}: you are off the waitlist and enrolled.`,
+    { courseId: event.courseId },
+  );
 }
 
 /** The drop event names the course by id only. */

@@ -7,6 +7,7 @@ import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
 import { resourceRoutes, routeTable } from "../../lib/routes";
 import { studentFields, studentPatchFields } from "./students";
+import { ENROLLMENT_STATUSES } from "../courses/courses";
 
 export const studentsRoutes = routeTable({
   name: "students",
@@ -27,7 +28,12 @@ export const studentsRoutes = routeTable({
     courses: {
       rest: "GET /:id/courses",
       permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam, ...pageParams },
+      params: {
+        $$strict: "remove",
+        id: idParam,
+        status: { type: "enum", values: [...ENROLLMENT_STATUSES], optional: true },
+        ...pageParams,
+      },
     },
     enroll: {
       rest: "POST /:id/courses",

@@ -91,12 +91,13 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         ...studentsRoutes.actions.courses,
         async handler(
           this: StudentsThis,
-          ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
+          ctx: Context<{ id: string; status?: string; page?: number; pageSize?: number }, Meta>,
         ) {
           if (!canActForStudent(ctx.meta.user!, ctx.params.id)) throw forbidden();
           const student = await this.findResource(ctx, ctx.params.id);
           return ctx.call("courses.coursesOfStudent", {
             studentId: student.id,
+            status: ctx.params.status ?? "active",
             page: ctx.params.page,
             pageSize: ctx.params.pageSize,
           });

@@ -74,6 +74,9 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["GET /api/courses/:id/students",                  401,      403,   403,     ok,    ok,      ok],
   ["POST /api/courses/:id/students",                 401,      ok,    403,     ok,    ok,      ok],
   ["DELETE /api/courses/:id/students/:studentId",    401,      ok,    403,     ok,    ok,      ok],
+  ["GET /api/courses/:id/waitlist",                  401,      403,   403,     ok,    403,     ok],
+  ["POST /api/courses/:id/complete",                 401,      403,   403,     ok,    403,     ok],
+  ["GET /api/enrollments/:courseId/:studentId/history", 401,   ok,    403,     ok,    403,     ok],
 
   // Quizzes: course staff manage them; enrolled students take them. "student (own)" is enrolled in
   // the quiz's course and owns the attempt; "student (another's)" is not, and the attempt is
@@ -448,6 +451,18 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
     const courseId = await subjectCourse(caller);
     await enroll(courseId, studentId);
     return { path: `/api/courses/${courseId}/students/${studentId}` };
+  },
+  "GET /api/courses/:id/waitlist": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}/waitlist`,
+  }),
+  "POST /api/courses/:id/complete": async (caller) => ({
+    path: `/api/courses/${await subjectCourse(caller)}/complete`,
+  }),
+  "GET /api/enrollments/:courseId/:studentId/history": async (caller) => {
+    const studentId = subjectStudent(caller);
+    const courseId = await subjectCourse(caller);
+    await enroll(courseId, studentId);
+    return { path: `/api/enrollments/${courseId}/${studentId}/history` };
   },
 
   "POST /api/courses/:id/quizzes": async (caller) => ({

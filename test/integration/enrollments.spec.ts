@@ -50,6 +50,8 @@ describe("enrolling and dropping", () => {
       courseId: course.id,
       studentId: student.id,
       enrolledAt: expect.any(String),
+      status: "active",
+      position: null,
     });
     const courses = await campus.request("GET", `/api/students/${student.id}/courses`, {
       token: admin,

@@ -165,6 +165,11 @@ describe("every documented operation over HTTP", () => {
       body: { code: "DOC-2", title: "Second course" },
     });
     ids.course2 = second.body.id;
+    const third = await campus.request("POST", "/api/courses", {
+      token: admin,
+      body: { code: "DOC-3", title: "Third course" },
+    });
+    ids.course3 = third.body.id;
 
     const exampleOf = (id: string) =>
       byId.get(id)!.op.requestBody?.content["application/json"].example;
@@ -192,6 +197,9 @@ describe("every documented operation over HTTP", () => {
       ["courses.enroll", () => ({ path: { id: ids.course2 }, body: { studentId: ids.student } })],
       ["students.courses", () => ({ path: { id: ids.student } })],
       ["courses.students", () => ({ path: { id: ids.course } })],
+      ["courses.waitlist", () => ({ path: { id: ids.course } })],
+      ["courses.history", () => ({ path: { courseId: ids.course, studentId: ids.student } })],
+      ["courses.complete", () => ({ path: { id: ids.course3 } })],
       ["users.list", () => ({ query: "?role=teacher" })],
       ["users.create", () => ({})],
       ["users.get", () => ({ path: { id: ids.user } })],

@@ -1,11 +1,17 @@
 import {
+  canTransition,
+  compactPositions,
   courseChanges,
   courseProblems,
   courseReplacement,
+  enrollmentOutcome,
+  freeSeats,
   initialTeacherIds,
   isCalendarDate,
   isCourseStaff,
+  movedPositions,
   normaliseTeacherIds,
+  promotionPlan,
   toCourse,
   unknownTeacherProblems,
   type CourseInput,
@@ -138,6 +144,7 @@ describe("courseReplacement", () => {
       title: "Programming",
       description: "",
       capacity: null,
+      waitlistCapacity: 0,
       startDate: null,
       endDate: null,
     });
@@ -149,6 +156,7 @@ describe("courseReplacement", () => {
       title: "Programming",
       description: "Intro",
       capacity: 40,
+      waitlistCapacity: 5,
       startDate: "2025-09-01",
       endDate: "2025-12-19",
     };
@@ -160,7 +168,15 @@ describe("courseReplacement", () => {
     const input = { code: "CS101", title: "T", id: "other-id", enrolledCount: 999 } as CourseInput;
 
     expect(Object.keys(courseReplacement(input)).sort()).toEqual(
-      ["capacity", "code", "description", "endDate", "startDate", "title"].sort(),
+      [
+        "capacity",
+        "code",
+        "description",
+        "endDate",
+        "startDate",
+        "title",
+        "waitlistCapacity",
+      ].sort(),
     );
   });
 });
@@ -204,6 +220,8 @@ describe("toCourse", () => {
       description: "",
       capacity: null,
       enrolledCount: 3,
+      waitlistCapacity: 4,
+      waitlistedCount: 2,
       startDate: null,
       endDate: null,
       teacherIds: ["t1"],
@@ -226,6 +244,8 @@ describe("toCourse", () => {
       description: "",
       capacity: 5,
       enrolledCount: 0,
+      waitlistCapacity: 0,
+      waitlistedCount: 0,
       startDate: null,
       endDate: null,
       teacherIds: [],
@@ -275,6 +295,109 @@ describe("course teachers", () => {
     expect(unknownTeacherProblems(["a", "b", "c"], ["b"])).toEqual([
       { field: "teacherIds[0]", message: "is not a teacher account", type: "teacher" },
       { field: "teacherIds[2]", message: "is not a teacher account", type: "teacher" },
+    ]);
+  });
+});
+
+describe("the enrollment lifecycle", () => {
+  it("allows only the lifecycle's transitions", () => {
+    expect(canTransition(null, "active")).toBe(true);
+    expect(canTransition(null, "waitlisted")).toBe(true);
+    expect(canTransition(null, "completed")).toBe(false);
+    expect(canTransition("dropped", "active")).toBe(true);
+    expect(canTransition("waitlisted", "active")).toBe(true);
+    expect(canTransition("waitlisted", "dropped")).toBe(true);
+    expect(canTransition("waitlisted", "completed")).toBe(false);
+    expect(canTransition("active", "active")).toBe(false);
+    expect(canTransition("active", "waitlisted")).toBe(false);
+    expect(canTransition("active", "completed")).toBe(true);
+    for (const to of ["active", "waitlisted", "dropped", "completed"] as const)
+      expect(canTransition("completed", to)).toBe(false);
+  });
+
+  it("seats a student while seats are free, then waitlists while the waitlist has room", () => {
+    const course = { capacity: 2, enrolledCount: 1, waitlistCapacity: 2, waitlistedCount: 0 };
+    expect(enrollmentOutcome(course)).toBe("active");
+    expect(enrollmentOutcome({ ...course, enrolledCount: 2 })).toBe("waitlisted");
+    expect(enrollmentOutcome({ ...course, enrolledCount: 2, waitlistedCount: 1 })).toBe(
+      "waitlisted",
+    );
+    expect(enrollmentOutcome({ ...course, enrolledCount: 2, waitlistedCount: 2 })).toBe("full");
+    expect(enrollmentOutcome({ ...course, enrolledCount: 2, waitlistCapacity: 0 })).toBe("full");
+    expect(
+      enrollmentOutcome({
+        capacity: null,
+        enrolledCount: 900,
+        waitlistCapacity: 0,
+        waitlistedCount: 0,
+      }),
+    ).toBe("active");
+  });
+
+  it("never lets a newcomer take a seat ahead of the waitlist", () => {
+    expect(
+      enrollmentOutcome({ capacity: 3, enrolledCount: 2, waitlistCapacity: 5, waitlistedCount: 1 }),
+    ).toBe("waitlisted");
+  });
+
+  it("counts free seats (none below zero; unlimited without a capacity)", () => {
+    expect(freeSeats({ capacity: 5, enrolledCount: 3 })).toBe(2);
+    expect(freeSeats({ capacity: 3, enrolledCount: 5 })).toBe(0);
+    expect(freeSeats({ capacity: null, enrolledCount: 5 })).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("compacts positions to 1..n in order", () => {
+    expect(
+      compactPositions([
+        { studentId: "c", position: 7 },
+        { studentId: "a", position: 2 },
+        { studentId: "b", position: 4 },
+      ]),
+    ).toEqual([
+      { studentId: "a", position: 1 },
+      { studentId: "b", position: 2 },
+      { studentId: "c", position: 3 },
+    ]);
+  });
+
+  it("promotes the first in line, in order, and renumbers the rest densely", () => {
+    const waitlist = [
+      { studentId: "d", position: 4 },
+      { studentId: "a", position: 1 },
+      { studentId: "c", position: 3 },
+      { studentId: "b", position: 2 },
+    ];
+    expect(promotionPlan(waitlist, 2)).toEqual({
+      promoted: ["a", "b"],
+      remaining: [
+        { studentId: "c", position: 1 },
+        { studentId: "d", position: 2 },
+      ],
+    });
+    expect(promotionPlan(waitlist, 0)).toEqual({
+      promoted: [],
+      remaining: [
+        { studentId: "a", position: 1 },
+        { studentId: "b", position: 2 },
+        { studentId: "c", position: 3 },
+        { studentId: "d", position: 4 },
+      ],
+    });
+    expect(promotionPlan(waitlist, Number.POSITIVE_INFINITY).promoted).toEqual([
+      "a",
+      "b",
+      "c",
+      "d",
+    ]);
+  });
+
+  it("writes only the positions that change", () => {
+    const before = [
+      { studentId: "a", position: 1 },
+      { studentId: "c", position: 3 },
+    ];
+    expect(movedPositions(before, compactPositions(before))).toEqual([
+      { studentId: "c", position: 2 },
     ]);
   });
 });

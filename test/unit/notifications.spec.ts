@@ -4,6 +4,7 @@ import {
   distinctIds,
   droppedDraft,
   enrolledDraft,
+  promotedDraft,
   inBatches,
   lessonCancelledDraft,
   lessonRescheduledDraft,
@@ -115,6 +116,29 @@ describe("notification drafts", () => {
       body: "CS101 Lecture on 2027-10-05T07:00:00.000Z (UTC) is cancelled.",
       data: { courseId: COURSE_ID, lessonId: lesson.lessonId },
     });
+  });
+
+  it("tells a waitlisted student they got a seat", () => {
+    const draft = promotedDraft({
+      courseId: COURSE_ID,
+      studentId: STUDENT_ID,
+      courseCode: "CS101",
+      courseTitle: "Programming I",
+    });
+
+    expect(draft).toEqual({
+      type: "promoted",
+      title: "A seat in CS101 Programming I",
+      body: "A seat opened in CS101 Programming I: you are off the waitlist and enrolled.",
+      data: { courseId: COURSE_ID },
+    });
+    const long = promotedDraft({
+      courseId: COURSE_ID,
+      studentId: STUDENT_ID,
+      courseCode: "C".repeat(32),
+      courseTitle: "T".repeat(200),
+    });
+    expect(long.title).toHaveLength(MAX_TITLE_LENGTH);
   });
 
   it("keeps a title within the column's 200 characters for the longest code and title", () => {

@@ -311,6 +311,7 @@ describe("the document of the real services", () => {
     ]);
     expect(statuses("/api/courses/{id}/students", "post")).toEqual([
       "201",
+      "202",
       "400",
       "401",
       "403",

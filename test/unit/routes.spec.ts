@@ -41,6 +41,24 @@ describe("restAliases", () => {
     });
   });
 
+  it("puts an action with its own restBase under that base path", () => {
+    expect(
+      restAliases([
+        {
+          name: "courses",
+          settings: { rest: "/courses" },
+          actions: {
+            get: { rest: "GET /:id" },
+            history: { restBase: "/enrollments", rest: "GET /:courseId/:studentId/history" },
+          },
+        },
+      ]),
+    ).toEqual({
+      "GET /courses/:id": "courses.get",
+      "GET /enrollments/:courseId/:studentId/history": "courses.history",
+    });
+  });
+
   it("uses the service name when the service declares no base path", () => {
     expect(restAliases([{ name: "courses", actions: { list: { rest: "GET /" } } }])).toEqual({
       "GET /courses": "courses.list",
