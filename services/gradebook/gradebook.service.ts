@@ -281,6 +281,42 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
           return policy.custom ? policy.categories.map((category) => category.name) : null;
         },
       },
+
+      /**
+       * Each student's course percent and grade as the gradebook computes them now: what
+       * `POST /api/courses/:id/complete` records on the completed enrollments.
+       */
+      finalGrades: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: {
+          courseId: { type: "uuid" },
+          studentIds: { type: "array", items: { type: "uuid" }, max: 10000 },
+        },
+        async handler(
+          this: GradebookThis,
+          ctx: Context<{ courseId: string; studentIds: string[] }>,
+        ): Promise<{ studentId: string; percent: number | null; grade: string | null }[]> {
+          const { policy, items, grades } = await this.courseBook(
+            ctx.params.courseId.toLowerCase(),
+          );
+          const byStudent = new Map<string, Map<string, number>>();
+          for (const [studentId, itemId, given] of grades) {
+            const points = byStudent.get(studentId) ?? new Map<string, number>();
+            points.set(itemId, Number(given));
+            byStudent.set(studentId, points);
+          }
+          return ctx.params.studentIds.map((id) => {
+            const studentId = id.toLowerCase();
+            const { percent, grade } = standing(
+              items,
+              byStudent.get(studentId) ?? new Map(),
+              policy,
+            );
+            return { studentId, percent, grade: grade === null ? null : String(grade) };
+          });
+        },
+      },
     },
 
     // ---- Durable consumers (group "gradebook"): a replayed or duplicated event changes nothing ----

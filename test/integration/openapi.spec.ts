@@ -281,12 +281,13 @@ describe("every documented operation over HTTP", () => {
 
     for (const [operationId, prepare] of plan) {
       if (operationId === "quizzes.startAttempt") {
-        // The registered student takes the quiz: enrolled in its course first.
+        // The registered student takes the quiz: enrolled in its course first (the coursework
+        // steps of this plan may have enrolled them already).
         const enrolled = await campus.request("POST", `/api/courses/${ids.course}/students`, {
           token: admin,
           body: { studentId: answers["users.register"].user.studentId },
         });
-        expect(enrolled.status).toBe(201);
+        if (enrolled.status !== 201) expect(enrolled.body.type).toBe("ALREADY_ENROLLED");
       }
       if (operationId === "quizzes.remove") {
         // Only a quiz without attempts can go: a fresh draft.

@@ -315,39 +315,6 @@ describe("completing a course", () => {
     ]);
     expect(await waitlistProblems(query, course.id)).toEqual([]);
   });
-
-  it("records the final percent and grade when a node offers gradebook.finalGrades", async () => {
-    const course = await createCourse({ capacity: 5 });
-    const [a, b] = [await createStudent(), await createStudent()];
-    for (const id of [a, b]) await enroll(course.id, id);
-    // The gradebook service is built on another branch; this stands for its published action.
-    const gradebook = campus.broker.createService({
-      name: "gradebook",
-      actions: {
-        finalGrades: (ctx: { params: { courseId: string; studentIds: string[] } }) =>
-          ctx.params.studentIds
-            .filter((id) => id === a)
-            .map((studentId) => ({ studentId, percent: 91.5, grade: "A-" })),
-      },
-    });
-    await campus.broker.waitForServices(["gradebook"]);
-    try {
-      const done = await campus.request("POST", `/api/courses/${course.id}/complete`, {
-        token: admin,
-      });
-      expect(done.body).toEqual({ completed: 2, waitlistDropped: 0 });
-    } finally {
-      await campus.broker.destroyService(gradebook);
-    }
-    const ofA = await campus.request("GET", `/api/students/${a}/courses?status=completed`, {
-      token: admin,
-    });
-    expect(ofA.body.rows[0]).toMatchObject({ finalPercent: 91.5, finalGrade: "A-" });
-    const ofB = await campus.request("GET", `/api/students/${b}/courses?status=completed`, {
-      token: admin,
-    });
-    expect(ofB.body.rows[0]).toMatchObject({ finalPercent: null, finalGrade: null });
-  });
 });
 
 describe("50 simultaneous enrollments, drops and capacity changes on one course", () => {
