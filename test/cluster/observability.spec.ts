@@ -42,6 +42,8 @@ const NODES: [name: string, services: string][] = [
   ["notifications", "notifications"],
   ["assignments", "assignments"],
   ["gradebook", "gradebook"],
+  ["schedule", "schedule"],
+  ["quizzes", "quizzes"],
 ];
 
 /** The JSON lines a node wrote (its stdout and stderr, as the harness keeps them). */
