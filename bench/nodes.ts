@@ -13,20 +13,10 @@ import {
   eventually,
   freePort,
   sleep,
+  ADMIN_DB_URL,
   type CampusNode,
 } from "../test/cluster/harness";
-
-const DATABASE_OWNERS = [
-  "students",
-  "courses",
-  "users",
-  "notifications",
-  "schedule",
-  "assignments",
-  "gradebook",
-  "quizzes",
-] as const;
-const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+import { DATABASE_OWNERS } from "../lib/config";
 
 /**
  * The cluster harness (run id, node map, metrics, stop) with what a bench needs differently: a

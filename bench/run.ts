@@ -13,6 +13,7 @@ import { join, relative } from "path";
 import Redis from "ioredis";
 import { Client } from "pg";
 import { ROOT, eventually, http, login, sleep } from "../test/cluster/harness";
+import { ALL_SERVICES } from "../lib/config";
 import { allCases } from "./cases";
 import { cpuBetween, snapshot } from "./cpu";
 import { measureInterleaved, median, round, type LoadSettings, type Target } from "./load";
@@ -67,8 +68,8 @@ const DISTURBED_CORES = 0.25;
 const MAX_ATTEMPTS = 3;
 /** Time kept for what follows the last group that may be measured again (burst, Notepack, bare). */
 const RESERVED_SECONDS = 150;
-const ALL_SERVICES =
-  "api,students,courses,users,notifications,schedule,assignments,gradebook,quizzes";
+/** `SERVICES` of an all-in-one node. */
+const EVERY_SERVICE = ALL_SERVICES.join(",");
 /** The issue's floor for the course gradebook, JSON and CSV, in one process. */
 const GRADEBOOK_FLOOR_REQ_PER_SEC = 200;
 
@@ -772,7 +773,7 @@ async function main(): Promise<void> {
       {
         name: "inproc-mem",
         role: "all-in-one",
-        services: ALL_SERVICES,
+        services: EVERY_SERVICE,
         env: nodeEnv("inproc-mem", "", ""),
       },
     ]);
@@ -791,7 +792,7 @@ async function main(): Promise<void> {
       {
         name: "inproc-off",
         role: "all-in-one",
-        services: ALL_SERVICES,
+        services: EVERY_SERVICE,
         env: nodeEnv("inproc-off", "", CACHE_OFF),
       },
     ]);
@@ -847,7 +848,7 @@ async function main(): Promise<void> {
       {
         name: "inproc-prof",
         role: "all-in-one",
-        services: ALL_SERVICES,
+        services: EVERY_SERVICE,
         env: nodeEnv("inproc-prof", "", ""),
       },
       (base) => targets(base).student,

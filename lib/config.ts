@@ -19,6 +19,7 @@ export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Services that own a database; each may get its own `<NAME>_DATABASE_URL`. */
 export type DatabaseOwner = Exclude<ServiceName, "api">;
+export const DATABASE_OWNERS = ALL_SERVICES.filter((name): name is DatabaseOwner => name !== "api");
 
 /** The development administrator, documented in the README; refused in production. */
 export const DEV_ADMIN_EMAIL = "admin@campus.local";

@@ -41,13 +41,14 @@ import {
 } from "./assignments";
 import { assignmentsMigrations } from "./assignments.migrations";
 import { assignmentsRoutes } from "./assignments.routes";
+import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type AssignmentsThis = Service &
   DbServiceThis &
-  DomainEventsThis & {
-    courseAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
+  DomainEventsThis &
+  CourseAccessThis & {
     loadAssignment(id: string, transaction?: Transaction): Promise<Assignment>;
     readableAssignment(
       ctx: Context,
@@ -127,6 +128,7 @@ export default function assignmentsService(
   return {
     name: "assignments",
     mixins: [
+      CourseAccessMixin,
       DbMixin("assignments", config, {
         model: assignmentModel,
         extraModels: [submissionModel],
@@ -490,15 +492,6 @@ export default function assignmentsService(
     },
 
     methods: {
-      courseAccess(this: AssignmentsThis, ctx: Context, courseId: string): Promise<CourseAccess> {
-        const user = (ctx.meta as Meta).user!;
-        if (!isUuid(courseId)) throw notFound("Course");
-        return ctx.call("courses.access", {
-          courseId,
-          user: { id: user.id, role: user.role, studentId: user.studentId },
-        });
-      },
-
       async loadAssignment(
         this: AssignmentsThis,
         id: string,

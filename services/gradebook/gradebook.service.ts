@@ -15,7 +15,7 @@ import { isUuid } from "../../lib/ids";
 import { countGrade } from "../../lib/metrics";
 import { MAX_PAGE_SIZE, type Page } from "../../lib/paging";
 import { isThatStudent, type Identity } from "../../lib/permissions";
-import type { Course, CourseAccess } from "../courses/courses";
+import type { Course } from "../courses/courses";
 import type { GradeItemChanged, GradeRecorded } from "../assignments/assignments";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import { durableConsumer } from "../../mixins/domain-events.mixin";
@@ -32,6 +32,7 @@ import {
 } from "./gradebook";
 import { gradebookMigrations } from "./gradebook.migrations";
 import { gradebookRoutes } from "./gradebook.routes";
+import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = {
@@ -53,8 +54,8 @@ export interface CourseGrades extends StudentStanding {
 }
 
 type GradebookThis = Service &
-  DbServiceThis & {
-    courseAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
+  DbServiceThis &
+  CourseAccessThis & {
     policyOf(courseId: string): Promise<GradingPolicy>;
     itemsOf(courseIds: string[]): Promise<Map<string, GradebookItem[]>>;
     courseBook(courseId: string): Promise<{
@@ -109,6 +110,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
   return {
     name: "gradebook",
     mixins: [
+      CourseAccessMixin,
       DbMixin("gradebook", config, {
         model: gradeModel,
         migrations: gradebookMigrations,
@@ -442,15 +444,6 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
     },
 
     methods: {
-      courseAccess(this: GradebookThis, ctx: Context, courseId: string): Promise<CourseAccess> {
-        const user = (ctx.meta as Meta).user!;
-        if (!isUuid(courseId)) throw notFound("Course");
-        return ctx.call("courses.access", {
-          courseId,
-          user: { id: user.id, role: user.role, studentId: user.studentId },
-        });
-      },
-
       async policyOf(this: GradebookThis, courseId: string): Promise<GradingPolicy> {
         const [row] = await this.sequelize.query<{
           categories: GradingPolicy["categories"];

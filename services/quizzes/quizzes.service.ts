@@ -23,6 +23,7 @@ import {
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
 import { traceScope } from "../../lib/tracing";
+import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 import {
   answerProblems,
@@ -57,8 +58,8 @@ import { quizzesRoutes } from "./quizzes.routes";
 type Meta = { user?: Identity; $statusCode?: number; $location?: string };
 type QuizzesThis = Service &
   DbServiceThis &
-  DomainEventsThis & {
-    courseAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
+  DomainEventsThis &
+  CourseAccessThis & {
     loadQuiz(id: string, transaction?: Transaction, lock?: "UPDATE" | "SHARE"): Promise<Quiz>;
     attemptCount(quizId: string, transaction?: Transaction): Promise<number>;
     closeExpired(ctx: Context, quiz: Quiz, rows: AttemptRow[]): Promise<AttemptRow[]>;
@@ -254,6 +255,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
   return {
     name: "quizzes",
     mixins: [
+      CourseAccessMixin,
       DbMixin("quizzes", config, {
         model: quizModel,
         extraModels: [attemptModel],
@@ -593,14 +595,6 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
     },
 
     methods: {
-      courseAccess(this: QuizzesThis, ctx: Context, courseId: string): Promise<CourseAccess> {
-        const user = (ctx.meta as Meta).user!;
-        return ctx.call("courses.access", {
-          courseId,
-          user: { id: user.id, role: user.role, studentId: user.studentId },
-        });
-      },
-
       async loadQuiz(
         this: QuizzesThis,
         id: string,

@@ -54,6 +54,7 @@ import {
 } from "./schedule";
 import { scheduleMigrations } from "./schedule.migrations";
 import { scheduleRoutes } from "./schedule.routes";
+import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
 import type { CampusServiceSchema } from "../../types/service";
 
 type Meta = {
@@ -77,8 +78,8 @@ type LessonScope = { courseIds: string[] } | { teacherId: string };
 type ScheduleThis = Service &
   DbServiceThis &
   DomainEventsThis &
-  CacheCleanerThis & {
-    courseAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
+  CacheCleanerThis &
+  CourseAccessThis & {
     staffAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
     findLesson(id: string, transaction?: Transaction): Promise<LessonRow>;
     rosterOf(ctx: Context, courseId: string): Promise<string[]>;
@@ -186,6 +187,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
   return {
     name: "schedule",
     mixins: [
+      CourseAccessMixin,
       DbMixin("schedule", config, {
         model: lessonModel,
         migrations: scheduleMigrations,
@@ -751,14 +753,6 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
     },
 
     methods: {
-      courseAccess(this: ScheduleThis, ctx: Context, courseId: string): Promise<CourseAccess> {
-        const user = (ctx.meta as Meta).user!;
-        return ctx.call("courses.access", {
-          courseId,
-          user: { id: user.id, role: user.role, studentId: user.studentId },
-        });
-      },
-
       async staffAccess(this: ScheduleThis, ctx: Context, courseId: string): Promise<CourseAccess> {
         const access = await this.courseAccess(ctx, courseId);
         if (!access.staff) throw forbidden(STAFF_ONLY);

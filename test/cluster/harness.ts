@@ -11,23 +11,14 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { Client } from "pg";
 import { eventually } from "../helpers/eventually";
+import { DATABASE_OWNERS } from "../../lib/config";
 
 export { eventually };
 
 export const ROOT = resolve(__dirname, "../..");
 export const ADMIN = { email: "admin@cluster.test", password: "cluster-admin-password" };
 export const JWT_SECRET = "cluster-test-secret-that-is-long-enough-0123456789";
-const DATABASE_OWNERS = [
-  "students",
-  "courses",
-  "users",
-  "notifications",
-  "schedule",
-  "assignments",
-  "gradebook",
-  "quizzes",
-] as const;
-const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+export const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
