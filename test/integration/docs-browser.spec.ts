@@ -2,13 +2,13 @@
  * /docs in a real browser: the machine's Chromium (Debian's package; `.ci/browser.sh` installs it)
  * driven by playwright-core. The page renders the document, lists the endpoints, runs a "Try it
  * out" request against this gateway, loads nothing from any other origin and breaks no rule of
- * its Content-Security-Policy.
+ * its Content-Security-Policy; a script of the page receives a live notification over `/ws`.
  */
 import { existsSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { startCampus, type Campus } from "../helpers/campus";
+import { registerStudent, startCampus, type Campus } from "../helpers/campus";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const STEP_TIMEOUT_MS = 15000;
@@ -104,6 +104,58 @@ it('runs a "Try it out" login and shows the answer in the page', async () => {
     .innerText();
   expect(body).toContain("accessToken");
   expect(body).toContain(example.email);
+});
+
+it("receives a live notification over /ws in the page, within its CSP", async () => {
+  // A front end on this origin: the browser's own WebSocket, under the page's connect-src 'self'.
+  const student = await registerStudent(campus);
+  const admin = await campus.adminToken();
+  const messages = page.evaluate(
+    ({ url, token }) =>
+      new Promise<unknown[]>((resolve, reject) => {
+        const seen: unknown[] = [];
+        const ws = new WebSocket(url);
+        const timer = setTimeout(
+          () => reject(new Error(`no push; saw ${JSON.stringify(seen)}`)),
+          10000,
+        );
+        ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token }));
+        ws.onerror = () => reject(new Error("WebSocket error"));
+        ws.onmessage = (event) => {
+          const message = JSON.parse(String(event.data));
+          seen.push(message);
+          if (message.type === "authenticated")
+            (window as unknown as { liveReady: boolean }).liveReady = true;
+          if (message.type === "notification" && message.notification.type === "enrolled") {
+            clearTimeout(timer);
+            ws.close(1000);
+            resolve(seen);
+          }
+        };
+      }),
+    { url: `${campus.baseUrl.replace(/^http/, "ws")}/ws`, token: student.token },
+  );
+  await page.waitForFunction(
+    () => (window as unknown as { liveReady?: boolean }).liveReady === true,
+  );
+  const course = await campus.request("POST", "/api/courses", {
+    token: admin,
+    body: { code: `LIVEB-${process.pid}-${Date.now()}`.slice(0, 20), title: "Live in a browser" },
+  });
+  expect(course.status).toBe(201);
+  const enrolled = await campus.request("POST", `/api/courses/${course.body.id}/students`, {
+    token: admin,
+    body: { studentId: student.studentId },
+  });
+  expect(enrolled.status).toBe(201);
+
+  const seen = (await messages) as { type: string; notification?: { data: unknown } }[];
+  expect(seen[0]).toEqual({ type: "authenticated", userId: student.userId });
+  expect(seen.find((m) => m.type === "notification" && m.notification)?.notification).toMatchObject(
+    {
+      data: { courseId: course.body.id },
+    },
+  );
 });
 
 it("loads nothing from another origin and breaks no rule of its CSP", () => {
