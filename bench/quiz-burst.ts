@@ -8,6 +8,7 @@
 import { randomBytes } from "crypto";
 import { http, login, type HttpResult } from "../test/cluster/harness";
 import { cpuBetween, snapshot, type CpuShare } from "./cpu";
+import { runAlone } from "./standalone";
 
 /** 10 students × 20 attempts each = 200 attempts, submitted at once. */
 export const QUIZ_BURST_STUDENTS = 10;
@@ -291,62 +292,26 @@ export function describeQuizRound(r: QuizBurstRound, round: number): string {
   );
 }
 
-/** Alone: one all-in-one process on the machine's PostgreSQL, three rounds, then cleanup. */
-async function main(): Promise<void> {
-  const { BenchCluster, startNodes, stopNodes } = await import("./nodes");
-  const cluster = new BenchCluster();
-  const admin = {
-    email: `admin@quiz-${cluster.runId}.test`,
-    password: randomBytes(18).toString("base64url"),
-  };
-  await cluster.createDatabases();
-  try {
-    const [started] = await startNodes(cluster, "1 process", [
-      {
-        name: "quiz-burst",
-        role: "all-in-one",
-        services: "api,students,courses,users,notifications,quizzes",
-        // QUIZ_BURST_CPU_PROF=<dir>: the node writes a CPU profile there when it stops.
-        nodeArgs: process.env.QUIZ_BURST_CPU_PROF
-          ? ["--cpu-prof", `--cpu-prof-dir=${process.env.QUIZ_BURST_CPU_PROF}`]
-          : [],
-        env: {
-          NODE_ENV: "production",
-          LOG_LEVEL: "warn",
-          LOG_FORMAT: "json",
-          RATE_LIMIT_PER_MINUTE: "0",
-          AUTH_RATE_LIMIT_PER_MINUTE: "0",
-          JWT_SECRET: randomBytes(48).toString("base64url"),
-          ADMIN_EMAIL: admin.email,
-          ADMIN_PASSWORD: admin.password,
-          NAMESPACE: cluster.namespace,
-        },
-      },
-    ]);
-    const base = `http://127.0.0.1:${started.node.port}`;
-    const token = await login(base, admin);
-    const prepared = await prepareQuizBurst(base, token, cluster.runId);
-    const counter = () => readScoredCounter(`http://127.0.0.1:${started.node.metricsPort}/metrics`);
+if (require.main === module) {
+  // Alone: one all-in-one process on the machine's PostgreSQL, three rounds, then cleanup.
+  runAlone("quiz-burst", "api,students,courses,users,notifications,quizzes", async (node) => {
+    const token = await login(node.base, node.admin);
+    const prepared = await prepareQuizBurst(node.base, token, node.runId);
     let allCorrect = true;
     for (let round = 1; round <= 3; round += 1) {
-      const result = await quizSubmitBurst(base, token, prepared, round, counter, [
-        started.node.process.pid!,
-      ]);
+      const result = await quizSubmitBurst(
+        node.base,
+        token,
+        prepared,
+        round,
+        () => readScoredCounter(node.metricsUrl),
+        [node.pid],
+      );
       console.log(describeQuizRound(result, round));
       if (process.env.QUIZ_BURST_CPU_PROF)
         console.log(`  window ${JSON.stringify(result.windowUs)}`);
       allCorrect &&= result.correct && result.submitsPerSec >= QUIZ_BURST_TARGET_PER_SEC;
     }
-    process.exitCode = allCorrect ? 0 : 1;
-  } finally {
-    await stopNodes(cluster, [...cluster.nodes.keys()]);
-    await cluster.dropDatabases();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
+    return allCorrect;
   });
 }

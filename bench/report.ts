@@ -9,6 +9,7 @@ import type { CpuShare } from "./cpu";
 import { median, type LoadSettings, type Measured } from "./load";
 import type { ProfileSummary } from "./profile";
 import { QUIZ_BURST_TARGET_PER_SEC, type QuizBurstRound } from "./quiz-burst";
+import { FANOUT_P99_TARGET_MS, describeFanoutMemory, type FanoutResult } from "./ws-fanout";
 
 export interface Stamp {
   date: string;
@@ -104,6 +105,8 @@ export interface BenchReport {
   burst: { topology: string; rounds: BurstRound[]; notes: string[] };
   /** Quizzes (issue 17): 200 simultaneous submits in one process. Absent in older reports. */
   quizBurst?: { topology: string; rounds: QuizBurstRound[]; notes: string[] };
+  /** Live notifications (issue 18): 1,000 sockets on one gateway. Absent in older reports. */
+  wsFanout?: { topology: string; result: FanoutResult | null };
   nodes: NodeRecord[];
   profiles: ProfileSummary[];
   findings: string[];
@@ -209,6 +212,34 @@ function quizBurstTable(rounds: QuizBurstRound[]): string[] {
     );
   });
   return lines;
+}
+
+function wsFanoutSection(report: BenchReport): string[] {
+  const result = report.wsFanout?.result;
+  if (!report.wsFanout || !result) return [];
+  return [
+    "## WebSocket fan-out",
+    "",
+    `${report.wsFanout.topology}.`,
+    "",
+    `${result.users} student accounts open ${result.clients / result.users} \`/ws\` sockets each`,
+    `(${result.clients} clients, each authenticated with its first message) on the one gateway;`,
+    "each round reschedules a lesson of their course, which notifies every enrolled student through",
+    "the durable event, the notifications service and the broker, so every socket must receive",
+    "that notification exactly once. The delay of each socket's notification is measured from the",
+    "start of the `PATCH /api/lessons/:id` that caused it (the whole path, not only the push).",
+    "",
+    "| round | sockets | notified | twice | p50 ms | p99 ms | max ms | PATCH ms | correct |",
+    "| ----: | ------: | -------: | ----: | -----: | -----: | -----: | -------: | ------- |",
+    ...result.rounds.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.clients} | ${r.delivered} | ${r.duplicates} | ${fmt(r.p50Ms)} | ` +
+        `${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.patchMs)} | ${r.correct ? "yes" : "**NO**"} |`,
+    ),
+    "",
+    `Memory:${describeFanoutMemory(result).replace(/^ +/, " ")}.`,
+    "",
+  ];
 }
 
 function quizBurstSection(report: BenchReport): string[] {
@@ -353,6 +384,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...report.burst.notes.map((n) => `- ${n}`),
     "",
     ...quizBurstSection(report),
+    ...wsFanoutSection(report),
     "## Start-up and memory per node",
     "",
     "Start-up: from spawning `node dist/server.js` to the first 200 from `/health/ready`",
@@ -625,6 +657,23 @@ export function targetRows(report: BenchReport): TargetRow[] {
         quizRounds.length > 0 &&
         perSec >= QUIZ_BURST_TARGET_PER_SEC &&
         quizRounds.every((r) => r.correct),
+    });
+  }
+  const fanout = report.wsFanout?.result;
+  if (report.wsFanout) {
+    const p99 =
+      fanout && fanout.rounds.length > 0 ? Math.max(...fanout.rounds.map((r) => r.p99Ms)) : NaN;
+    rows.push({
+      target: `WebSocket fan-out: 1,000 clients on one gateway, a notification to each, p99 delivery < ${FANOUT_P99_TARGET_MS} ms`,
+      measured: fanout
+        ? `${fanout.clients} clients; worst round p99 ${fmt(p99)} ms; ${fanout.rounds.filter((r) => r.correct).length} of ${fanout.rounds.length} rounds delivered exactly once; ${fmt(fanout.rssPerConnectionKb, 1)} KB RSS per socket`
+        : "not measured",
+      met:
+        !!fanout &&
+        fanout.clients >= 1000 &&
+        fanout.rounds.length > 0 &&
+        p99 < FANOUT_P99_TARGET_MS &&
+        fanout.rounds.every((r) => r.correct),
     });
   }
   const burst = report.burst.rounds;

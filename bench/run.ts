@@ -43,6 +43,7 @@ import {
   quizSubmitBurst,
   readScoredCounter,
 } from "./quiz-burst";
+import { describeFanoutMemory, describeFanoutRound, prepareFanout, wsFanout } from "./ws-fanout";
 import {
   COURSES,
   GRADEBOOK_ITEMS,
@@ -130,6 +131,12 @@ const report: BenchReport = {
       "200 concurrent POST /api/quizzes/:id/attempts/:attemptId/submit of a 20-question quiz",
     rounds: [],
     notes: [],
+  },
+  wsFanout: {
+    topology:
+      "1 process (every service), memory cache: 1,000 `/ws` clients on its gateway, " +
+      "a lesson rescheduled for their course",
+    result: null,
   },
   nodes: nodeRecords,
   profiles: [],
@@ -843,6 +850,22 @@ async function main(): Promise<void> {
       if (!round.correct)
         problems.push(`quiz burst round ${i} was not exact: ${JSON.stringify(round)}`);
     }
+    // The WebSocket fan-out, on the same process.
+    console.log("\n[websocket fan-out]");
+    const fanout = await wsFanout(
+      base,
+      token,
+      await prepareFanout(base, token, cluster.runId),
+      memory[0].node.process.pid!,
+      burstRounds,
+      (round, i) => {
+        console.log(describeFanoutRound(round, i));
+        if (!round.correct)
+          problems.push(`fan-out round ${i} was not exact: ${JSON.stringify(round)}`);
+      },
+    );
+    console.log(describeFanoutMemory(fanout));
+    report.wsFanout!.result = fanout;
     await profileNode(
       "1 process, memory cache: GET /api/students/:id",
       {

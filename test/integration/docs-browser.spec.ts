@@ -125,7 +125,7 @@ it("receives a live notification over /ws in the page, within its CSP", async ()
           const message = JSON.parse(String(event.data));
           seen.push(message);
           if (message.type === "authenticated")
-            (window as unknown as { liveReady: boolean }).liveReady = true;
+            (globalThis as unknown as { liveReady: boolean }).liveReady = true;
           if (message.type === "notification" && message.notification.type === "enrolled") {
             clearTimeout(timer);
             ws.close(1000);
@@ -136,7 +136,7 @@ it("receives a live notification over /ws in the page, within its CSP", async ()
     { url: `${campus.baseUrl.replace(/^http/, "ws")}/ws`, token: student.token },
   );
   await page.waitForFunction(
-    () => (window as unknown as { liveReady?: boolean }).liveReady === true,
+    () => (globalThis as unknown as { liveReady?: boolean }).liveReady === true,
   );
   const course = await campus.request("POST", "/api/courses", {
     token: admin,

@@ -1,5 +1,6 @@
 import { targetRows, type BenchReport } from "../../bench/report";
 import type { QuizBurstRound } from "../../bench/quiz-burst";
+import type { FanoutResult } from "../../bench/ws-fanout";
 
 function round(submitsPerSec: number, correct = true): QuizBurstRound {
   return {
@@ -55,5 +56,53 @@ describe("the bench report's quiz submit burst", () => {
     const older = report([]);
     delete older.quizBurst;
     expect(quizTarget(older)).toBeUndefined();
+  });
+});
+
+function fanout(p99s: number[], delivered = 1000): FanoutResult {
+  return {
+    clients: 1000,
+    users: 50,
+    connectMs: 800,
+    rssBeforeMb: 140,
+    rssConnectedMb: 144,
+    rssAfterMb: 146,
+    rssPerConnectionKb: 4.1,
+    rounds: p99s.map((p99Ms) => ({
+      clients: 1000,
+      delivered,
+      duplicates: 0,
+      p50Ms: p99Ms / 2,
+      p99Ms,
+      maxMs: p99Ms + 5,
+      patchMs: 20,
+      correct: delivered === 1000,
+    })),
+  };
+}
+
+const fanoutTarget = (r: BenchReport) =>
+  targetRows(r).find((row) => row.target.startsWith("WebSocket fan-out"));
+
+describe("the bench report's WebSocket fan-out", () => {
+  const withFanout = (result: FanoutResult | null) => ({
+    ...report([]),
+    wsFanout: { topology: "one process", result },
+  });
+
+  it("meets the target when every round's p99 is under 200 ms and every socket got it once", () => {
+    expect(fanoutTarget(withFanout(fanout([70, 110, 64])))).toEqual({
+      target: expect.stringContaining("p99 delivery < 200 ms"),
+      measured:
+        "1000 clients; worst round p99 110 ms; 3 of 3 rounds delivered exactly once; 4.1 KB RSS per socket",
+      met: true,
+    });
+  });
+
+  it("misses it when one round is slow, a socket missed its notification, or nothing ran", () => {
+    expect(fanoutTarget(withFanout(fanout([70, 250, 64])))?.met).toBe(false);
+    expect(fanoutTarget(withFanout(fanout([70, 80], 999)))?.met).toBe(false);
+    expect(fanoutTarget(withFanout(null))?.met).toBe(false);
+    expect(fanoutTarget(report([]))).toBeUndefined();
   });
 });
