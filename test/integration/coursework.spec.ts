@@ -1,7 +1,8 @@
 /**
  * Assignments, submissions, grading and the gradebook over HTTP, on one in-process Campus: every
  * endpoint with its roles, the late policy, bad input, grades flowing to the gradebook as durable
- * events (idempotently), the student's notification and the CSV export.
+ * events (idempotently), the student's notification, the CSV export, and a completed course's final
+ * percent and grade taken from the real gradebook.
  */
 import { randomUUID } from "crypto";
 import { Context, type Service } from "moleculer";
@@ -718,3 +719,49 @@ function parseCsv(text: string): string[][] {
   if (field !== "" || record.length > 0) records.push([...record, field]);
   return records;
 }
+
+describe("completing a course", () => {
+  it("records each active student's final gradebook percent and grade on the enrollment", async () => {
+    const courseId = await newCourse();
+    const essay = await newAssignment(courseId, { maxPoints: 10 });
+    await submit(essay.id, alice.token);
+    expect((await grade(essay.id, alice.studentId, { points: 9 })).status).toBe(200);
+    await gradebookWhen(courseId, (gb) =>
+      gb.rows.some((row: any) => row.studentId === alice.studentId && row.percent === 90),
+    );
+
+    const done = await campus.request("POST", `/api/courses/${courseId}/complete`, {
+      token: teacher,
+    });
+    expect(done.status).toBe(200);
+    expect(done.body).toEqual({ completed: 2, waitlistDropped: 0 });
+
+    const resultOf = async (studentId: string) => {
+      const courses = await campus.request(
+        "GET",
+        `/api/students/${studentId}/courses?status=completed`,
+        { token: admin },
+      );
+      expect(courses.status).toBe(200);
+      return courses.body.rows.find((row: any) => row.id === courseId);
+    };
+    // alice: 9 of 10 → 90 % → 5 on the default scale; bob has no graded item → no result.
+    expect(await resultOf(alice.studentId)).toMatchObject({
+      status: "completed",
+      finalPercent: 90,
+      finalGrade: "5",
+    });
+    expect(await resultOf(bob.studentId)).toMatchObject({
+      status: "completed",
+      finalPercent: null,
+      finalGrade: null,
+    });
+    const history = await campus.request(
+      "GET",
+      `/api/enrollments/${courseId}/${alice.studentId}/history`,
+      { token: alice.token },
+    );
+    expect(history.status).toBe(200);
+    expect(history.body.rows.at(-1)).toMatchObject({ from: "active", to: "completed" });
+  });
+});
