@@ -5,9 +5,11 @@
  *   docs/reports/logs.md         real JSON log lines: one request followed by its id, an error
  *   docs/reports/monitoring.md   Prometheus query results and charts of the run's load, during
  *                                which one students node is killed (SIGKILL) and restarted
- *   docs/reports/interaction.md  the call graph (spans and metrics) and two sequence diagrams
+ *   docs/reports/interaction.md  the call graph (spans and metrics) and sequence diagrams, one of
+ *                                a waitlist promotion pushed to a student's /ws socket
  */
 import { readFileSync, writeFileSync } from "fs";
+import WebSocket from "ws";
 import { join } from "path";
 import { Cluster, http, login, sleep } from "../test/cluster/harness";
 import {
@@ -72,8 +74,16 @@ interface KillPhase {
   newPid: number;
 }
 
+/** A student's `/ws` socket while their waitlisted enrollment is promoted. */
+interface LivePush {
+  dropId: string;
+  /** Every message the socket received, with ms since the drop request was sent. */
+  received: { afterMs: number; message: Record<string, unknown> }[];
+}
+
 interface Scenario {
   followId: string;
+  waitlist: LivePush;
   enrollmentId: string;
   errorId: string;
   studentCoursesId: string;
@@ -190,17 +200,74 @@ class Observed {
       lastName: label,
     });
     if (result.status !== 201) throw new Error(`register: ${result.status}`);
-    return { email, studentId: result.body.user.studentId as string };
+    return {
+      email,
+      studentId: result.body.user.studentId as string,
+      token: result.body.accessToken as string,
+    };
   }
 
-  async course(code: string, capacity: number | null) {
+  async course(code: string, capacity: number | null, waitlistCapacity = 0) {
     const result = await this.send("POST", "/api/courses", {
       code: `${code}-${this.run}`,
       title: `Report ${code}`,
       capacity,
+      waitlistCapacity,
     });
     if (result.status !== 201) throw new Error(`course: ${result.status}`);
     return result.body.id as string;
+  }
+
+  /**
+   * The waitlist and a live socket: a course of one seat with a waitlist of two. The first
+   * student takes the seat, the next two wait (202, positions 1 and 2); the first of them holds a
+   * `/ws` socket open. The seated student drops (a followed request): the first waiting student
+   * is promoted in the same transaction and the notification is pushed to the socket through the
+   * gateway, wherever the notifications node made it.
+   */
+  private async waitlistWithSocket(students: { studentId: string; token: string }[]) {
+    const course = await this.course("WAITLIST", 1, 2);
+    for (const student of students.slice(0, 3)) {
+      await this.send("POST", `/api/courses/${course}/students`, { studentId: student.studentId });
+    }
+    const socket = new WebSocket(`${this.base.replace(/^http/, "ws")}/ws`);
+    let sentAt = Number.NaN;
+    const received: LivePush["received"] = [];
+    let authenticated!: () => void;
+    let promoted!: () => void;
+    const isAuthenticated = new Promise<void>((resolve) => (authenticated = resolve));
+    const isPromoted = new Promise<void>((resolve) => (promoted = resolve));
+    socket.on("open", () =>
+      socket.send(JSON.stringify({ type: "auth", token: students[1].token })),
+    );
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === "authenticated") authenticated();
+      if (Number.isNaN(sentAt)) return;
+      received.push({ afterMs: Date.now() - sentAt, message });
+      if (message.type === "notification" && message.notification?.type === "promoted") promoted();
+    });
+    const within = (promise: Promise<void>, what: string) =>
+      Promise.race([
+        promise,
+        sleep(15000).then(() => Promise.reject(new Error(`observed: ${what} within 15 s`))),
+      ]);
+    await within(isAuthenticated, "socket authenticated");
+    const dropId = `report-waitlist-drop-${this.run}`;
+    sentAt = Date.now();
+    await this.send(
+      "DELETE",
+      `/api/courses/${course}/students/${students[0].studentId}`,
+      undefined,
+      dropId,
+    );
+    try {
+      await within(isPromoted, "promotion pushed");
+      await sleep(500); // the unread count that follows it
+    } finally {
+      socket.close(1000);
+    }
+    return { dropId, received };
   }
 
   /** What the reports describe: every business outcome, one followed request, an error, load. */
@@ -268,6 +335,8 @@ class Observed {
         endsAt: `${day}T14:30:00Z`,
       });
     }
+
+    const waitlist = await this.waitlistWithSocket(students);
 
     // The two cross-service reads, traced first (cold cache: every inner call runs).
     const studentCoursesId = id("student-courses");
@@ -341,6 +410,7 @@ class Observed {
     await sleep(5000); // events handled, spans flushed (1 s), a few more scrapes (1 s)
     return {
       followId,
+      waitlist,
       enrollmentId,
       errorId,
       studentCoursesId,
@@ -529,7 +599,7 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
       "sum by (result) (campus_enrollments_total)",
       ["result", "enrollments"],
       (m, v) => [m.result, v],
-      "The scenario enrolled 6 students (ok), one twice (duplicate), one into a full course (full), and one into a course that does not exist (not_found).",
+      "The scenario seated 7 students in three courses and, on the waitlist course, 1 seated and 2 waitlisted (202 counts as ok); one student twice (duplicate), one into a full course without a waitlist (full), and one into a course that does not exist (not_found).",
     ),
     await section(
       "Logins by result (since start)",
@@ -542,6 +612,20 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
       "sum by (type) (campus_notifications_created_total)",
       ["type", "notifications"],
       (m, v) => [m.type, v],
+    ),
+    await section(
+      "Live sockets open on the gateway (most during the run)",
+      "max by (nodeID) (max_over_time(campus_live_connections[10m]))",
+      ["node", "sockets"],
+      (m, v) => [short(m.nodeID, run), v],
+      "The scenario's promoted student held one `/ws` socket open while the waitlist moved (interaction.md).",
+    ),
+    await section(
+      "Live socket messages by direction (since start)",
+      "sum by (direction) (campus_live_messages_total)",
+      ["direction", "messages"],
+      (m, v) => [m.direction, v],
+      "In: the client's `auth`; out: `authenticated`, the pushed notification and the unread count.",
     ),
     await section(
       "Event lag p95 by consumer (last 5 minutes)",
@@ -1161,6 +1245,13 @@ const DB_SPAN = /^db /;
  * A Mermaid sequence diagram of one request's spans: calls with their durations, database
  * statements against PostgreSQL, and durable events as async messages with their delay.
  */
+/** A socket message for the report: a notification by its type and title, the rest as it came. */
+function liveSummary(message: Record<string, unknown>): Record<string, unknown> {
+  const notification = message.notification as Record<string, unknown> | undefined;
+  if (!notification) return message;
+  return { ...message, notification: { type: notification.type, title: notification.title } };
+}
+
 function sequence(spans: ZipkinSpan[], run: string, title: string, status = 200): string {
   const [root] = trees(spans).filter((t) => t.span.localEndpoint?.serviceName === "api");
   if (!root) return "_no trace was captured_";
@@ -1354,6 +1445,33 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
       "student's account and stores the notification.",
       "",
       sequence(spansOf(scenario.enrollmentId), run, "POST /api/students/:id/courses", 201),
+      "",
+      "## DELETE /api/courses/:id/students/:studentId: a drop promotes the waitlist, a socket hears it",
+      "",
+      "A course of one seat with a waitlist of two: one student seated, two waiting (202, positions",
+      `1 and 2). The trace of \`X-Request-ID: ${scenario.waitlist.dropId}\`: the seated student`,
+      "drops; in the same transaction the courses node promotes the first waiting student, renumbers",
+      "the waitlist and records `enrollment.dropped` and `enrollment.promoted` in its outbox. The",
+      "notifications node stores the promotion's notification and broadcasts",
+      "`notifications.created`; the gateway pushes it to the student's sockets.",
+      "",
+      sequence(
+        spansOf(scenario.waitlist.dropId),
+        run,
+        "DELETE /api/courses/:id/students/:studentId",
+        204,
+      ),
+      "",
+      "What the promoted student's `/ws` socket on the gateway received (text frames, JSON), in ms",
+      "after the drop request was sent:",
+      "",
+      table(
+        ["after", "message"],
+        scenario.waitlist.received.map(({ afterMs, message }) => [
+          `${afterMs} ms`,
+          `\`${JSON.stringify(liveSummary(message))}\``,
+        ]),
+      ),
       "",
       "## Reading it",
       "",
