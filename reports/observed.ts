@@ -53,7 +53,13 @@ const NODES: [string, string][] = [
   ["courses-2", "courses"],
   ["notifications", "notifications"],
   ["schedule", "schedule"],
+  ["assignments", "assignments"],
+  ["gradebook", "gradebook"],
+  ["quizzes", "quizzes"],
 ];
+/** The run's nodes as the reports name them: `api`, `users`, … and `quizzes`. */
+const NODE_NAMES = ["api", ...NODES.map(([name]) => name)].map((name) => `\`${name}\``);
+const NODE_LIST = `${NODE_NAMES.slice(0, -1).join(", ")} and ${NODE_NAMES.at(-1)}`;
 const PASSWORD = "observed-run-password";
 const LOAD_PER_SECOND = 25;
 /** The load's phases: steady, then one students node killed, down, restarted, and after. */
@@ -83,6 +89,8 @@ interface LivePush {
 
 interface Scenario {
   followId: string;
+  /** The grade a quiz submit recorded, followed to the gradebook. */
+  quizSubmitId: string;
   waitlist: LivePush;
   enrollmentId: string;
   errorId: string;
@@ -270,6 +278,103 @@ class Observed {
     return { dropId, received };
   }
 
+  /**
+   * Coursework in the algebra course (students 0–3 are enrolled): an assignment submitted by two
+   * students, one graded; a one-question quiz published, attempted and submitted (a followed
+   * request: its grade reaches the gradebook as a durable event); then the course's gradebook.
+   */
+  private async coursework(course: string, students: { studentId: string; token: string }[]) {
+    const expect = async (
+      what: string,
+      status: number,
+      call: Promise<{ status: number; body?: unknown }>,
+    ) => {
+      const result = await call;
+      if (result.status !== status) throw new Error(`observed: ${what} answered ${result.status}`);
+      return result.body as { id: string };
+    };
+    const assignment = await expect(
+      "an assignment",
+      201,
+      this.send("POST", `/api/courses/${course}/assignments`, {
+        title: "Report essay",
+        dueAt: new Date(Date.now() + 7 * 86400000).toISOString(),
+        maxPoints: 10,
+        published: true,
+      }),
+    );
+    for (const student of students.slice(0, 2)) {
+      await expect(
+        "a submission",
+        200,
+        this.send(
+          "PUT",
+          `/api/assignments/${assignment.id}/submissions/me`,
+          { body: "My essay" },
+          undefined,
+          student.token,
+        ),
+      );
+    }
+    await expect(
+      "grading",
+      200,
+      this.send(
+        "POST",
+        `/api/assignments/${assignment.id}/submissions/${students[0].studentId}/grade`,
+        {
+          points: 8,
+          feedback: "Good",
+        },
+      ),
+    );
+    const quiz = await expect(
+      "a quiz",
+      201,
+      this.send("POST", `/api/courses/${course}/quizzes`, {
+        title: "Report quiz",
+        questions: [
+          {
+            id: "q1",
+            type: "single_choice",
+            prompt: "2 + 2?",
+            choices: [
+              { id: "a", text: "4", correct: true },
+              { id: "b", text: "5" },
+            ],
+          },
+        ],
+      }),
+    );
+    await expect("publishing", 200, this.send("POST", `/api/quizzes/${quiz.id}/publish`));
+    const attempt = await expect(
+      "an attempt",
+      201,
+      this.send(
+        "POST",
+        `/api/quizzes/${quiz.id}/attempts`,
+        undefined,
+        undefined,
+        students[1].token,
+      ),
+    );
+    const quizSubmitId = `report-quiz-submit-${this.run}`;
+    await expect(
+      "a quiz submit",
+      200,
+      this.send(
+        "POST",
+        `/api/quizzes/${quiz.id}/attempts/${attempt.id}/submit`,
+        { answers: [{ questionId: "q1", choiceIds: ["a"] }] },
+        quizSubmitId,
+        students[1].token,
+      ),
+    );
+    await sleep(2000); // the grade events reach the gradebook
+    await expect("the gradebook", 200, this.send("GET", `/api/courses/${course}/gradebook`));
+    return quizSubmitId;
+  }
+
   /** What the reports describe: every business outcome, one followed request, an error, load. */
   async scenario(): Promise<Scenario> {
     const id = (name: string) => `report-${name}-${this.run}`;
@@ -337,6 +442,7 @@ class Observed {
     }
 
     const waitlist = await this.waitlistWithSocket(students);
+    const quizSubmitId = await this.coursework(algebra, students);
 
     // The two cross-service reads, traced first (cold cache: every inner call runs).
     const studentCoursesId = id("student-courses");
@@ -410,6 +516,7 @@ class Observed {
     await sleep(5000); // events handled, spans flushed (1 s), a few more scrapes (1 s)
     return {
       followId,
+      quizSubmitId,
       waitlist,
       enrollmentId,
       errorId,
@@ -458,7 +565,7 @@ function logsReport(observed: Observed, scenario: Scenario): void {
     [
       stamp("Logs report", "observed"),
       "Real JSON lines (`LOG_FORMAT=json`, `LOG_LEVEL=info`) written by the nodes of one run:",
-      "`api`, `users`, `students-1`, `students-2`, `courses-1`, `courses-2`, `notifications`, `schedule` as",
+      `${NODE_LIST} as`,
       `separate processes over NATS (node ids end in the run id \`${run}\`). Nothing below is edited:`,
       "each block is the lines, in time order, whose `requestID` is the one shown.",
       "",
@@ -614,6 +721,19 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
       (m, v) => [m.type, v],
     ),
     await section(
+      "Grades at the gradebook by source and result (since start)",
+      "sum by (source, result) (campus_grades_total)",
+      ["source", "result", "grade events"],
+      (m, v) => [m.source, m.result, v],
+      "The scenario graded one submission and scored one quiz attempt: each grade event applied once.",
+    ),
+    await section(
+      "Quiz submits by result (since start)",
+      "sum by (result) (campus_quiz_submissions_total)",
+      ["result", "submits"],
+      (m, v) => [m.result, v],
+    ),
+    await section(
       "Live sockets open on the gateway (most during the run)",
       "max by (nodeID) (max_over_time(campus_live_connections[10m]))",
       ["node", "sockets"],
@@ -670,10 +790,10 @@ async function monitoringReport(observed: Observed, scenario: Scenario): Promise
       "Kubernetes job (`campus-pods` in `prometheus/prometheus.yml`, its discovery fed with each",
       "node's pod metadata) and evaluated `prometheus/alerts.yml`.",
       "",
-      "Cluster: `api`, `users`, `students-1`, `students-2`, `courses-1`, `courses-2`,",
-      "`notifications`, `schedule` over NATS, PostgreSQL and Redis, on this machine. Scenario: 6 registrations,",
-      "3 courses, enrollments with every result, a course update, lessons (a series, a room clash, a",
-      "reschedule), failed logins up to the account",
+      `Cluster: ${NODE_LIST} over NATS, PostgreSQL and Redis, on this machine. Scenario: 6 registrations,`,
+      "4 courses, enrollments with every result, a waitlist promotion pushed to a `/ws` socket, a",
+      "course update, lessons (a series, a room clash, a reschedule), an assignment submitted and",
+      "graded, a quiz attempt scored, failed logins up to the account",
       `lock, then reads at ${LOAD_PER_SECOND} requests/s over 8 endpoints for ${seconds(scenario.load.endedAt - scenario.load.startedAt)} (${scenario.load.samples.length} sent), during which \`${scenario.kill.node}\` was killed and restarted.`,
       "Each query is shown as run; the dashboards (`grafana/dashboards/`) use the same series.",
       "",
@@ -1384,8 +1504,8 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
     "interaction.md",
     [
       stamp("Service interaction report", "observed"),
-      "Which actions called which, across which nodes, as observed in one run of `api`, `users`,",
-      "`students-1`, `students-2`, `courses-1`, `courses-2`, `notifications` and `schedule` over NATS — from the",
+      `Which actions called which, across which nodes, as observed in one run of ${NODE_LIST}`,
+      "over NATS — from the",
       `spans every node exported (Moleculer tracing, \`TRACING_EXPORTER=zipkin\`, ${spans.length} spans`,
       `collected) and from the nodes' \`moleculer_request_total\` series in Prometheus. Same run as`,
       "logs.md and monitoring.md.",
@@ -1445,6 +1565,20 @@ async function interactionReport(observed: Observed, scenario: Scenario): Promis
       "student's account and stores the notification.",
       "",
       sequence(spansOf(scenario.enrollmentId), run, "POST /api/students/:id/courses", 201),
+      "",
+      "## POST /api/quizzes/:id/attempts/:attemptId/submit: a score reaching the gradebook",
+      "",
+      `The trace of \`X-Request-ID: ${scenario.quizSubmitId}\`: the quizzes node checks the`,
+      "student's enrollment, scores the attempt and records `quiz.scored` and `grade.recorded` in",
+      "its outbox in the same transaction; after the commit the relay publishes them, the",
+      "gradebook applies the grade (idempotently, by the attempt's quiz and student) and the",
+      "notifications node tells the student their result.",
+      "",
+      sequence(
+        spansOf(scenario.quizSubmitId),
+        run,
+        "POST /api/quizzes/:id/attempts/:attemptId/submit",
+      ),
       "",
       "## DELETE /api/courses/:id/students/:studentId: a drop promotes the waitlist, a socket hears it",
       "",
