@@ -14,6 +14,7 @@ import {
   markers,
   UNKNOWN_ID,
   ISO_TIME,
+  recordChannels,
   type Campus,
 } from "../helpers/campus";
 
@@ -22,10 +23,8 @@ type Student = Awaited<ReturnType<typeof registerStudent>>;
 let campus: Campus;
 let admin: string;
 let teacher: string;
-/** Every `quiz.scored` event as published, to deliver one again. */
-const scoredEvents: Record<string, unknown>[] = [];
-/** Every `achievement.awarded` event as published. */
-const awardedEvents: Record<string, unknown>[] = [];
+/** Every `quiz.scored` (to deliver one again) and `achievement.awarded` event, as published. */
+let published: Record<"quiz.scored" | "achievement.awarded", Record<string, unknown>[]>;
 
 const marker = markers("p");
 const IN_A_WEEK = () => new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
@@ -34,26 +33,11 @@ beforeAll(async () => {
   campus = await startCampus();
   admin = await campus.adminToken();
   teacher = await createTeacher(campus);
-  // Stand-in consumers on the same durable channels, in groups of their own.
-  await campus.broker.createService({
-    name: "profiles-probe",
-    channels: {
-      "quiz.scored": {
-        group: "profiles-probe",
-        context: true,
-        async handler(ctx: { params: Record<string, unknown> }) {
-          scoredEvents.push(ctx.params);
-        },
-      },
-      "achievement.awarded": {
-        group: "profiles-probe",
-        context: true,
-        async handler(ctx: { params: Record<string, unknown> }) {
-          awardedEvents.push(ctx.params);
-        },
-      },
-    },
-  } as never);
+  // A stand-in consumer on the same durable channels, in a group of its own.
+  published = await recordChannels(campus, "profiles-probe", [
+    "quiz.scored",
+    "achievement.awarded",
+  ]);
 });
 afterAll(() => campus.stop());
 
@@ -273,19 +257,10 @@ describe("achievements", () => {
     const quiz = await campus.request("POST", `/api/courses/${courseId}/quizzes`, {
       token: teacher,
       body: {
-        title: "Capitals",
+        title: "Sums",
         questions: [
-          {
-            id: "capital",
-            type: "single_choice",
-            prompt: "The capital of France?",
-            points: 2,
-            choices: [
-              { id: "paris", text: "Paris", correct: true },
-              { id: "lyon", text: "Lyon" },
-            ],
-          },
-          { id: "pi", type: "number", prompt: "Pi?", points: 1, answer: 3.14, tolerance: 0.01 },
+          { id: "sum", type: "number", prompt: "2 + 2?", points: 2, answer: 4 },
+          { id: "word", type: "text", prompt: "Four, in words?", answer: "four" },
         ],
       },
     });
@@ -296,12 +271,12 @@ describe("achievements", () => {
     ).toBe(200);
     const answers = {
       [perfect.userId]: [
-        { questionId: "capital", choiceIds: ["paris"] },
-        { questionId: "pi", value: 3.14 },
+        { questionId: "sum", value: 4 },
+        { questionId: "word", text: "Four" },
       ],
       [partial.userId]: [
-        { questionId: "capital", choiceIds: ["paris"] },
-        { questionId: "pi", value: 2 },
+        { questionId: "sum", value: 4 },
+        { questionId: "word", text: "five" },
       ],
     };
     for (const who of [perfect, partial]) {
@@ -318,9 +293,11 @@ describe("achievements", () => {
     }
     await eventually(async () => expect(await codesOf(perfect)).toEqual(["perfect_quiz"]));
     await eventually(async () => expect(await achievementNotifications(perfect)).toHaveLength(1));
-    const scored = scoredEvents.find((event) => event.studentId === perfect.studentId)!;
+    const scored = published["quiz.scored"].find((event) => event.studentId === perfect.studentId)!;
     expect(scored).toEqual(expect.objectContaining({ score: 3, maxPoints: 3 }));
-    const awardsBefore = awardedEvents.filter((event) => event.userId === perfect.userId);
+    const awardsBefore = published["achievement.awarded"].filter(
+      (event) => event.userId === perfect.userId,
+    );
     expect(awardsBefore).toHaveLength(1);
 
     // Watch the awards the profiles service makes from now on (it reaches its method through `this`).
@@ -349,9 +326,11 @@ describe("achievements", () => {
     }
 
     expect(await codesOf(perfect)).toEqual(["perfect_quiz"]);
-    expect(awardedEvents.filter((event) => event.userId === perfect.userId)).toHaveLength(2);
     expect(
-      awardedEvents.filter(
+      published["achievement.awarded"].filter((event) => event.userId === perfect.userId),
+    ).toHaveLength(2);
+    expect(
+      published["achievement.awarded"].filter(
         (event) => event.userId === perfect.userId && event.eventId !== awardsBefore[0].eventId,
       ),
     ).toEqual([]);
