@@ -45,6 +45,9 @@ export function urlProblem(value: string): string | null {
   // javascript:, data:, file:, … would run or read something in the viewer's browser.
   if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an http or https URL";
   if (url.username || url.password) return "must not carry a user name or password";
+  // What is stored is the parsed form, which percent-encodes: it must fit too.
+  if (url.href.length > MAX_PROFILE_URL_LENGTH)
+    return `must be at most ${MAX_PROFILE_URL_LENGTH} characters once encoded`;
   return null;
 }
 

@@ -168,6 +168,11 @@ describe("PATCH /api/profiles/me", () => {
     ["a 10 KB bio", { bio: "x".repeat(10 * 1024) }, "bio"],
     ["6 links", { links: Array.from({ length: 6 }, (_, i) => `https://e.org/${i}`) }, "links"],
     ["a link over 2048 characters", { links: [`https://e.org/${"a".repeat(2048)}`] }, "links[0]"],
+    [
+      "an avatar over 2048 characters once encoded",
+      { avatarUrl: `https://e.org/${" ".repeat(1000)}x` },
+      "avatarUrl",
+    ],
     ["an empty display name", { displayName: "   " }, "displayName"],
     ["a display name over 100 characters", { displayName: "n".repeat(101) }, "displayName"],
     ["an unknown field", { displayName: "Ok", nickname: "x" }, "nickname"],

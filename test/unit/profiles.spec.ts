@@ -55,6 +55,7 @@ describe("urlProblem", () => {
     ["/relative/path", "is not an absolute URL"],
     ["not a url", "is not an absolute URL"],
     ["https://user:secret@example.org", "must not carry a user name or password"],
+    [`https://e.org/${" ".repeat(2000)}x`, "must be at most 2048 characters once encoded"],
   ])("refuses %s", (url, problem) => expect(urlProblem(url)).toBe(problem));
 });
 
