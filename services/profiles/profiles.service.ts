@@ -144,7 +144,7 @@ export default function profilesService(config: CampusConfig): CampusServiceSche
             { replacements: { userId: ctx.params.userId.toLowerCase() }, type: QueryTypes.SELECT },
           );
           return {
-            rows: rows.filter((row) => row.code in ACHIEVEMENTS).map((row) => toAchievement(row)),
+            rows: rows.filter((row) => Object.hasOwn(ACHIEVEMENTS, row.code)).map(toAchievement),
           };
         },
       },
