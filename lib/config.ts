@@ -14,6 +14,7 @@ export const ALL_SERVICES = [
   "assignments",
   "gradebook",
   "quizzes",
+  "profiles",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
@@ -225,6 +226,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       assignments: env.ASSIGNMENTS_DATABASE_URL?.trim() || sharedUrl,
       gradebook: env.GRADEBOOK_DATABASE_URL?.trim() || sharedUrl,
       quizzes: env.QUIZZES_DATABASE_URL?.trim() || sharedUrl,
+      profiles: env.PROFILES_DATABASE_URL?.trim() || sharedUrl,
     },
     publicUrl: parsePublicUrl(env.PUBLIC_URL),
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),

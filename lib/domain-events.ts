@@ -20,6 +20,11 @@ export const DOMAIN_EVENTS = [
   "grade.recorded",
   "grade.item.changed",
   "quiz.scored",
+  // ---- profiles (issue 19): what earns an achievement, and the award itself ----
+  "submission.turned_in",
+  "enrollment.completed",
+  "achievement.awarded",
+  // ---- end profiles ----
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

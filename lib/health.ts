@@ -20,6 +20,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   gradebook: ["courses", "students"],
   // Who may do what with a quiz is the courses service's answer (`courses.access`).
   quizzes: ["courses"],
+  // A profile's default name is the account's (`users.me`); awards resolve students to accounts.
+  profiles: ["users"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

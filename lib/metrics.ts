@@ -6,6 +6,7 @@
  */
 import type { ServiceBroker, ServiceHooks } from "moleculer";
 import { NOTIFICATION_TYPES } from "../services/notifications/notifications";
+import { ACHIEVEMENT_CODES } from "../services/profiles/profiles";
 
 export const METRICS = {
   enrollments: "campus_enrollments_total",
@@ -24,6 +25,7 @@ export const METRICS = {
   quizSubmissions: "campus_quiz_submissions_total",
   liveConnections: "campus_live_connections",
   liveMessages: "campus_live_messages_total",
+  achievementsAwarded: "campus_achievements_awarded_total",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
@@ -117,6 +119,13 @@ export const METRIC_DEFINITIONS: MetricDefinition[] = [
       "Quiz attempt submits by result: scored, expired (past the time limit), duplicate, invalid",
   },
   {
+    name: METRICS.achievementsAwarded,
+    type: "counter",
+    labelNames: ["code"],
+    description:
+      "Achievements awarded by code (once per user and code; a replayed event awards none)",
+  },
+  {
     name: METRICS.rateLimited,
     type: "counter",
     labelNames: ["route"],
@@ -199,6 +208,7 @@ const OWNED_SERIES: Record<string, [string, Record<string, string>[]][]> = {
     ],
   ],
   quizzes: [[METRICS.quizSubmissions, QUIZ_SUBMISSION_RESULTS.map((result) => ({ result }))]],
+  profiles: [[METRICS.achievementsAwarded, ACHIEVEMENT_CODES.map((code) => ({ code }))]],
 };
 
 export function initialiseOwnedSeries(broker: ServiceBroker, serviceName: string): void {
@@ -309,6 +319,10 @@ export function countGrade(
   // `source` comes from an event: only the known ones become a label value.
   if (!(GRADE_SOURCES as readonly string[]).includes(source)) return;
   registry(broker)?.increment(METRICS.grades, { source, result });
+}
+
+export function countAchievement(broker: ServiceBroker, code: string): void {
+  registry(broker)?.increment(METRICS.achievementsAwarded, { code });
 }
 
 /** Lag of a domain event at its consumer: now − occurredAt (skipped when that is missing). */

@@ -37,6 +37,13 @@ import {
   QUESTION_TYPES,
   quizFields,
 } from "../quizzes/quizzes";
+import {
+  ACHIEVEMENT_CODES,
+  MAX_BIO_LENGTH,
+  MAX_DISPLAY_NAME_LENGTH,
+  MAX_LINKS,
+  MAX_PROFILE_URL_LENGTH,
+} from "../profiles/profiles";
 import { STUDENT_SORT_FIELDS, studentFields } from "../students/students";
 import { ROLES } from "../../lib/tokens";
 
@@ -759,6 +766,53 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
     { updated: { type: "integer", minimum: 0 } },
     "How many notifications were marked read",
   ),
+  Profile: record(
+    {
+      userId: uuid,
+      displayName: {
+        type: "string",
+        minLength: 1,
+        maxLength: MAX_DISPLAY_NAME_LENGTH,
+        description: "Until set: the local part of the account's email",
+      },
+      bio: { type: "string", maxLength: MAX_BIO_LENGTH, description: 'Plain text; "" until set' },
+      avatarUrl: {
+        type: ["string", "null"],
+        format: "uri",
+        maxLength: MAX_PROFILE_URL_LENGTH,
+        description: "http or https only",
+      },
+      links: {
+        type: "array",
+        maxItems: MAX_LINKS,
+        items: { type: "string", format: "uri", maxLength: MAX_PROFILE_URL_LENGTH },
+        description: "http or https only",
+      },
+      updatedAt: {
+        type: ["string", "null"],
+        format: "date-time",
+        description: "null: never changed (the defaults)",
+      },
+    },
+    "A user's profile (every signed-in user has one, with defaults until changed)",
+  ),
+  AchievementList: record(
+    {
+      rows: {
+        type: "array",
+        items: record(
+          {
+            code: { type: "string", enum: [...ACHIEVEMENT_CODES] },
+            title: { type: "string" },
+            awardedAt: timestamp,
+          },
+          "An achievement, awarded once",
+        ),
+        description: "Oldest first",
+      },
+    },
+    "A user's achievements",
+  ),
   Liveness: record({ status: { const: "live" } }, "The process answers"),
   Readiness: record(
     {
@@ -1296,6 +1350,38 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     success: { status: 200, schema: "Attempt" },
   },
 
+  "profiles.me": {
+    summary: "The caller's profile",
+    description:
+      "Every signed-in user has one: until changed, the display name is the local part of the " +
+      "account's email, the bio empty, no avatar and no links (`updatedAt` null).",
+    success: { status: 200, schema: "Profile" },
+  },
+  "profiles.updateMe": {
+    summary: "Change the caller's profile (only the fields given)",
+    description:
+      "`avatarUrl` (null removes it) and each of at most 5 `links` must be absolute http or https " +
+      "URLs (`javascript:`, `data:` and the like: 422), at most 2048 characters; they are stored as " +
+      "the WHATWG URL parser writes them. An unknown field is refused (422 naming it), not ignored.",
+    success: { status: 200, schema: "Profile" },
+    example: {
+      displayName: "Ada L.",
+      bio: "Mathematician.",
+      avatarUrl: "https://example.org/ada.png",
+      links: ["https://example.org/ada"],
+    },
+  },
+  "profiles.achievements": {
+    summary: "A user's achievements",
+    description:
+      "Any signed-in user may read anyone's. An unknown user answers 200 with no rows, as a user " +
+      "without achievements does, so the answer tells nobody whether an account exists. Awarded " +
+      "from events, once each: `first_submission` (an assignment turned in), `perfect_quiz` (a quiz " +
+      "attempt with every point), `full_attendance` (a completed course, every recorded lesson " +
+      "present, late or excused).",
+    success: { status: 200, schema: "AchievementList" },
+  },
+
   "notifications.list": {
     summary: "The caller's notifications, newest first",
     success: { status: 200, schema: "NotificationPage" },
@@ -1426,6 +1512,7 @@ const COMMON_PARAMETERS: Record<string, string> = {
   courseId: "The course's id",
   attemptId: "The attempt's id",
   studentId: "The student's id",
+  userId: "The user's (account's) id",
   page: "Page number, from 1",
   pageSize: `Rows per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
 };

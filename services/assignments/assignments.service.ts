@@ -38,6 +38,7 @@ import {
   type GradeRecorded,
   type Submission,
   type SubmissionRow,
+  type SubmissionTurnedIn,
 } from "./assignments";
 import { assignmentsMigrations } from "./assignments.migrations";
 import { assignmentsRoutes } from "./assignments.routes";
@@ -331,27 +332,41 @@ export default function assignmentsService(
           const closed = submissionClosedReason(now, { ...assignment, dueAt }, null);
           if (closed) throw conflict(closed, SUBMISSION_CLOSED);
           const late = lateness(now, dueAt);
-          // One statement: a submission graded in the meantime is not replaced (no row back).
-          const [row] = await this.sequelize.query<Record<string, unknown>>(
-            `INSERT INTO assignments.submissions
-               (assignment_id, student_id, body, state, submitted_at, late, days_late)
-             VALUES (:assignmentId, :studentId, :body, 'turned_in', :now, :late, :daysLate)
-             ON CONFLICT (assignment_id, student_id) DO UPDATE
-               SET body = EXCLUDED.body, submitted_at = EXCLUDED.submitted_at,
-                   late = EXCLUDED.late, days_late = EXCLUDED.days_late
-               WHERE submissions.state = 'turned_in'
-             RETURNING *`,
-            {
-              replacements: {
-                assignmentId: assignment.id,
-                studentId: studentId.toLowerCase(),
-                body: ctx.params.body,
-                now,
-                ...late,
+          const row = await this.sequelize.transaction(async (transaction) => {
+            // One statement: a submission graded in the meantime is not replaced (no row back).
+            const [turnedIn] = await this.sequelize.query<Record<string, unknown>>(
+              `INSERT INTO assignments.submissions
+                 (assignment_id, student_id, body, state, submitted_at, late, days_late)
+               VALUES (:assignmentId, :studentId, :body, 'turned_in', :now, :late, :daysLate)
+               ON CONFLICT (assignment_id, student_id) DO UPDATE
+                 SET body = EXCLUDED.body, submitted_at = EXCLUDED.submitted_at,
+                     late = EXCLUDED.late, days_late = EXCLUDED.days_late
+                 WHERE submissions.state = 'turned_in'
+               RETURNING *`,
+              {
+                replacements: {
+                  assignmentId: assignment.id,
+                  studentId: studentId.toLowerCase(),
+                  body: ctx.params.body,
+                  now,
+                  ...late,
+                },
+                type: QueryTypes.SELECT,
+                transaction,
               },
-              type: QueryTypes.SELECT,
-            },
-          );
+            );
+            if (turnedIn) {
+              const event: SubmissionTurnedIn = {
+                assignmentId: assignment.id,
+                courseId: assignment.courseId,
+                studentId: studentId.toLowerCase(),
+                submittedAt: now.toISOString(),
+                late: late.late,
+              };
+              await this.recordEvent(ctx, transaction, "submission.turned_in", event);
+            }
+            return turnedIn;
+          });
           if (!row) {
             throw conflict(
               submissionClosedReason(now, { ...assignment, dueAt }, { state: "graded" })!,

@@ -373,6 +373,15 @@ export interface GradeRecorded {
   notify?: boolean;
 }
 
+/** `submission.turned_in`: a student turned in (or replaced) their work (profiles' achievements). */
+export interface SubmissionTurnedIn {
+  assignmentId: string;
+  courseId: string;
+  studentId: string;
+  submittedAt: string;
+  late: boolean;
+}
+
 /** `grade.item.changed`: an item's title, category or maxPoints changed, or it was deleted. */
 export interface GradeItemChanged {
   courseId: string;

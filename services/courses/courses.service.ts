@@ -28,6 +28,7 @@ import {
   type CourseAccess,
   type CourseRow,
   type Enrollment,
+  type EnrollmentCompleted,
   type EnrollmentStatus,
   type HistoryEntry,
   type Seats,
@@ -494,6 +495,13 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
                   transaction,
                 },
               );
+              const completed: EnrollmentCompleted = {
+                courseId: current.id,
+                studentId,
+                finalPercent: final?.percent ?? null,
+                finalGrade: final?.grade ?? null,
+              };
+              await this.recordEvent(ctx, transaction, "enrollment.completed", completed);
             }
             // Nobody can take a seat in a finished course: the waitlist is let go.
             const waiting = await this.lockedWaitlist(transaction, current.id);

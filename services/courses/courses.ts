@@ -194,6 +194,14 @@ export interface Enrollment {
   position: number | null;
 }
 
+/** `enrollment.completed`: the course was completed with the student in it (final results). */
+export interface EnrollmentCompleted {
+  courseId: string;
+  studentId: string;
+  finalPercent: number | null;
+  finalGrade: string | null;
+}
+
 /**
  * The changes of status an enrollment may make (`null`: no enrollment yet). A dropped student may
  * enroll again (the same row comes back); a completed enrollment is final.

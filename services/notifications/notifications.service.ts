@@ -12,6 +12,7 @@ import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countNotifications } from "../../lib/metrics";
 import {
+  achievementDraft,
   courseCancelledDraft,
   courseUpdatedDraft,
   lessonCancelledDraft,
@@ -26,6 +27,7 @@ import {
   quizScoredDraft,
   toNotification,
   welcomeDraft,
+  type AchievementAwardedEvent,
   type CourseChanged,
   type LessonChanged,
   type EnrollmentCreated,
@@ -259,6 +261,14 @@ export default function notificationsService(
         ctx: EventContext<QuizScored>,
       ) {
         await this.notifyStudents(ctx, [ctx.params.studentId], quizScoredDraft(ctx.params));
+      }),
+
+      /** Profiles award each achievement once; the user (not a student record) is notified. */
+      "achievement.awarded": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<AchievementAwardedEvent>,
+      ) {
+        await this.notifyUsers(ctx, [ctx.params.userId], achievementDraft(ctx.params));
       }),
     },
 

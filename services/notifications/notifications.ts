@@ -15,6 +15,7 @@ export const NOTIFICATION_TYPES = [
   "lesson_cancelled",
   "graded",
   "quiz_scored",
+  "achievement",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -220,6 +221,22 @@ export function quizScoredDraft(event: QuizScored): NotificationDraft {
     courseId: event.courseId,
     attemptId: event.attemptId,
   });
+}
+
+/** `achievement.awarded` (the profiles service): an achievement the user earned, once. */
+export interface AchievementAwardedEvent {
+  userId: string;
+  code: string;
+  title: string;
+}
+
+export function achievementDraft(event: AchievementAwardedEvent): NotificationDraft {
+  return draft(
+    "achievement",
+    `Achievement: ${event.title}`,
+    `You earned the achievement "${event.title}". It is on your profile.`,
+    { code: event.code },
+  );
 }
 
 /** Each valid id once, in the order given (a student listed twice is notified once). */

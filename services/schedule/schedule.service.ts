@@ -80,6 +80,7 @@ type ScheduleThis = Service &
   DomainEventsThis &
   CacheCleanerThis &
   CourseAccessThis & {
+    attendanceOf(studentId: string, courseId?: string): Promise<CourseAttendance[]>;
     staffAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
     findLesson(id: string, transaction?: Transaction): Promise<LessonRow>;
     rosterOf(ctx: Context, courseId: string): Promise<string[]>;
@@ -534,15 +535,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
             throw forbidden("You may only see your own attendance");
           if (!isUuid(studentId)) throw notFound("Student");
           await ctx.call("students.byId", { id: studentId });
-          const rows = await this.sequelize.query<{ course_id: string; status: AttendanceStatus }>(
-            `SELECT course_id, status FROM schedule.attendance WHERE student_id = :studentId`,
-            { replacements: { studentId }, type: QueryTypes.SELECT },
-          );
-          return {
-            courses: attendanceSummary(
-              rows.map((row) => ({ courseId: row.course_id, status: row.status })),
-            ),
-          };
+          return { courses: await this.attendanceOf(studentId) };
         },
       },
 
@@ -664,6 +657,26 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
         },
       },
 
+      /**
+       * One student's attendance in one course, summarised as `GET /students/:id/attendance`
+       * does; null without a record (profiles' `full_attendance`).
+       */
+      courseAttendanceOf: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { studentId: { type: "uuid" }, courseId: { type: "uuid" } },
+        async handler(
+          this: ScheduleThis,
+          ctx: Context<{ studentId: string; courseId: string }>,
+        ): Promise<CourseAttendance | null> {
+          const [summary] = await this.attendanceOf(
+            ctx.params.studentId.toLowerCase(),
+            ctx.params.courseId.toLowerCase(),
+          );
+          return summary ?? null;
+        },
+      },
+
       attendanceOfLesson: {
         ...FAST_FAILOVER,
         visibility: "public",
@@ -753,6 +766,22 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
     },
 
     methods: {
+      /** A student's attendance per course (of one course when given). */
+      async attendanceOf(
+        this: ScheduleThis,
+        studentId: string,
+        courseId?: string,
+      ): Promise<CourseAttendance[]> {
+        const rows = await this.sequelize.query<{ course_id: string; status: AttendanceStatus }>(
+          `SELECT course_id, status FROM schedule.attendance
+           WHERE student_id = :studentId ${courseId ? "AND course_id = :courseId" : ""}`,
+          { replacements: { studentId, courseId: courseId ?? null }, type: QueryTypes.SELECT },
+        );
+        return attendanceSummary(
+          rows.map((row) => ({ courseId: row.course_id, status: row.status })),
+        );
+      },
+
       async staffAccess(this: ScheduleThis, ctx: Context, courseId: string): Promise<CourseAccess> {
         const access = await this.courseAccess(ctx, courseId);
         if (!access.staff) throw forbidden(STAFF_ONLY);

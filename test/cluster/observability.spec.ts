@@ -44,6 +44,7 @@ const NODES: [name: string, services: string][] = [
   ["gradebook", "gradebook"],
   ["schedule", "schedule"],
   ["quizzes", "quizzes"],
+  ["profiles", "profiles"],
 ];
 
 /** The JSON lines a node wrote (its stdout and stderr, as the harness keeps them). */

@@ -1,7 +1,8 @@
 /**
  * The quizzes service on nodes of its own (two replicas) over NATS and the machine's PostgreSQL:
  * the attempt rules hold when simultaneous requests land on different nodes, and a score reaches
- * the student as a notification through JetStream, once.
+ * the student as a notification through JetStream, once. The profiles service, on a node of its
+ * own, receives the perfect scores from the quizzes nodes and awards `perfect_quiz` once.
  */
 import { Cluster, eventually, http, login } from "./harness";
 
@@ -11,7 +12,7 @@ const cluster = new Cluster();
 let admin: string;
 let base: string;
 let courseId: string;
-let student: { token: string; studentId: string };
+let student: { token: string; studentId: string; userId: string };
 
 const QUESTIONS = [
   {
@@ -73,6 +74,7 @@ beforeAll(async () => {
     cluster.start("notifications", "notifications"),
     cluster.start("quizzes-1", "quizzes"),
     cluster.start("quizzes-2", "quizzes"),
+    cluster.start("profiles", "profiles"),
   ]);
   const gateway = await cluster.start("api", "api");
   await Promise.all([...workers, gateway].map((node) => cluster.ready(node)));
@@ -92,7 +94,11 @@ beforeAll(async () => {
     lastName: "Taker",
   });
   expect(registered.status).toBe(201);
-  student = { token: registered.body.accessToken, studentId: registered.body.user.studentId };
+  student = {
+    token: registered.body.accessToken,
+    studentId: registered.body.user.studentId,
+    userId: registered.body.user.id,
+  };
   const enrolled = await http(base, "POST", `/api/courses/${courseId}/students`, admin, {
     studentId: student.studentId,
   });
@@ -224,5 +230,35 @@ describe("quizzes on two nodes of their own", () => {
       return mine;
     }, 20000);
     expect(notifications[0].body).toContain("3 of 3 points");
+  });
+
+  it("awards perfect_quiz once on the profiles node, from the perfect scores of both quizzes nodes", async () => {
+    // The cases above scored 3 of 3 three times (two attempts of one quiz, one of another).
+    const perfect = (await streamMessages("quiz_scored")).filter(
+      (event) => event.studentId === student.studentId && event.score === event.maxPoints,
+    );
+    expect(perfect.length).toBeGreaterThanOrEqual(2);
+
+    await eventually(async () => {
+      const achievements = await http(
+        base,
+        "GET",
+        `/api/profiles/${student.userId}/achievements`,
+        admin,
+      );
+      expect(achievements.status).toBe(200);
+      expect(achievements.body.rows.map((row: { code: string }) => row.code)).toEqual([
+        "perfect_quiz",
+      ]);
+      const page = await http(base, "GET", "/api/notifications?pageSize=100", student.token);
+      expect(
+        page.body.rows.filter((row: { type: string }) => row.type === "achievement"),
+      ).toHaveLength(1);
+    }, 20000);
+    expect(
+      await cluster.metric("profiles", "campus_achievements_awarded_total", {
+        code: "perfect_quiz",
+      }),
+    ).toBe(1);
   });
 });

@@ -176,6 +176,37 @@ export function markers(prefix: string): () => string {
   };
 }
 
+/**
+ * A stand-in consumer in a durable group of its own on `campus`: each message of the named
+ * channels, as published, is pushed to that channel's list (filled as messages arrive).
+ */
+export async function recordChannels<Name extends string>(
+  campus: Campus,
+  group: string,
+  names: readonly Name[],
+): Promise<Record<Name, Record<string, unknown>[]>> {
+  const received = Object.fromEntries(names.map((name) => [name, []])) as unknown as Record<
+    Name,
+    Record<string, unknown>[]
+  >;
+  await campus.broker.createService({
+    name: group,
+    channels: Object.fromEntries(
+      names.map((name) => [
+        name,
+        {
+          group,
+          context: true,
+          async handler(ctx: { params: Record<string, unknown> }) {
+            received[name].push(ctx.params);
+          },
+        },
+      ]),
+    ),
+  } as never);
+  return received;
+}
+
 /** The contract's error body: name, message, code, type, and `data` only when given. */
 export function errorBody(code: number, type: string, data?: unknown) {
   return {

@@ -127,6 +127,10 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["GET /api/courses/:id/gradebook",                 401,      403,   403,     ok,    403,     ok],
   ["GET /api/students/:id/grades",                   401,      ok,    403,     ok,    403,     ok],
   ["PUT /api/courses/:id/grading",                   401,      403,   403,     ok,    403,     ok],
+  // Profiles: every signed-in user has their own; anyone's achievements are readable by any token.
+  ["GET /api/profiles/me",                           401,      ok,    ok,      ok,    ok,      ok],
+  ["PATCH /api/profiles/me",                         401,      ok,    ok,      ok,    ok,      ok],
+  ["GET /api/profiles/:userId/achievements",         401,      ok,    ok,      ok,    ok,      ok],
 ];
 
 const ERROR_TYPES: Record<Exclude<Outcome, "ok">, string> = {
@@ -509,6 +513,12 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
     path: `/api/notifications/${caller === "student (own)" ? notificationOfA : notificationOfB}/read`,
   }),
   "POST /api/notifications/read-all": async () => ({ path: "/api/notifications/read-all" }),
+
+  "GET /api/profiles/me": async () => ({ path: "/api/profiles/me" }),
+  "PATCH /api/profiles/me": async () => ({ path: "/api/profiles/me", body: { bio: "Matrix" } }),
+  "GET /api/profiles/:userId/achievements": async (caller) => ({
+    path: `/api/profiles/${(caller === "student (own)" ? studentA : studentB).userId}/achievements`,
+  }),
 
   "POST /api/courses/:id/lessons": async (caller) => ({
     path: `/api/courses/${await scheduleCourse(caller)}/lessons`,

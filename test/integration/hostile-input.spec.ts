@@ -108,7 +108,9 @@ async function fingerprint(): Promise<string> {
        (SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '')
           FROM quizzes.quizzes t) AS quizzes,
        (SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '')
-          FROM quizzes.attempts t) AS attempts`,
+          FROM quizzes.attempts t) AS attempts,
+       (SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.user_id)), '')
+          FROM profiles.profiles t) AS profiles`,
     { type: QueryTypes.SELECT },
   );
   return JSON.stringify(row);
@@ -141,7 +143,9 @@ function expectCleanError(result: HttpResult): void {
   expect(text).not.toMatch(/sequelize|SequelizeDatabaseError|\bpg\b|postgres|pglite|moleculer/i);
   expect(text).not.toMatch(/\/(work|home|usr|app|node_modules)\//);
   expect(text).not.toContain(campus.broker.nodeID);
-  expect(text).not.toMatch(/\b(students|courses|users|notifications|quizzes|api)\.[a-z]\w*/);
+  expect(text).not.toMatch(
+    /\b(students|courses|users|notifications|quizzes|profiles|api)\.[a-z]\w*/,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,6 +751,24 @@ const ENDPOINTS: Endpoint[] = [
     validBody: () => ({}),
     plausible: [404],
     emptyBody: [404],
+  },
+  {
+    name: "PATCH /api/profiles/me",
+    method: "PATCH",
+    path: () => "/api/profiles/me",
+    token: () => self.token,
+    fields: { displayName: "text", bio: "text" },
+    validBody: () => ({ displayName: "Generated name", links: ["https://example.org/me"] }),
+    // Unknown fields (the extra keys) are refused by name, never ignored.
+    plausible: [200, 422],
+    emptyBody: [200],
+    async accepted(sent, result) {
+      // Only the fields (and the keys the gateway drops) can have been sent to an accepted PATCH.
+      const kept = ["displayName", "bio", "links", "__proto__", "constructor", "prototype"];
+      expect(Object.keys(sent).filter((key) => !kept.includes(key))).toEqual([]);
+      if (typeof sent.bio === "string") expect(result.body.bio).toBe(sent.bio);
+      expect(result.body.links).toEqual(["https://example.org/me"]);
+    },
   },
   {
     name: "POST /api/notifications/read-all",

@@ -249,6 +249,9 @@ describe("every documented operation over HTTP", () => {
         () => ({ token: ids.studentToken, path: { id: ids.notification } }),
       ],
       ["notifications.markAllRead", () => ({ token: ids.studentToken })],
+      ["profiles.me", () => ({ token: ids.studentToken })],
+      ["profiles.updateMe", () => ({ token: ids.studentToken })],
+      ["profiles.achievements", () => ({ path: { userId: ids.registeredUser } })],
       // The schedule: lessons of the second course (the student is enrolled in it).
       ["schedule.createLesson", () => ({ path: { id: ids.course2 } })],
       ["schedule.createSeries", () => ({ path: { id: ids.course2 } })],
@@ -344,6 +347,7 @@ describe("every documented operation over HTTP", () => {
       if (operationId === "users.register") {
         ids.studentToken = answer.body.accessToken;
         ids.registeredStudent = answer.body.user.studentId;
+        ids.registeredUser = answer.body.user.id;
       }
       if (operationId === "assignments.create") ids.assignment = answer.body.id;
       if (operationId === "students.create") ids.student = answer.body.id;

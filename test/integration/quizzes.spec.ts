@@ -10,6 +10,7 @@ import {
   UNKNOWN_ID,
   UUID,
   ISO_TIME,
+  recordChannels,
   type Campus,
 } from "../helpers/campus";
 
@@ -21,10 +22,8 @@ let student: Awaited<ReturnType<typeof registerStudent>>;
 let classmate: Awaited<ReturnType<typeof registerStudent>>;
 let outsider: Awaited<ReturnType<typeof registerStudent>>;
 let courseId: string;
-/** What the gradebook would receive: every `grade.recorded` event, as published. */
-const gradeEvents: Record<string, unknown>[] = [];
-/** And every `grade.item.changed` event. */
-const itemEvents: Record<string, unknown>[] = [];
+/** What the gradebook would receive: every `grade.recorded` and `grade.item.changed`, as published. */
+let gradebookFeed: Record<"grade.recorded" | "grade.item.changed", Record<string, unknown>[]>;
 
 const marker = markers("q");
 
@@ -50,26 +49,11 @@ beforeAll(async () => {
     });
     expect(result.status).toBe(201);
   }
-  // A stand-in consumer of the gradebook's feed, on the same durable channel.
-  await campus.broker.createService({
-    name: "gradebook-probe",
-    channels: {
-      "grade.recorded": {
-        group: "gradebook-probe",
-        context: true,
-        async handler(ctx: { params: Record<string, unknown> }) {
-          gradeEvents.push(ctx.params);
-        },
-      },
-      "grade.item.changed": {
-        group: "gradebook-probe",
-        context: true,
-        async handler(ctx: { params: Record<string, unknown> }) {
-          itemEvents.push(ctx.params);
-        },
-      },
-    },
-  } as never);
+  // A stand-in consumer of the gradebook's feed, on the same durable channels.
+  gradebookFeed = await recordChannels(campus, "gradebook-probe", [
+    "grade.recorded",
+    "grade.item.changed",
+  ]);
 });
 afterAll(() => campus.stop());
 
@@ -785,7 +769,7 @@ describe("results leave as events", () => {
     await campus.request("DELETE", `/api/quizzes/${quiz.id}`, { token: teacher });
 
     const events = await eventually(async () => {
-      const mine = itemEvents.filter((event) => event.itemId === quiz.id);
+      const mine = gradebookFeed["grade.item.changed"].filter((event) => event.itemId === quiz.id);
       expect(mine).toHaveLength(3);
       return mine;
     });
@@ -812,7 +796,7 @@ describe("results leave as events", () => {
     await submit(quiz.id, second.body.id, [ALL_RIGHT[0]]);
 
     const events = await eventually(async () => {
-      const mine = gradeEvents.filter((event) => event.itemId === quiz.id);
+      const mine = gradebookFeed["grade.recorded"].filter((event) => event.itemId === quiz.id);
       expect(mine).toHaveLength(2);
       return mine;
     });

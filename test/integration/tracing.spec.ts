@@ -181,7 +181,7 @@ describe("tracing off", () => {
   it("leaves Sequelize's query untouched and exports nothing", async () => {
     const plain = await startCampus();
     try {
-      for (const name of ["students", "courses", "users", "notifications", "quizzes"]) {
+      for (const name of ["students", "courses", "users", "notifications", "quizzes", "profiles"]) {
         const service = plain.broker.getLocalService(name) as unknown as {
           adapter: { db: Sequelize };
         };

@@ -62,6 +62,7 @@ describe("loadConfig defaults (empty environment)", () => {
       assignments: null,
       gradebook: null,
       quizzes: null,
+      profiles: null,
     });
   });
 
@@ -164,6 +165,7 @@ describe("loadConfig reads the environment", () => {
       assignments: url,
       gradebook: url,
       quizzes: url,
+      profiles: url,
     });
   });
 
@@ -183,6 +185,7 @@ describe("loadConfig reads the environment", () => {
       assignments: "postgres://shared/db",
       gradebook: "postgres://shared/db",
       quizzes: "postgres://shared/db",
+      profiles: "postgres://shared/db",
     });
   });
 
@@ -346,7 +349,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook, quizzes",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook, quizzes, profiles",
       ),
     );
   });
@@ -444,5 +447,18 @@ describe("CACHER=off", () => {
     expect(brokerOptions(loadConfig({ LOG_FORMAT: "json" })).cacher).toBeInstanceOf(
       BoundedMemoryCacher,
     );
+  });
+});
+
+describe("the profiles service", () => {
+  it("PROFILES_DATABASE_URL overrides DATABASE_URL for profiles only", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://shared/db",
+      PROFILES_DATABASE_URL: "postgres://profiles-host/profiles",
+      LOG_FORMAT: "json",
+    });
+
+    expect(config.databaseUrls.profiles).toBe("postgres://profiles-host/profiles");
+    expect(config.databaseUrls.quizzes).toBe("postgres://shared/db");
   });
 });

@@ -11,6 +11,8 @@ import { gradebookRoutes } from "../../services/gradebook/gradebook.routes";
 import gradebookService from "../../services/gradebook/gradebook.service";
 import { quizzesRoutes } from "../../services/quizzes/quizzes.routes";
 import quizzesService from "../../services/quizzes/quizzes.service";
+import { profilesRoutes } from "../../services/profiles/profiles.routes";
+import profilesService from "../../services/profiles/profiles.service";
 import { studentsRoutes } from "../../services/students/students.routes";
 import studentsService from "../../services/students/students.service";
 import { usersRoutes } from "../../services/users/users.routes";
@@ -82,6 +84,7 @@ describe("the services' static route tables", () => {
     assignmentsRoutes,
     gradebookRoutes,
     quizzesRoutes,
+    profilesRoutes,
   ];
   // Each service as the broker builds it (its mixins applied), not started: nothing connects.
   const broker = new ServiceBroker({ logger: false });
@@ -93,6 +96,7 @@ describe("the services' static route tables", () => {
     assignmentsService,
     gradebookService,
     quizzesService,
+    profilesService,
   ].map(
     (service) =>
       broker.createService(service(config) as unknown as ServiceSchema)
