@@ -24,9 +24,10 @@ import type { Identity } from "../lib/permissions";
 import type { RouteAction, RouteTable } from "../lib/routes";
 import { cacheKeys, type CacheCleanerThis } from "./cache-cleaner.mixin";
 import type { DbServiceThis } from "./db.mixin";
+import type { CampusMeta } from "../types/service";
 
 type Params = Record<string, unknown>;
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type Meta = CampusMeta;
 type ResourceActions = "list" | "create" | "get" | "replace" | "update" | "remove";
 
 export interface ResourceDeclaration<T extends { id: string }> {

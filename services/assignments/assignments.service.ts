@@ -4,21 +4,17 @@
  * course's work (BOLA by construction: every query is bound to the assignment the access was
  * checked for). Grades leave as durable `grade.recorded` events (gradebook, notifications).
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { pageRequest, toPage, type Page } from "../../lib/paging";
-import { isThatStudent, type Identity } from "../../lib/permissions";
+import { isThatStudent } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import {
   assignmentChanges,
   categoryProblems,
@@ -42,12 +38,10 @@ import {
 import { assignmentsMigrations } from "./assignments.migrations";
 import { assignmentsRoutes } from "./assignments.routes";
 import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type AssignmentsThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type Meta = CampusMeta;
+type AssignmentsThis = DbEventsThis &
   CourseAccessThis & {
     loadAssignment(id: string, transaction?: Transaction): Promise<Assignment>;
     readableAssignment(

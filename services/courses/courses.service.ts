@@ -2,7 +2,7 @@
  * courses — the course records and the enrollments (own database), and the course's side of
  * enrollments, answered with student data from the students service in one call per page.
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, Op, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
@@ -45,21 +45,15 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import { coursesRoutes } from "./courses.routes";
 import { KeyedQueue } from "./student-locks";
 import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type CoursesThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type Meta = CampusMeta;
+type CoursesThis = DbEventsThis &
   CacheCleanerThis &
   ResourceThis<Course> & {
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;

@@ -6,7 +6,7 @@
  * Scores leave as durable events: `grade.recorded` (the student's best attempt, to the gradebook)
  * and `quiz.scored` (to the student's notifications).
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
@@ -14,17 +14,12 @@ import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countQuizSubmission, outcomeHooks } from "../../lib/metrics";
 import { pageRequest, toPage, type Page } from "../../lib/paging";
-import type { Identity } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  outboxRecord,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, outboxRecord } from "../../mixins/domain-events.mixin";
 import { traceScope } from "../../lib/tracing";
 import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 import {
   answerProblems,
   attemptDeadline,
@@ -55,10 +50,8 @@ import {
 import { quizzesMigrations } from "./quizzes.migrations";
 import { quizzesRoutes } from "./quizzes.routes";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type QuizzesThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type Meta = CampusMeta;
+type QuizzesThis = DbEventsThis &
   CourseAccessThis & {
     loadQuiz(id: string, transaction?: Transaction, lock?: "UPDATE" | "SHARE"): Promise<Quiz>;
     attemptCount(quizId: string, transaction?: Transaction): Promise<number>;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "crypto";
 import ical, { ICalEventStatus } from "ical-generator";
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
@@ -20,12 +20,8 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import type { CourseAccess } from "../courses/courses";
 import {
   attendanceSummary,
@@ -55,15 +51,9 @@ import {
 import { scheduleMigrations } from "./schedule.migrations";
 import { scheduleRoutes } from "./schedule.routes";
 import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = {
-  user?: Identity;
-  $statusCode?: number;
-  $location?: string;
-  $responseType?: string;
-  $responseHeaders?: Record<string, string>;
-};
+type Meta = CampusMeta & { $responseType?: string; $responseHeaders?: Record<string, string> };
 
 interface LessonValues {
   title: string;
@@ -75,9 +65,7 @@ interface LessonValues {
 /** Whose lessons a read lists: some courses' (a course, a student's courses) or a teacher's. */
 type LessonScope = { courseIds: string[] } | { teacherId: string };
 
-type ScheduleThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type ScheduleThis = DbEventsThis &
   CacheCleanerThis &
   CourseAccessThis & {
     staffAccess(ctx: Context, courseId: string): Promise<CourseAccess>;

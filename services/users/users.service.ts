@@ -2,7 +2,7 @@
  * users — accounts, registration, login and access tokens (own database). Registration creates
  * the student record through the students service and undoes it if the account cannot be made.
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
@@ -11,7 +11,6 @@ import { isUuid } from "../../lib/ids";
 import { countLogin, outcomeHooks } from "../../lib/metrics";
 import { containsPattern, pageRequest, toPage } from "../../lib/paging";
 import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from "./passwords";
-import type { Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { signAccessToken, type AccountState, type Role } from "../../lib/tokens";
 import { accountLinkProblems } from "./accounts";
@@ -32,16 +31,12 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import { usersRoutes } from "./users.routes";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type Meta = CampusMeta;
 
 interface UserRow {
   id: string;
@@ -77,9 +72,7 @@ function toUser(row: UserRow): User {
   };
 }
 
-type UsersThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type UsersThis = DbEventsThis &
   CacheCleanerThis & {
     settings: { config: CampusConfig };
     findRow(id: string): Promise<UserRow>;
