@@ -8,9 +8,10 @@ import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { created } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
+import { findPage, mapPage, type Page } from "../../lib/paging";
 import { isThatStudent } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
 import { DbMixin } from "../../mixins/db.mixin";
@@ -151,9 +152,7 @@ export default function assignmentsService(
             courseId: access.course.id,
           });
           const assignment = toAssignment(row.get({ plain: true }) as AssignmentRow);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/assignments/${assignment.id}`;
-          return assignment;
+          return created(ctx, `/api/assignments/${assignment.id}`, assignment);
         },
       },
 
@@ -168,8 +167,7 @@ export default function assignmentsService(
           if (!access.staff && !access.enrolled) {
             throw forbidden("Only the course's staff and students see its assignments");
           }
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.adapter.model.findAndCountAll({
+          const page = await findPage<AssignmentRow>(this.adapter.model, ctx.params, {
             where: {
               courseId: access.course.id,
               ...(access.staff ? {} : { published: true }),
@@ -178,14 +176,8 @@ export default function assignmentsService(
               ["dueAt", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toAssignment(row.get({ plain: true }) as AssignmentRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toAssignment);
         },
       },
 
@@ -364,21 +356,14 @@ export default function assignmentsService(
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ): Promise<Page<Submission>> {
           const assignment = await this.staffAssignment(ctx, ctx.params.id);
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.submission.findAndCountAll({
+          const page = await findPage<SubmissionRow>(this.models.submission, ctx.params, {
             where: { assignmentId: assignment.id },
             order: [
               ["submittedAt", "ASC"],
               ["studentId", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toSubmission(row.get({ plain: true }) as SubmissionRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toSubmission);
         },
       },
 

@@ -36,7 +36,7 @@ import {
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { idParam, isUuid } from "../../lib/ids";
 import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
-import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
+import { findPage, mapPage, pageParams, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { coursesMigrations } from "./courses.migrations";
@@ -139,6 +139,18 @@ const enrollmentModel = {
   },
   options: { tableName: "enrollments", timestamps: false },
 };
+
+/** An enrollments row as the model reads it (`numeric` arrives as a string). */
+interface EnrollmentRow {
+  courseId: string;
+  studentId: string;
+  enrolledAt: Date;
+  status: EnrollmentStatus;
+  position: number | null;
+  finalPercent: string | null;
+  finalGrade: string | null;
+  statusChangedAt: Date;
+}
 
 const DUPLICATE_CODE = {
   message: "A course with this code already exists",
@@ -390,22 +402,15 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const course = await this.findResource(ctx, ctx.params.id);
           const denial = courseStaffDenial(ctx.meta.user!, course);
           if (denial) throw forbidden("Only the course's staff may see its waitlist");
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.enrollment.findAndCountAll({
+          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
             where: { courseId: course.id, status: "waitlisted" },
             order: [["position", "ASC"]],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => ({
-              studentId: row.get("studentId") as string,
-              position: row.get("position") as number,
-              waitlistedAt: (row.get("statusChangedAt") as Date).toISOString(),
-            })),
-            count,
-            request,
-          );
+          return mapPage(page, (row) => ({
+            studentId: row.studentId,
+            position: row.position!,
+            waitlistedAt: row.statusChangedAt.toISOString(),
+          }));
         },
       },
 
@@ -585,21 +590,14 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           this: CoursesThis,
           ctx: Context<{ courseId: string; page?: number; pageSize?: number }>,
         ): Promise<Page<string>> {
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.enrollment.findAndCountAll({
+          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
             where: { courseId: ctx.params.courseId, status: SEATED },
             order: [
               ["enrolledAt", "ASC"],
               ["studentId", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => row.get("studentId") as string),
-            count,
-            request,
-          );
+          return mapPage(page, (row) => row.studentId);
         },
       },
 
@@ -622,17 +620,14 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             pageSize?: number;
           }>,
         ) {
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.enrollment.findAndCountAll({
+          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
             where: { studentId: ctx.params.studentId, status: ctx.params.status },
             order: [
               ["enrolledAt", "ASC"],
               ["courseId", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          const courseIds = rows.map((row) => row.get("courseId") as string);
+          const courseIds = page.rows.map((row) => row.courseId);
           const courses = await this.adapter.model.findAll({ where: { id: courseIds } });
           const byId = new Map(
             courses.map((row) => [
@@ -640,22 +635,22 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               toCourse(row.get({ plain: true }) as CourseRow),
             ]),
           );
-          const enrolled = rows.flatMap((row) => {
-            const course = byId.get(row.get("courseId") as string);
+          const enrolled = page.rows.flatMap((row) => {
+            const course = byId.get(row.courseId);
             return course
               ? [
                   {
                     ...course,
-                    enrolledAt: (row.get("enrolledAt") as Date).toISOString(),
-                    status: row.get("status") as EnrollmentStatus,
-                    position: row.get("position") as number | null,
-                    finalPercent: toPercent(row.get("finalPercent")),
-                    finalGrade: row.get("finalGrade") as string | null,
+                    enrolledAt: row.enrolledAt.toISOString(),
+                    status: row.status,
+                    position: row.position,
+                    finalPercent: toPercent(row.finalPercent),
+                    finalGrade: row.finalGrade,
                   },
                 ]
               : [];
           });
-          return toPage(enrolled, count, request);
+          return { ...page, rows: enrolled };
         },
       },
     },

@@ -37,7 +37,7 @@ import {
   type QuizScored,
   type UserRegistered,
 } from "./notifications";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
+import { findPage, mapPage, type Page } from "../../lib/paging";
 import type { Identity } from "../../lib/permissions";
 import { notificationsMigrations } from "./notifications.migrations";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
@@ -104,25 +104,18 @@ export default function notificationsService(
           this: NotificationsThis,
           ctx: Context<{ page?: number; pageSize?: number; unread?: boolean }, Meta>,
         ): Promise<Page<Notification>> {
-          const request = pageRequest(ctx.params);
           const where: WhereOptions = { userId: ctx.meta.user!.id };
           if (ctx.params.unread !== undefined) {
             Object.assign(where, { readAt: ctx.params.unread ? null : { [Op.ne]: null } });
           }
-          const { rows, count } = await this.adapter.model.findAndCountAll({
+          const page = await findPage<NotificationRow>(this.adapter.model, ctx.params, {
             where,
             order: [
               ["createdAt", "DESC"],
               ["id", "DESC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toNotification(row.get({ plain: true }) as NotificationRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toNotification);
         },
       },
 

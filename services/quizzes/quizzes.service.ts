@@ -10,10 +10,11 @@ import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { created } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countQuizSubmission, outcomeHooks } from "../../lib/metrics";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
+import { findPage, mapPage, type Page } from "../../lib/paging";
 import type { CourseAccess } from "../courses/courses";
 import { DbMixin } from "../../mixins/db.mixin";
 import { DomainEventsMixin, outboxRecord } from "../../mixins/domain-events.mixin";
@@ -285,9 +286,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             maxPoints: maxPointsOf(questions),
           });
           const quiz = toQuiz(row.get({ plain: true }) as QuizRow);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/quizzes/${quiz.id}`;
-          return quiz;
+          return created(ctx, `/api/quizzes/${quiz.id}`, quiz);
         },
       },
 
@@ -301,21 +300,20 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           const access = await this.courseAccess(ctx, ctx.params.id);
           if (!access.staff && !access.enrolled)
             throw forbidden("Only the course's staff and enrolled students see its quizzes");
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.adapter.model.findAndCountAll({
-            where: {
-              courseId: access.course.id,
-              ...(access.staff ? {} : { published: true }),
-            },
-            order: [
-              ["createdAt", "ASC"],
-              ["id", "ASC"],
-            ],
-            limit: request.pageSize,
-            offset: request.offset,
-          });
-          const quizzes = rows.map((row) => toQuiz(row.get({ plain: true }) as QuizRow));
-          return toPage(access.staff ? quizzes : quizzes.map(studentQuiz), count, request);
+          const page = mapPage(
+            await findPage<QuizRow>(this.adapter.model, ctx.params, {
+              where: {
+                courseId: access.course.id,
+                ...(access.staff ? {} : { published: true }),
+              },
+              order: [
+                ["createdAt", "ASC"],
+                ["id", "ASC"],
+              ],
+            }),
+            toQuiz,
+          );
+          return access.staff ? page : mapPage(page, studentQuiz);
         },
       },
 
@@ -451,7 +449,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
                 const now = new Date();
                 const denial = startDenial(locked, made, locked.maxAttempts, now);
                 if (denial) throw conflict(DENIALS[denial], denial);
-                const created = await this.models.attempt.create(
+                const attempt = await this.models.attempt.create(
                   {
                     quizId: locked.id,
                     studentId,
@@ -462,11 +460,13 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
                   },
                   { transaction },
                 );
-                return created.get({ plain: true }) as AttemptRow;
+                return attempt.get({ plain: true }) as AttemptRow;
               });
-              ctx.meta.$statusCode = 201;
-              ctx.meta.$location = `/api/quizzes/${quiz.id}/attempts/${row.id}`;
-              return toAttempt(row, quiz);
+              return created(
+                ctx,
+                `/api/quizzes/${quiz.id}/attempts/${row.id}`,
+                toAttempt(row, quiz),
+              );
             } catch (err) {
               // Another start took this number first: count again (the limit may now be reached).
               if (!(err instanceof UniqueConstraintError)) throw err;
@@ -536,26 +536,15 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             staffOnly(await this.courseAccess(ctx, quiz.courseId));
             where = { quizId: quiz.id };
           }
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.attempt.findAndCountAll({
+          const page = await findPage<AttemptRow>(this.models.attempt, ctx.params, {
             where: where as never,
             order: [
               ["startedAt", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          const attempts = await this.closeExpired(
-            ctx,
-            quiz,
-            rows.map((row) => row.get({ plain: true }) as AttemptRow),
-          );
-          return toPage(
-            attempts.map((row) => toAttemptSummary(row, quiz.maxPoints)),
-            count,
-            request,
-          );
+          const attempts = { ...page, rows: await this.closeExpired(ctx, quiz, page.rows) };
+          return mapPage(attempts, (row) => toAttemptSummary(row, quiz.maxPoints));
         },
       },
 

@@ -10,6 +10,7 @@ import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
+import { created } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countScheduleConflict } from "../../lib/metrics";
@@ -218,9 +219,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           const slots = [{ startsAt: slot.start.toJSDate(), endsAt: slot.end.toJSDate() }];
           const [lesson] = await this.insertLessons(slots, access.course.id, null, values);
           await this.lessonsChanged(ctx);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/lessons/${lesson.id}`;
-          return lesson;
+          return created(ctx, `/api/lessons/${lesson.id}`, lesson);
         },
       },
 
@@ -260,9 +259,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           const seriesId = randomUUID();
           const lessons = await this.insertLessons(slots, access.course.id, seriesId, values);
           await this.lessonsChanged(ctx);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/lessons/${lessons[0].id}`;
-          return { seriesId, lessons };
+          return created(ctx, `/api/lessons/${lessons[0].id}`, { seriesId, lessons });
         },
       },
 
@@ -546,9 +543,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
             { replacements: { userId: ctx.meta.user!.id, hash: feedTokenHash(token) } },
           );
           const url = feedUrl(publicBase, token);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = url;
-          return { url };
+          return created(ctx, url, { url });
         },
       },
 

@@ -7,9 +7,10 @@ import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
+import { created } from "../../lib/responses";
 import { isUuid } from "../../lib/ids";
 import { countLogin, outcomeHooks } from "../../lib/metrics";
-import { containsPattern, pageRequest, toPage } from "../../lib/paging";
+import { containsPattern, findPage, mapPage } from "../../lib/paging";
 import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from "./passwords";
 import type { Student } from "../students/students";
 import { signAccessToken, type AccountState, type Role } from "../../lib/tokens";
@@ -197,9 +198,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             );
             throw err;
           }
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = "/api/auth/me";
-          return this.issueToken(user, 0);
+          return created(ctx, "/api/auth/me", this.issueToken(user, 0));
         },
       },
 
@@ -279,25 +278,18 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           this: UsersThis,
           ctx: Context<{ page?: number; pageSize?: number; search?: string; role?: Role }>,
         ) {
-          const request = pageRequest(ctx.params);
           const where: WhereOptions = {};
           if (ctx.params.search)
             Object.assign(where, { email: { [Op.iLike]: containsPattern(ctx.params.search) } });
           if (ctx.params.role) Object.assign(where, { role: ctx.params.role });
-          const { rows, count } = await this.adapter.model.findAndCountAll({
+          const page = await findPage<UserRow>(this.adapter.model, ctx.params, {
             where,
             order: [
               ["email", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toUser(row.get({ plain: true }) as UserRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toUser);
         },
       },
 
@@ -322,9 +314,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             role: ctx.params.role,
             studentId: ctx.params.studentId ?? null,
           });
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/users/${user.id}`;
-          return user;
+          return created(ctx, `/api/users/${user.id}`, user);
         },
       },
 

@@ -1,0 +1,13 @@
+/**
+ * How an action answers something other than 200: the gateway sends `ctx.meta.$statusCode` and
+ * `ctx.meta.$location` as the status and the Location header.
+ */
+import type { Context } from "moleculer";
+import type { CampusMeta } from "../types/service";
+
+/** 201 Created, with the address of what was created; returns the body unchanged. */
+export function created<T>(ctx: Context<unknown, CampusMeta>, location: string, body: T): T {
+  ctx.meta.$statusCode = 201;
+  ctx.meta.$location = location;
+  return body;
+}
