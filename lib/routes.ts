@@ -74,6 +74,52 @@ export function resourceRoutes(
   };
 }
 
+/** Every signed-in role; and a course's staff roles (the actions check who is staff of which course). */
+export const EVERYONE = ["admin", "teacher", "student"] as const;
+export const STAFF = ["admin", "teacher"] as const;
+
+type CourseItemAction = "create" | "list" | "get" | "update" | "remove";
+
+/**
+ * The five routes of a course's items (assignments, quizzes): created and listed under their
+ * course (`POST|GET /courses/:id/<plural>`), then read, changed and removed at `/<plural>/:id`.
+ * Staff roles write, every role reads; the actions check course staff and enrollment.
+ */
+export function courseItemRoutes(
+  plural: string,
+  fields: ActionParams,
+  patchFields: ActionParams,
+): Record<CourseItemAction, RouteAction> {
+  const id = { id: idParam };
+  return {
+    create: {
+      rest: `POST /courses/:id/${plural}`,
+      permissions: STAFF,
+      params: { $$strict: "remove", ...id, ...fields },
+    },
+    list: {
+      rest: `GET /courses/:id/${plural}`,
+      permissions: EVERYONE,
+      params: { $$strict: "remove", ...id, ...pageParams },
+    },
+    get: {
+      rest: `GET /${plural}/:id`,
+      permissions: EVERYONE,
+      params: { $$strict: "remove", ...id },
+    },
+    update: {
+      rest: `PATCH /${plural}/:id`,
+      permissions: STAFF,
+      params: { $$strict: "remove", ...id, ...patchFields },
+    },
+    remove: {
+      rest: `DELETE /${plural}/:id`,
+      permissions: STAFF,
+      params: { $$strict: "remove", ...id },
+    },
+  };
+}
+
 interface RestSchema {
   name: string;
   settings?: { rest?: unknown };
