@@ -163,20 +163,14 @@ export default function assignmentsService(
           this: AssignmentsThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ): Promise<Page<Assignment>> {
-          const access = await this.courseAccess(ctx, ctx.params.id);
-          if (!access.staff && !access.enrolled) {
-            throw forbidden("Only the course's staff and students see its assignments");
-          }
-          const page = await findPage<AssignmentRow>(this.adapter.model, ctx.params, {
-            where: {
-              courseId: access.course.id,
-              ...(access.staff ? {} : { published: true }),
-            },
-            order: [
+          const { page } = await this.visibleCourseItems<AssignmentRow>(
+            ctx,
+            [
               ["dueAt", "ASC"],
               ["id", "ASC"],
             ],
-          });
+            "Only the course's staff and students see its assignments",
+          );
           return mapPage(page, toAssignment);
         },
       },

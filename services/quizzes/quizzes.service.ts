@@ -297,23 +297,16 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           this: QuizzesThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ): Promise<Page<Quiz | StudentQuiz>> {
-          const access = await this.courseAccess(ctx, ctx.params.id);
-          if (!access.staff && !access.enrolled)
-            throw forbidden("Only the course's staff and enrolled students see its quizzes");
-          const page = mapPage(
-            await findPage<QuizRow>(this.adapter.model, ctx.params, {
-              where: {
-                courseId: access.course.id,
-                ...(access.staff ? {} : { published: true }),
-              },
-              order: [
-                ["createdAt", "ASC"],
-                ["id", "ASC"],
-              ],
-            }),
-            toQuiz,
+          const { access, page } = await this.visibleCourseItems<QuizRow>(
+            ctx,
+            [
+              ["createdAt", "ASC"],
+              ["id", "ASC"],
+            ],
+            "Only the course's staff and enrolled students see its quizzes",
           );
-          return access.staff ? page : mapPage(page, studentQuiz);
+          const quizzes = mapPage(page, toQuiz);
+          return access.staff ? quizzes : mapPage(quizzes, studentQuiz);
         },
       },
 
