@@ -11,3 +11,9 @@ export function created<T>(ctx: Context<unknown, CampusMeta>, location: string, 
   ctx.meta.$location = location;
   return body;
 }
+
+/** 204 No Content: the change is done and there is nothing to answer. */
+export function noContent(ctx: Context<unknown, CampusMeta>): null {
+  ctx.meta.$statusCode = 204;
+  return null;
+}

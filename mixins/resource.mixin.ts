@@ -8,7 +8,7 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Op, type WhereOptions } from "sequelize";
 import { forbidden, notFound } from "../lib/errors";
-import { created } from "../lib/responses";
+import { created, noContent } from "../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { idParam, isUuid } from "../lib/ids";
 import {
@@ -133,8 +133,7 @@ export function ResourceMixin<T extends { id: string }>(
         ...routes.actions.remove,
         async handler(this: This<T>, ctx: Context<{ id: string }, Meta>): Promise<null> {
           await this.removeResource(ctx, await this.findResource(ctx, ctx.params.id));
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 

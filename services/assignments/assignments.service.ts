@@ -8,7 +8,7 @@ import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
-import { created } from "../../lib/responses";
+import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { findPage, mapPage, type Page } from "../../lib/paging";
@@ -289,8 +289,7 @@ export default function assignmentsService(
             };
             await this.recordEvent(ctx, transaction, "grade.item.changed", event);
           });
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 

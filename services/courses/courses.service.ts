@@ -34,6 +34,7 @@ import {
   type WaitlistEntry,
 } from "./courses";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { noContent } from "../../lib/responses";
 import { idParam, isUuid } from "../../lib/ids";
 import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
 import { findPage, mapPage, pageParams, type Page } from "../../lib/paging";
@@ -387,8 +388,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             ...enrollmentKeys(courseId, studentId),
             ...result.promoted.map((id) => cacheKeys.startingWith("courses.coursesOfStudent", id)),
           ]);
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 

@@ -10,7 +10,7 @@ import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
-import { created } from "../../lib/responses";
+import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countQuizSubmission, outcomeHooks } from "../../lib/metrics";
@@ -389,8 +389,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             await this.adapter.model.destroy({ where: { id: locked.id }, transaction });
             await this.recordItemChange(ctx, transaction, locked, true);
           });
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 

@@ -10,7 +10,7 @@ import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
-import { created } from "../../lib/responses";
+import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countScheduleConflict } from "../../lib/metrics";
@@ -402,8 +402,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
             }
           });
           await this.lessonsChanged(ctx);
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 

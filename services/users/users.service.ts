@@ -7,7 +7,7 @@ import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
-import { created } from "../../lib/responses";
+import { created, noContent } from "../../lib/responses";
 import { isUuid } from "../../lib/ids";
 import { countLogin, outcomeHooks } from "../../lib/metrics";
 import { containsPattern, findPage, mapPage } from "../../lib/paging";
@@ -378,8 +378,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           }
           await this.adapter.model.destroy({ where: { id: row.id } });
           await this.invalidate(ctx, this.accountKeys(row.id));
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 
