@@ -32,6 +32,15 @@ export function routeTable<Actions extends Record<string, RouteAction>>(
   return table;
 }
 
+/** One route: its method and path, who may call it, and its params (unknown keys removed). */
+export function route(
+  rest: string,
+  permissions: readonly Permission[],
+  params: ActionParams = {},
+): RouteAction {
+  return { rest, permissions, params: { $$strict: "remove", ...params } };
+}
+
 type ResourceAction = "list" | "create" | "get" | "replace" | "update" | "remove";
 
 /**
@@ -45,36 +54,16 @@ export function resourceRoutes(
 ): Record<ResourceAction, RouteAction> {
   const id = { id: idParam };
   return {
-    list: {
-      rest: "GET /",
-      permissions: permissions.list,
-      params: { $$strict: "remove", ...pageParams, ...searchParams },
-    },
-    create: {
-      rest: "POST /",
-      permissions: permissions.create,
-      params: { $$strict: "remove", ...fields },
-    },
-    get: { rest: "GET /:id", permissions: permissions.get, params: { $$strict: "remove", ...id } },
-    replace: {
-      rest: "PUT /:id",
-      permissions: permissions.replace,
-      params: { $$strict: "remove", ...id, ...fields },
-    },
-    update: {
-      rest: "PATCH /:id",
-      permissions: permissions.update,
-      params: { $$strict: "remove", ...id, ...patchFields },
-    },
-    remove: {
-      rest: "DELETE /:id",
-      permissions: permissions.remove,
-      params: { $$strict: "remove", ...id },
-    },
+    list: route("GET /", permissions.list, { ...pageParams, ...searchParams }),
+    create: route("POST /", permissions.create, fields),
+    get: route("GET /:id", permissions.get, id),
+    replace: route("PUT /:id", permissions.replace, { ...id, ...fields }),
+    update: route("PATCH /:id", permissions.update, { ...id, ...patchFields }),
+    remove: route("DELETE /:id", permissions.remove, id),
   };
 }
 
-/** Every signed-in role; and a course's staff roles (the actions check who is staff of which course). */
+/** Every signed-in role, and a course's staff roles (the actions check whose course it is). */
 export const EVERYONE = ["admin", "teacher", "student"] as const;
 export const STAFF = ["admin", "teacher"] as const;
 
@@ -91,32 +80,13 @@ export function courseItemRoutes(
   patchFields: ActionParams,
 ): Record<CourseItemAction, RouteAction> {
   const id = { id: idParam };
+  const items = `/courses/:id/${plural}`;
   return {
-    create: {
-      rest: `POST /courses/:id/${plural}`,
-      permissions: STAFF,
-      params: { $$strict: "remove", ...id, ...fields },
-    },
-    list: {
-      rest: `GET /courses/:id/${plural}`,
-      permissions: EVERYONE,
-      params: { $$strict: "remove", ...id, ...pageParams },
-    },
-    get: {
-      rest: `GET /${plural}/:id`,
-      permissions: EVERYONE,
-      params: { $$strict: "remove", ...id },
-    },
-    update: {
-      rest: `PATCH /${plural}/:id`,
-      permissions: STAFF,
-      params: { $$strict: "remove", ...id, ...patchFields },
-    },
-    remove: {
-      rest: `DELETE /${plural}/:id`,
-      permissions: STAFF,
-      params: { $$strict: "remove", ...id },
-    },
+    create: route(`POST ${items}`, STAFF, { ...id, ...fields }),
+    list: route(`GET ${items}`, EVERYONE, { ...id, ...pageParams }),
+    get: route(`GET /${plural}/:id`, EVERYONE, id),
+    update: route(`PATCH /${plural}/:id`, STAFF, { ...id, ...patchFields }),
+    remove: route(`DELETE /${plural}/:id`, STAFF, id),
   };
 }
 
