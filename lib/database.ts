@@ -5,7 +5,7 @@
  */
 import { createHash } from "crypto";
 import { Client } from "pg";
-import { Sequelize } from "sequelize";
+import { DataTypes, Sequelize } from "sequelize";
 import { SequelizeStorage, Umzug } from "umzug";
 
 /** One step of a service's schema: the SQL it runs, written for the service's own schema. */
@@ -16,6 +16,10 @@ export interface Migration {
 
 /** The first column of every table of a service's own records: a generated uuid. */
 export const RECORD_ID = "id uuid PRIMARY KEY DEFAULT gen_random_uuid()";
+/** The model attribute of that `id` column: a new object per model (sequelize writes into it). */
+export function recordIdAttribute() {
+  return { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 };
+}
 /** The last columns of such a table, which the models' timestamps fill. */
 export const RECORD_TIMESTAMPS = `created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()`;

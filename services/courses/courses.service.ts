@@ -5,6 +5,7 @@
 import type { Context } from "moleculer";
 import { DataTypes, Op, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
@@ -111,7 +112,7 @@ export const GRADEBOOK_FINAL_GRADES = "gradebook.finalGrades";
 const courseModel = {
   name: "course",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     code: { type: DataTypes.STRING(32), allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },
     description: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },

@@ -6,6 +6,7 @@
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
@@ -68,7 +69,7 @@ const STUDENTS_PER_LOOKUP = 1000;
 const notificationModel = {
   name: "notification",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     userId: { type: DataTypes.UUID, allowNull: false },
     type: { type: DataTypes.STRING(40), allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },

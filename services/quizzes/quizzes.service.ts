@@ -9,6 +9,7 @@
 import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
@@ -75,7 +76,7 @@ type QuizzesThis = DbEventsThis &
 const quizModel = {
   name: "quiz",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     courseId: { type: DataTypes.UUID, allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },
     questions: { type: DataTypes.JSONB, allowNull: false },
@@ -93,7 +94,7 @@ const quizModel = {
 const attemptModel = {
   name: "attempt",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     quizId: { type: DataTypes.UUID, allowNull: false },
     studentId: { type: DataTypes.UUID, allowNull: false },
     number: { type: DataTypes.INTEGER, allowNull: false },

@@ -9,6 +9,7 @@ import ical, { ICalEventStatus } from "ical-generator";
 import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
@@ -97,7 +98,7 @@ type ScheduleThis = DbEventsThis &
 const lessonModel = {
   name: "lesson",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     courseId: { type: DataTypes.UUID, allowNull: false },
     seriesId: { type: DataTypes.UUID, allowNull: true },
     title: { type: DataTypes.STRING(200), allowNull: false },

@@ -5,6 +5,7 @@
 import type { Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, forbidden, notFound } from "../../lib/errors";
 import { idParam } from "../../lib/ids";
@@ -35,7 +36,7 @@ type StudentsThis = DbEventsThis & CacheCleanerThis & ResourceThis<Student>;
 const studentModel = {
   name: "student",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     firstName: { type: DataTypes.STRING(100), allowNull: false },
     lastName: { type: DataTypes.STRING(100), allowNull: false },
     email: { type: DataTypes.STRING(254), allowNull: false },

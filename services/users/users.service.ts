@@ -5,6 +5,7 @@
 import type { Context } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
@@ -98,7 +99,7 @@ type UsersThis = DbEventsThis &
 const userModel = {
   name: "user",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     email: { type: DataTypes.STRING(254), allowNull: false },
     passwordHash: { type: DataTypes.TEXT, allowNull: false },
     role: { type: DataTypes.STRING(16), allowNull: false },
