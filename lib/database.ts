@@ -5,13 +5,24 @@
  */
 import { createHash } from "crypto";
 import { Client } from "pg";
-import { QueryInterface, Sequelize } from "sequelize";
+import { DataTypes, Sequelize } from "sequelize";
 import { SequelizeStorage, Umzug } from "umzug";
 
+/** One step of a service's schema: the SQL it runs, written for the service's own schema. */
 export interface Migration {
   name: string;
-  up(queryInterface: QueryInterface, schema: string): Promise<void>;
+  sql(schema: string): string;
 }
+
+/** The first column of every table of a service's own records: a generated uuid. */
+export const RECORD_ID = "id uuid PRIMARY KEY DEFAULT gen_random_uuid()";
+/** The model attribute of that `id` column: a new object per model (sequelize writes into it). */
+export function recordIdAttribute() {
+  return { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 };
+}
+/** The last columns of such a table, which the models' timestamps fill. */
+export const RECORD_TIMESTAMPS = `created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()`;
 
 export interface SequelizeConnectionOptions {
   dialect: "postgres";
@@ -71,11 +82,12 @@ export async function migrate(
   try {
     await lockClient.query("SELECT pg_advisory_lock($1::bigint)", [key]);
     await sequelize.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    const queryInterface = sequelize.getQueryInterface();
     const umzug = new Umzug({
       migrations: migrations.map((migration) => ({
         name: migration.name,
-        up: () => migration.up(queryInterface, schema),
+        up: async () => {
+          await sequelize.query(migration.sql(schema));
+        },
       })),
       storage: new SequelizeStorage({ sequelize, schema, tableName: "migrations" }),
       logger: undefined,

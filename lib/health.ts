@@ -104,3 +104,11 @@ export function healthRoute() {
     },
   };
 }
+
+/**
+ * The listener settings of every node's moleculer-web service (the gateway, or a node's
+ * health-only one): PORT on every interface, and none of moleculer-web's own request logs.
+ */
+export function listenerSettings(port: number) {
+  return { port, ip: "0.0.0.0", logRequest: null, logResponse: null };
+}

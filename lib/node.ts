@@ -6,7 +6,7 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { brokerOptions } from "../moleculer.config";
 import { ConfigError, type CampusConfig, type DatabaseOwner, type ServiceName } from "./config";
-import { healthRoute } from "./health";
+import { healthRoute, listenerSettings } from "./health";
 
 type ServiceFactory = (config: CampusConfig) => unknown;
 
@@ -25,13 +25,7 @@ function healthOnlyService(config: CampusConfig): ServiceSchema {
   return {
     name: "health",
     mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
-    settings: {
-      port: config.port,
-      ip: "0.0.0.0",
-      logRequest: null,
-      logResponse: null,
-      routes: [healthRoute()],
-    },
+    settings: { ...listenerSettings(config.port), routes: [healthRoute()] },
   } as ServiceSchema;
 }
 

@@ -15,8 +15,7 @@ export const OUTBOX_CLAIM_SECONDS = 30;
 export function outboxMigration(name: string): Migration {
   return {
     name,
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         CREATE TABLE "${schema}".outbox (
           id uuid PRIMARY KEY,
           seq bigserial NOT NULL,
@@ -28,8 +27,7 @@ export function outboxMigration(name: string): Migration {
           created_at timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX outbox_seq_idx ON "${schema}".outbox (seq);
-      `);
-    },
+      `,
   };
 }
 

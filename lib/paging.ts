@@ -3,6 +3,7 @@
  * Values arrive as query strings; the validator converts and bounds them, these functions turn
  * them into safe SQL fragments.
  */
+import type { FindOptions, Model, ModelStatic } from "sequelize";
 import { invalid } from "./errors";
 
 export const MAX_PAGE_SIZE = 100;
@@ -55,6 +56,33 @@ export function toPage<T>(rows: T[], total: number, request: PageRequest): Page<
     pageSize: request.pageSize,
     totalPages: Math.ceil(total / request.pageSize),
   };
+}
+
+/**
+ * One page of a model's rows in `query`'s filter and order (the order should end with a unique
+ * column so pages are stable), as plain objects keyed by the model's attributes.
+ */
+export async function findPage<Row>(
+  model: ModelStatic<Model>,
+  params: { page?: number; pageSize?: number },
+  query: Pick<FindOptions, "where" | "order">,
+): Promise<Page<Row>> {
+  const request = pageRequest(params);
+  const { rows, count } = await model.findAndCountAll({
+    ...query,
+    limit: request.pageSize,
+    offset: request.offset,
+  });
+  return toPage(
+    rows.map((row) => row.get({ plain: true }) as Row),
+    count,
+    request,
+  );
+}
+
+/** The same page with each row turned into what the API answers. */
+export function mapPage<T, U>(page: Page<T>, toItem: (row: T) => U): Page<U> {
+  return { ...page, rows: page.rows.map(toItem) };
 }
 
 export type SortOrder = [string, "ASC" | "DESC"][];

@@ -32,6 +32,15 @@ export function routeTable<Actions extends Record<string, RouteAction>>(
   return table;
 }
 
+/** One route: its method and path, who may call it, and its params (unknown keys removed). */
+export function route(
+  rest: string,
+  permissions: readonly Permission[],
+  params: ActionParams = {},
+): RouteAction {
+  return { rest, permissions, params: { $$strict: "remove", ...params } };
+}
+
 type ResourceAction = "list" | "create" | "get" | "replace" | "update" | "remove";
 
 /**
@@ -45,32 +54,39 @@ export function resourceRoutes(
 ): Record<ResourceAction, RouteAction> {
   const id = { id: idParam };
   return {
-    list: {
-      rest: "GET /",
-      permissions: permissions.list,
-      params: { $$strict: "remove", ...pageParams, ...searchParams },
-    },
-    create: {
-      rest: "POST /",
-      permissions: permissions.create,
-      params: { $$strict: "remove", ...fields },
-    },
-    get: { rest: "GET /:id", permissions: permissions.get, params: { $$strict: "remove", ...id } },
-    replace: {
-      rest: "PUT /:id",
-      permissions: permissions.replace,
-      params: { $$strict: "remove", ...id, ...fields },
-    },
-    update: {
-      rest: "PATCH /:id",
-      permissions: permissions.update,
-      params: { $$strict: "remove", ...id, ...patchFields },
-    },
-    remove: {
-      rest: "DELETE /:id",
-      permissions: permissions.remove,
-      params: { $$strict: "remove", ...id },
-    },
+    list: route("GET /", permissions.list, { ...pageParams, ...searchParams }),
+    create: route("POST /", permissions.create, fields),
+    get: route("GET /:id", permissions.get, id),
+    replace: route("PUT /:id", permissions.replace, { ...id, ...fields }),
+    update: route("PATCH /:id", permissions.update, { ...id, ...patchFields }),
+    remove: route("DELETE /:id", permissions.remove, id),
+  };
+}
+
+/** Every signed-in role, and a course's staff roles (the actions check whose course it is). */
+export const EVERYONE = ["admin", "teacher", "student"] as const;
+export const STAFF = ["admin", "teacher"] as const;
+
+type CourseItemAction = "create" | "list" | "get" | "update" | "remove";
+
+/**
+ * The five routes of a course's items (assignments, quizzes): created and listed under their
+ * course (`POST|GET /courses/:id/<plural>`), then read, changed and removed at `/<plural>/:id`.
+ * Staff roles write, every role reads; the actions check course staff and enrollment.
+ */
+export function courseItemRoutes(
+  plural: string,
+  fields: ActionParams,
+  patchFields: ActionParams,
+): Record<CourseItemAction, RouteAction> {
+  const id = { id: idParam };
+  const items = `/courses/:id/${plural}`;
+  return {
+    create: route(`POST ${items}`, STAFF, { ...id, ...fields }),
+    list: route(`GET ${items}`, EVERYONE, { ...id, ...pageParams }),
+    get: route(`GET /${plural}/:id`, EVERYONE, id),
+    update: route(`PATCH /${plural}/:id`, STAFF, { ...id, ...patchFields }),
+    remove: route(`DELETE /${plural}/:id`, STAFF, id),
   };
 }
 

@@ -4,14 +4,29 @@
  * records belong to a course (schedule, assignments, gradebook, quizzes).
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { notFound } from "../lib/errors";
+import type { Order } from "sequelize";
+import { forbidden, notFound } from "../lib/errors";
 import { isUuid } from "../lib/ids";
+import { findPage, type Page } from "../lib/paging";
 import type { Identity } from "../lib/permissions";
 import type { CourseAccess } from "../services/courses/courses";
+import type { DbServiceThis } from "./db.mixin";
+
+type CourseItemsParams = { id: string; page?: number; pageSize?: number };
 
 export interface CourseAccessThis {
   /** 404 for an unknown (or malformed) course id. */
   courseAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
+  /**
+   * One page of course `ctx.params.id`'s items (the service's main model, with `courseId` and
+   * `published`) as the caller may see them: all for the course's staff, the published ones for
+   * its enrolled students; anyone else gets 403 `refusal`.
+   */
+  visibleCourseItems<Row>(
+    ctx: Context<CourseItemsParams>,
+    order: Order,
+    refusal: string,
+  ): Promise<{ access: CourseAccess; page: Page<Row> }>;
 }
 
 export const CourseAccessMixin: Partial<ServiceSchema> = {
@@ -23,6 +38,21 @@ export const CourseAccessMixin: Partial<ServiceSchema> = {
         courseId,
         user: { id: user.id, role: user.role, studentId: user.studentId },
       });
+    },
+
+    async visibleCourseItems<Row>(
+      this: DbServiceThis & CourseAccessThis,
+      ctx: Context<CourseItemsParams>,
+      order: Order,
+      refusal: string,
+    ): Promise<{ access: CourseAccess; page: Page<Row> }> {
+      const access = await this.courseAccess(ctx, ctx.params.id);
+      if (!access.staff && !access.enrolled) throw forbidden(refusal);
+      const page = await findPage<Row>(this.adapter.model, ctx.params, {
+        where: { courseId: access.course.id, ...(access.staff ? {} : { published: true }) },
+        order,
+      });
+      return { access, page };
     },
   },
 };

@@ -8,15 +8,16 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Op, type WhereOptions } from "sequelize";
 import { forbidden, notFound } from "../lib/errors";
+import { created, noContent } from "../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { idParam, isUuid } from "../lib/ids";
 import {
   containsPattern,
+  findPage,
+  mapPage,
   pageParams,
-  pageRequest,
   parseSort,
   searchParams,
-  toPage,
   type Page,
   type SortOrder,
 } from "../lib/paging";
@@ -24,9 +25,10 @@ import type { Identity } from "../lib/permissions";
 import type { RouteAction, RouteTable } from "../lib/routes";
 import { cacheKeys, type CacheCleanerThis } from "./cache-cleaner.mixin";
 import type { DbServiceThis } from "./db.mixin";
+import type { CampusMeta } from "../types/service";
 
 type Params = Record<string, unknown>;
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type Meta = CampusMeta;
 type ResourceActions = "list" | "create" | "get" | "replace" | "update" | "remove";
 
 export interface ResourceDeclaration<T extends { id: string }> {
@@ -66,8 +68,6 @@ export function ResourceMixin<T extends { id: string }>(
 ): Partial<ServiceSchema> {
   const { routes, entity, toResource } = declaration;
   const name = routes.name;
-  const plain = (row: { get(options: { plain: true }): unknown }) =>
-    toResource(row.get({ plain: true }) as Record<string, unknown>);
 
   async function write(this: This<T>, ctx: Context<Params, Meta>, changes: Partial<T>) {
     // A record the caller may not even read is refused before it is looked up: the same 403
@@ -98,9 +98,7 @@ export function ResourceMixin<T extends { id: string }>(
         ...routes.actions.create,
         async handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
           const resource = await this.createResource(ctx, ctx.params);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/${name}/${resource.id}`;
-          return resource;
+          return created(ctx, `/api/${name}/${resource.id}`, resource);
         },
       },
 
@@ -135,8 +133,7 @@ export function ResourceMixin<T extends { id: string }>(
         ...routes.actions.remove,
         async handler(this: This<T>, ctx: Context<{ id: string }, Meta>): Promise<null> {
           await this.removeResource(ctx, await this.findResource(ctx, ctx.params.id));
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 
@@ -188,7 +185,6 @@ export function ResourceMixin<T extends { id: string }>(
           this: This<T>,
           ctx: Context<{ page?: number; pageSize?: number; search?: string; sort?: string }>,
         ): Promise<Page<T>> {
-          const request = pageRequest(ctx.params);
           const order = parseSort(
             ctx.params.sort,
             declaration.sort.fields,
@@ -201,13 +197,11 @@ export function ResourceMixin<T extends { id: string }>(
               [Op.or]: declaration.search.map((column) => ({ [column]: { [Op.iLike]: pattern } })),
             };
           }
-          const { rows, count } = await this.adapter.model.findAndCountAll({
+          const page = await findPage<Record<string, unknown>>(this.adapter.model, ctx.params, {
             where,
             order,
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(rows.map(plain), count, request);
+          return mapPage(page, toResource);
         },
       },
     },

@@ -12,7 +12,7 @@ import { docsRoutes } from "./docs-route";
 import { invalid, methodNotAllowed, toHttpError, unauthorized, uriTooLong } from "../../lib/errors";
 import { decideMethod, requestPath, type AliasResolver } from "./method-routing";
 import { bodyDecoder, type DecodableRequest } from "./body-decoding";
-import { healthRoute } from "../../lib/health";
+import { healthRoute, listenerSettings } from "../../lib/health";
 import {
   countRateLimitedRequest,
   errorLogLevel,
@@ -195,11 +195,8 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     name: "api",
     mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
     settings: {
-      port: config.port,
-      ip: "0.0.0.0",
       // One access line per request instead (http-observability.ts, from httpHandler).
-      logRequest: null,
-      logResponse: null,
+      ...listenerSettings(config.port),
       logRequestParams: null,
       logResponseData: null,
       log4XXResponses: false,

@@ -1,14 +1,13 @@
-import type { Migration } from "../../lib/database";
+import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
 import { outboxMigration } from "../../lib/outbox";
 
 export const assignmentsMigrations: Migration[] = [
   {
     name: "001-create-assignments-and-submissions",
-    async up(queryInterface, schema) {
-      // course_id names another service's record: no foreign key across databases.
-      await queryInterface.sequelize.query(`
+    // course_id names another service's record: no foreign key across databases.
+    sql: (schema) => `
         CREATE TABLE "${schema}".assignments (
-          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          ${RECORD_ID},
           course_id uuid NOT NULL,
           title varchar(200) NOT NULL,
           description text NOT NULL DEFAULT '',
@@ -19,8 +18,7 @@ export const assignmentsMigrations: Migration[] = [
           late_penalty_percent_per_day double precision NOT NULL DEFAULT 0
             CHECK (late_penalty_percent_per_day BETWEEN 0 AND 100),
           late_days_allowed integer NOT NULL DEFAULT 0 CHECK (late_days_allowed BETWEEN 0 AND 30),
-          created_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now()
+          ${RECORD_TIMESTAMPS}
         );
         CREATE INDEX assignments_course_idx ON "${schema}".assignments (course_id, due_at, id);
         CREATE TABLE "${schema}".submissions (
@@ -38,8 +36,7 @@ export const assignmentsMigrations: Migration[] = [
           graded_at timestamptz,
           CONSTRAINT submissions_pkey PRIMARY KEY (assignment_id, student_id)
         );
-      `);
-    },
+      `,
   },
   outboxMigration("002-create-outbox"),
 ];

@@ -6,7 +6,7 @@
  */
 import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { routeTable } from "../../lib/routes";
+import { courseItemRoutes, EVERYONE, routeTable, STAFF } from "../../lib/routes";
 import {
   assignmentFields,
   assignmentPatchFields,
@@ -14,38 +14,11 @@ import {
   submissionBodyField,
 } from "./assignments";
 
-const EVERYONE = ["admin", "teacher", "student"] as const;
-const STAFF = ["admin", "teacher"] as const;
-
 export const assignmentsRoutes = routeTable({
   name: "assignments",
   settings: { rest: "/" },
   actions: {
-    create: {
-      rest: "POST /courses/:id/assignments",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam, ...assignmentFields },
-    },
-    list: {
-      rest: "GET /courses/:id/assignments",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam, ...pageParams },
-    },
-    get: {
-      rest: "GET /assignments/:id",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam },
-    },
-    update: {
-      rest: "PATCH /assignments/:id",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam, ...assignmentPatchFields },
-    },
-    remove: {
-      rest: "DELETE /assignments/:id",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam },
-    },
+    ...courseItemRoutes("assignments", assignmentFields, assignmentPatchFields),
     submit: {
       rest: "PUT /assignments/:id/submissions/me",
       permissions: ["student"],

@@ -4,21 +4,19 @@
  * course's work (BOLA by construction: every query is bound to the assignment the access was
  * checked for). Grades leave as durable `grade.recorded` events (gradebook, notifications).
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
-import { isThatStudent, type Identity } from "../../lib/permissions";
+import { findPage, mapPage, type Page } from "../../lib/paging";
+import { isThatStudent } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import {
   assignmentChanges,
   categoryProblems,
@@ -43,12 +41,10 @@ import {
 import { assignmentsMigrations } from "./assignments.migrations";
 import { assignmentsRoutes } from "./assignments.routes";
 import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type AssignmentsThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type Meta = CampusMeta;
+type AssignmentsThis = DbEventsThis &
   CourseAccessThis & {
     loadAssignment(id: string, transaction?: Transaction): Promise<Assignment>;
     readableAssignment(
@@ -69,7 +65,7 @@ type AssignmentsThis = Service &
 const assignmentModel = {
   name: "assignment",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     courseId: { type: DataTypes.UUID, allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },
     description: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },
@@ -158,9 +154,7 @@ export default function assignmentsService(
             courseId: access.course.id,
           });
           const assignment = toAssignment(row.get({ plain: true }) as AssignmentRow);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/assignments/${assignment.id}`;
-          return assignment;
+          return created(ctx, `/api/assignments/${assignment.id}`, assignment);
         },
       },
 
@@ -171,28 +165,15 @@ export default function assignmentsService(
           this: AssignmentsThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ): Promise<Page<Assignment>> {
-          const access = await this.courseAccess(ctx, ctx.params.id);
-          if (!access.staff && !access.enrolled) {
-            throw forbidden("Only the course's staff and students see its assignments");
-          }
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.adapter.model.findAndCountAll({
-            where: {
-              courseId: access.course.id,
-              ...(access.staff ? {} : { published: true }),
-            },
-            order: [
+          const { page } = await this.visibleCourseItems<AssignmentRow>(
+            ctx,
+            [
               ["dueAt", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
-          });
-          return toPage(
-            rows.map((row) => toAssignment(row.get({ plain: true }) as AssignmentRow)),
-            count,
-            request,
+            "Only the course's staff and students see its assignments",
           );
+          return mapPage(page, toAssignment);
         },
       },
 
@@ -310,8 +291,7 @@ export default function assignmentsService(
             };
             await this.recordEvent(ctx, transaction, "grade.item.changed", event);
           });
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 
@@ -385,21 +365,14 @@ export default function assignmentsService(
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ): Promise<Page<Submission>> {
           const assignment = await this.staffAssignment(ctx, ctx.params.id);
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.submission.findAndCountAll({
+          const page = await findPage<SubmissionRow>(this.models.submission, ctx.params, {
             where: { assignmentId: assignment.id },
             order: [
               ["submittedAt", "ASC"],
               ["studentId", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toSubmission(row.get({ plain: true }) as SubmissionRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toSubmission);
         },
       },
 

@@ -1,13 +1,12 @@
-import type { Migration } from "../../lib/database";
+import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
 import { outboxMigration } from "../../lib/outbox";
 
 export const coursesMigrations: Migration[] = [
   {
     name: "001-create-courses-and-enrollments",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         CREATE TABLE "${schema}".courses (
-          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          ${RECORD_ID},
           code varchar(32) NOT NULL,
           title varchar(200) NOT NULL,
           description text NOT NULL DEFAULT '',
@@ -15,8 +14,7 @@ export const coursesMigrations: Migration[] = [
           enrolled_count integer NOT NULL DEFAULT 0 CHECK (enrolled_count >= 0),
           start_date date,
           end_date date,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now(),
+          ${RECORD_TIMESTAMPS},
           CONSTRAINT courses_dates_ordered CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date),
           CONSTRAINT courses_within_capacity CHECK (capacity IS NULL OR enrolled_count <= capacity)
         );
@@ -28,19 +26,16 @@ export const coursesMigrations: Migration[] = [
           CONSTRAINT enrollments_pkey PRIMARY KEY (course_id, student_id)
         );
         CREATE INDEX enrollments_student_idx ON "${schema}".enrollments (student_id, enrolled_at);
-      `);
-    },
+      `,
   },
   outboxMigration("002-create-outbox"),
   {
     // Course teachers: user ids of teacher accounts (another service's ids, so no foreign key).
     name: "003-course-teachers",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         ALTER TABLE "${schema}".courses ADD COLUMN teacher_ids uuid[] NOT NULL DEFAULT '{}';
         CREATE INDEX courses_teacher_ids_idx ON "${schema}".courses USING gin (teacher_ids);
-      `);
-    },
+      `,
   },
   {
     // The enrollment lifecycle: a status per enrollment (dropped rows are kept, so the primary
@@ -48,8 +43,7 @@ export const coursesMigrations: Migration[] = [
     // brings back), a waitlist with dense positions, the final result of a completed course, and
     // the history of every change of status.
     name: "004-enrollment-lifecycle",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         ALTER TABLE "${schema}".enrollments
           ADD COLUMN status varchar(16) NOT NULL DEFAULT 'active'
             CHECK (status IN ('active', 'waitlisted', 'dropped', 'completed')),
@@ -80,7 +74,6 @@ export const coursesMigrations: Migration[] = [
         INSERT INTO "${schema}".enrollment_history (course_id, student_id, from_status, to_status, at, reason)
           SELECT course_id, student_id, NULL, 'active', enrolled_at, 'enrolled before the history was kept'
           FROM "${schema}".enrollments;
-      `);
-    },
+      `,
   },
 ];

@@ -2,9 +2,10 @@
  * courses — the course records and the enrollments (own database), and the course's side of
  * enrollments, answered with student data from the students service in one call per page.
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, Op, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import {
   COURSE_SORT_FIELDS,
@@ -35,9 +36,10 @@ import {
   type WaitlistEntry,
 } from "./courses";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { noContent } from "../../lib/responses";
 import { idParam, isUuid } from "../../lib/ids";
 import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
-import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
+import { findPage, mapPage, pageParams, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { coursesMigrations } from "./courses.migrations";
@@ -46,21 +48,15 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import { coursesRoutes } from "./courses.routes";
 import { KeyedQueue } from "./student-locks";
 import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type CoursesThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type Meta = CampusMeta;
+type CoursesThis = DbEventsThis &
   CacheCleanerThis &
   ResourceThis<Course> & {
     enrolledStudentIds(courseId: string, transaction?: Transaction): Promise<string[]>;
@@ -117,7 +113,7 @@ export const GRADEBOOK_FINAL_GRADES = "gradebook.finalGrades";
 const courseModel = {
   name: "course",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     code: { type: DataTypes.STRING(32), allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },
     description: { type: DataTypes.TEXT, allowNull: false, defaultValue: "" },
@@ -146,6 +142,18 @@ const enrollmentModel = {
   },
   options: { tableName: "enrollments", timestamps: false },
 };
+
+/** An enrollments row as the model reads it (`numeric` arrives as a string). */
+interface EnrollmentRow {
+  courseId: string;
+  studentId: string;
+  enrolledAt: Date;
+  status: EnrollmentStatus;
+  position: number | null;
+  finalPercent: string | null;
+  finalGrade: string | null;
+  statusChangedAt: Date;
+}
 
 const DUPLICATE_CODE = {
   message: "A course with this code already exists",
@@ -382,8 +390,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             ...enrollmentKeys(courseId, studentId),
             ...result.promoted.map((id) => cacheKeys.startingWith("courses.coursesOfStudent", id)),
           ]);
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 
@@ -397,22 +404,15 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           const course = await this.findResource(ctx, ctx.params.id);
           const denial = courseStaffDenial(ctx.meta.user!, course);
           if (denial) throw forbidden("Only the course's staff may see its waitlist");
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.enrollment.findAndCountAll({
+          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
             where: { courseId: course.id, status: "waitlisted" },
             order: [["position", "ASC"]],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => ({
-              studentId: row.get("studentId") as string,
-              position: row.get("position") as number,
-              waitlistedAt: (row.get("statusChangedAt") as Date).toISOString(),
-            })),
-            count,
-            request,
-          );
+          return mapPage(page, (row) => ({
+            studentId: row.studentId,
+            position: row.position!,
+            waitlistedAt: row.statusChangedAt.toISOString(),
+          }));
         },
       },
 
@@ -599,21 +599,14 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           this: CoursesThis,
           ctx: Context<{ courseId: string; page?: number; pageSize?: number }>,
         ): Promise<Page<string>> {
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.enrollment.findAndCountAll({
+          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
             where: { courseId: ctx.params.courseId, status: SEATED },
             order: [
               ["enrolledAt", "ASC"],
               ["studentId", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => row.get("studentId") as string),
-            count,
-            request,
-          );
+          return mapPage(page, (row) => row.studentId);
         },
       },
 
@@ -636,17 +629,14 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
             pageSize?: number;
           }>,
         ) {
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.enrollment.findAndCountAll({
+          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
             where: { studentId: ctx.params.studentId, status: ctx.params.status },
             order: [
               ["enrolledAt", "ASC"],
               ["courseId", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          const courseIds = rows.map((row) => row.get("courseId") as string);
+          const courseIds = page.rows.map((row) => row.courseId);
           const courses = await this.adapter.model.findAll({ where: { id: courseIds } });
           const byId = new Map(
             courses.map((row) => [
@@ -654,22 +644,22 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
               toCourse(row.get({ plain: true }) as CourseRow),
             ]),
           );
-          const enrolled = rows.flatMap((row) => {
-            const course = byId.get(row.get("courseId") as string);
+          const enrolled = page.rows.flatMap((row) => {
+            const course = byId.get(row.courseId);
             return course
               ? [
                   {
                     ...course,
-                    enrolledAt: (row.get("enrolledAt") as Date).toISOString(),
-                    status: row.get("status") as EnrollmentStatus,
-                    position: row.get("position") as number | null,
-                    finalPercent: toPercent(row.get("finalPercent")),
-                    finalGrade: row.get("finalGrade") as string | null,
+                    enrolledAt: row.enrolledAt.toISOString(),
+                    status: row.status,
+                    position: row.position,
+                    finalPercent: toPercent(row.finalPercent),
+                    finalGrade: row.finalGrade,
                   },
                 ]
               : [];
           });
-          return toPage(enrolled, count, request);
+          return { ...page, rows: enrolled };
         },
       },
     },

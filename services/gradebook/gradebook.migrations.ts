@@ -3,11 +3,10 @@ import type { Migration } from "../../lib/database";
 export const gradebookMigrations: Migration[] = [
   {
     name: "001-create-gradebook",
-    async up(queryInterface, schema) {
-      // Built from grade events only. Each row keeps the time of the information it holds
-      // (version / recorded_at): an event older than, or as old as, what is stored changes nothing,
-      // so replays and duplicates are harmless. A deleted item stays as a tombstone.
-      await queryInterface.sequelize.query(`
+    // Built from grade events only. Each row keeps the time of the information it holds
+    // (version / recorded_at): an event older than, or as old as, what is stored changes nothing,
+    // so replays and duplicates are harmless. A deleted item stays as a tombstone.
+    sql: (schema) => `
         CREATE TABLE "${schema}".items (
           item_id uuid PRIMARY KEY,
           course_id uuid NOT NULL,
@@ -36,7 +35,6 @@ export const gradebookMigrations: Migration[] = [
           scale jsonb NOT NULL,
           updated_at timestamptz NOT NULL DEFAULT now()
         );
-      `);
-    },
+      `,
   },
 ];

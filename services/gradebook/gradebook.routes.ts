@@ -3,7 +3,7 @@
  * the API root; course staff and "that student" (object level) are checked by the actions.
  */
 import { idParam } from "../../lib/ids";
-import { routeTable } from "../../lib/routes";
+import { EVERYONE, routeTable, STAFF } from "../../lib/routes";
 import { gradingFields } from "./gradebook";
 
 export const gradebookRoutes = routeTable({
@@ -12,17 +12,17 @@ export const gradebookRoutes = routeTable({
   actions: {
     courseGradebook: {
       rest: "GET /courses/:id/gradebook",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam },
     },
     studentGrades: {
       rest: "GET /students/:id/grades",
-      permissions: ["admin", "teacher", "student"],
+      permissions: EVERYONE,
       params: { $$strict: "remove", id: idParam, courseId: { type: "uuid", optional: true } },
     },
     setGrading: {
       rest: "PUT /courses/:id/grading",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam, ...gradingFields },
     },
   },

@@ -3,9 +3,8 @@ import type { Migration } from "../../lib/database";
 export const notificationsMigrations: Migration[] = [
   {
     name: "001-create-notifications",
-    async up(queryInterface, schema) {
-      // (event_id, user_id) is unique: a redelivered event inserts nothing new.
-      await queryInterface.sequelize.query(`
+    // (event_id, user_id) is unique: a redelivered event inserts nothing new.
+    sql: (schema) => `
         CREATE TABLE "${schema}".notifications (
           id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
           user_id uuid NOT NULL,
@@ -20,7 +19,6 @@ export const notificationsMigrations: Migration[] = [
         );
         CREATE INDEX notifications_user_created_idx
           ON "${schema}".notifications (user_id, created_at DESC);
-      `);
-    },
+      `,
   },
 ];

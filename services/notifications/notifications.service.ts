@@ -6,6 +6,7 @@
 import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
@@ -39,7 +40,7 @@ import {
   type QuizScored,
   type UserRegistered,
 } from "./notifications";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
+import { findPage, mapPage, type Page } from "../../lib/paging";
 import type { Identity } from "../../lib/permissions";
 import { notificationsMigrations } from "./notifications.migrations";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
@@ -70,7 +71,7 @@ const STUDENTS_PER_LOOKUP = 1000;
 const notificationModel = {
   name: "notification",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     userId: { type: DataTypes.UUID, allowNull: false },
     type: { type: DataTypes.STRING(40), allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },
@@ -106,25 +107,18 @@ export default function notificationsService(
           this: NotificationsThis,
           ctx: Context<{ page?: number; pageSize?: number; unread?: boolean }, Meta>,
         ): Promise<Page<Notification>> {
-          const request = pageRequest(ctx.params);
           const where: WhereOptions = { userId: ctx.meta.user!.id };
           if (ctx.params.unread !== undefined) {
             Object.assign(where, { readAt: ctx.params.unread ? null : { [Op.ne]: null } });
           }
-          const { rows, count } = await this.adapter.model.findAndCountAll({
+          const page = await findPage<NotificationRow>(this.adapter.model, ctx.params, {
             where,
             order: [
               ["createdAt", "DESC"],
               ["id", "DESC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toNotification(row.get({ plain: true }) as NotificationRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toNotification);
         },
       },
 

@@ -4,10 +4,9 @@ import { outboxMigration } from "../../lib/outbox";
 export const profilesMigrations: Migration[] = [
   {
     name: "001-create-profiles-and-achievements",
-    async up(queryInterface, schema) {
-      // A profile row exists once its user changed it (defaults are computed on read).
-      // Achievements are unique per (user, code): a replayed event inserts nothing.
-      await queryInterface.sequelize.query(`
+    // A profile row exists once its user changed it (defaults are computed on read).
+    // Achievements are unique per (user, code): a replayed event inserts nothing.
+    sql: (schema) => `
         CREATE TABLE "${schema}".profiles (
           user_id uuid PRIMARY KEY,
           display_name varchar(100),
@@ -23,8 +22,7 @@ export const profilesMigrations: Migration[] = [
           event_id uuid NOT NULL,
           CONSTRAINT achievements_pkey PRIMARY KEY (user_id, code)
         );
-      `);
-    },
+      `,
   },
   outboxMigration("002-create-outbox"),
 ];

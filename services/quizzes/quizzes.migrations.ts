@@ -1,15 +1,14 @@
-import type { Migration } from "../../lib/database";
+import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
 import { outboxMigration } from "../../lib/outbox";
 
 export const quizzesMigrations: Migration[] = [
   {
     name: "001-create-quizzes-and-attempts",
-    async up(queryInterface, schema) {
-      // (quiz, student, number) is unique: of two simultaneous starts for the last attempt, one
-      // insert fails. `ON DELETE RESTRICT`: a quiz with attempts cannot be deleted, even by a race.
-      await queryInterface.sequelize.query(`
+    // (quiz, student, number) is unique: of two simultaneous starts for the last attempt, one
+    // insert fails. `ON DELETE RESTRICT`: a quiz with attempts cannot be deleted, even by a race.
+    sql: (schema) => `
         CREATE TABLE "${schema}".quizzes (
-          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          ${RECORD_ID},
           course_id uuid NOT NULL,
           title varchar(200) NOT NULL,
           questions jsonb NOT NULL,
@@ -20,8 +19,7 @@ export const quizzesMigrations: Migration[] = [
           closes_at timestamptz,
           shuffle boolean NOT NULL DEFAULT false,
           published boolean NOT NULL DEFAULT false,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now(),
+          ${RECORD_TIMESTAMPS},
           CONSTRAINT quizzes_window_ordered CHECK (opens_at IS NULL OR closes_at IS NULL OR closes_at > opens_at)
         );
         CREATE INDEX quizzes_course_idx ON "${schema}".quizzes (course_id, created_at);
@@ -42,8 +40,7 @@ export const quizzesMigrations: Migration[] = [
           CONSTRAINT attempts_scored_when_submitted CHECK ((submitted_at IS NULL) = (score IS NULL))
         );
         CREATE INDEX attempts_quiz_started_idx ON "${schema}".attempts (quiz_id, started_at);
-      `);
-    },
+      `,
   },
   outboxMigration("002-create-outbox"),
 ];

@@ -6,41 +6,22 @@
  */
 import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { routeTable } from "../../lib/routes";
+import { courseItemRoutes, EVERYONE, routeTable, STAFF } from "../../lib/routes";
 import { answersField, quizFields, quizPatchFields } from "./quizzes";
 
-const EVERYONE = ["admin", "teacher", "student"] as const;
-const STAFF = ["admin", "teacher"] as const;
+// The quizzes of a course are listed by `listOfCourse` (its name in the OpenAPI document).
+const { list: listOfCourse, ...quizRoutes } = courseItemRoutes(
+  "quizzes",
+  quizFields,
+  quizPatchFields,
+);
 
 export const quizzesRoutes = routeTable({
   name: "quizzes",
   settings: { rest: "/" },
   actions: {
-    create: {
-      rest: "POST /courses/:id/quizzes",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam, ...quizFields },
-    },
-    listOfCourse: {
-      rest: "GET /courses/:id/quizzes",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam, ...pageParams },
-    },
-    get: {
-      rest: "GET /quizzes/:id",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam },
-    },
-    update: {
-      rest: "PATCH /quizzes/:id",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam, ...quizPatchFields },
-    },
-    remove: {
-      rest: "DELETE /quizzes/:id",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam },
-    },
+    ...quizRoutes,
+    listOfCourse,
     publish: {
       rest: "POST /quizzes/:id/publish",
       permissions: STAFF,

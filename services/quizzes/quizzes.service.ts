@@ -6,25 +6,22 @@
  * Scores leave as durable events: `grade.recorded` (the student's best attempt, to the gradebook)
  * and `quiz.scored` (to the student's notifications).
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, UniqueConstraintError, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
+import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countQuizSubmission, outcomeHooks } from "../../lib/metrics";
-import { pageRequest, toPage, type Page } from "../../lib/paging";
-import type { Identity } from "../../lib/permissions";
+import { findPage, mapPage, type Page } from "../../lib/paging";
 import type { CourseAccess } from "../courses/courses";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  outboxRecord,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, outboxRecord } from "../../mixins/domain-events.mixin";
 import { traceScope } from "../../lib/tracing";
 import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 import {
   answerProblems,
   attemptDeadline,
@@ -55,10 +52,8 @@ import {
 import { quizzesMigrations } from "./quizzes.migrations";
 import { quizzesRoutes } from "./quizzes.routes";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type QuizzesThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type Meta = CampusMeta;
+type QuizzesThis = DbEventsThis &
   CourseAccessThis & {
     loadQuiz(id: string, transaction?: Transaction, lock?: "UPDATE" | "SHARE"): Promise<Quiz>;
     attemptCount(quizId: string, transaction?: Transaction): Promise<number>;
@@ -81,7 +76,7 @@ type QuizzesThis = Service &
 const quizModel = {
   name: "quiz",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     courseId: { type: DataTypes.UUID, allowNull: false },
     title: { type: DataTypes.STRING(200), allowNull: false },
     questions: { type: DataTypes.JSONB, allowNull: false },
@@ -99,7 +94,7 @@ const quizModel = {
 const attemptModel = {
   name: "attempt",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     quizId: { type: DataTypes.UUID, allowNull: false },
     studentId: { type: DataTypes.UUID, allowNull: false },
     number: { type: DataTypes.INTEGER, allowNull: false },
@@ -292,9 +287,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             maxPoints: maxPointsOf(questions),
           });
           const quiz = toQuiz(row.get({ plain: true }) as QuizRow);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/quizzes/${quiz.id}`;
-          return quiz;
+          return created(ctx, `/api/quizzes/${quiz.id}`, quiz);
         },
       },
 
@@ -305,24 +298,16 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           this: QuizzesThis,
           ctx: Context<{ id: string; page?: number; pageSize?: number }, Meta>,
         ): Promise<Page<Quiz | StudentQuiz>> {
-          const access = await this.courseAccess(ctx, ctx.params.id);
-          if (!access.staff && !access.enrolled)
-            throw forbidden("Only the course's staff and enrolled students see its quizzes");
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.adapter.model.findAndCountAll({
-            where: {
-              courseId: access.course.id,
-              ...(access.staff ? {} : { published: true }),
-            },
-            order: [
+          const { access, page } = await this.visibleCourseItems<QuizRow>(
+            ctx,
+            [
               ["createdAt", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
-          });
-          const quizzes = rows.map((row) => toQuiz(row.get({ plain: true }) as QuizRow));
-          return toPage(access.staff ? quizzes : quizzes.map(studentQuiz), count, request);
+            "Only the course's staff and enrolled students see its quizzes",
+          );
+          const quizzes = mapPage(page, toQuiz);
+          return access.staff ? quizzes : mapPage(quizzes, studentQuiz);
         },
       },
 
@@ -405,8 +390,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             await this.adapter.model.destroy({ where: { id: locked.id }, transaction });
             await this.recordItemChange(ctx, transaction, locked, true);
           });
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 
@@ -458,7 +442,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
                 const now = new Date();
                 const denial = startDenial(locked, made, locked.maxAttempts, now);
                 if (denial) throw conflict(DENIALS[denial], denial);
-                const created = await this.models.attempt.create(
+                const attempt = await this.models.attempt.create(
                   {
                     quizId: locked.id,
                     studentId,
@@ -469,11 +453,13 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
                   },
                   { transaction },
                 );
-                return created.get({ plain: true }) as AttemptRow;
+                return attempt.get({ plain: true }) as AttemptRow;
               });
-              ctx.meta.$statusCode = 201;
-              ctx.meta.$location = `/api/quizzes/${quiz.id}/attempts/${row.id}`;
-              return toAttempt(row, quiz);
+              return created(
+                ctx,
+                `/api/quizzes/${quiz.id}/attempts/${row.id}`,
+                toAttempt(row, quiz),
+              );
             } catch (err) {
               // Another start took this number first: count again (the limit may now be reached).
               if (!(err instanceof UniqueConstraintError)) throw err;
@@ -543,26 +529,15 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
             staffOnly(await this.courseAccess(ctx, quiz.courseId));
             where = { quizId: quiz.id };
           }
-          const request = pageRequest(ctx.params);
-          const { rows, count } = await this.models.attempt.findAndCountAll({
+          const page = await findPage<AttemptRow>(this.models.attempt, ctx.params, {
             where: where as never,
             order: [
               ["startedAt", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          const attempts = await this.closeExpired(
-            ctx,
-            quiz,
-            rows.map((row) => row.get({ plain: true }) as AttemptRow),
-          );
-          return toPage(
-            attempts.map((row) => toAttemptSummary(row, quiz.maxPoints)),
-            count,
-            request,
-          );
+          const attempts = { ...page, rows: await this.closeExpired(ctx, quiz, page.rows) };
+          return mapPage(attempts, (row) => toAttemptSummary(row, quiz.maxPoints));
         },
       },
 

@@ -1,4 +1,4 @@
-import type { Migration } from "../../lib/database";
+import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
 import { outboxMigration } from "../../lib/outbox";
 
 export const scheduleMigrations: Migration[] = [
@@ -6,11 +6,10 @@ export const scheduleMigrations: Migration[] = [
     // Double bookings are refused by the database itself (exclusion constraints over time
     // ranges), so two concurrent bookings of one room or teacher cannot both commit.
     name: "001-create-lessons-attendance-feeds",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         CREATE EXTENSION IF NOT EXISTS btree_gist;
         CREATE TABLE "${schema}".lessons (
-          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          ${RECORD_ID},
           course_id uuid NOT NULL,
           series_id uuid,
           title varchar(200) NOT NULL,
@@ -22,8 +21,7 @@ export const scheduleMigrations: Migration[] = [
           teacher_id uuid,
           cancelled boolean NOT NULL DEFAULT false,
           sequence integer NOT NULL DEFAULT 0,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now(),
+          ${RECORD_TIMESTAMPS},
           CONSTRAINT lessons_times_ordered CHECK (ends_at > starts_at),
           CONSTRAINT lessons_at_most_12_hours CHECK (ends_at - starts_at <= interval '12 hours'),
           CONSTRAINT lessons_room_overlap EXCLUDE USING gist
@@ -50,8 +48,7 @@ export const scheduleMigrations: Migration[] = [
           token_hash char(64) NOT NULL UNIQUE,
           created_at timestamptz NOT NULL DEFAULT now()
         );
-      `);
-    },
+      `,
   },
   outboxMigration("002-create-outbox"),
 ];

@@ -4,7 +4,7 @@
  */
 import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { routeTable } from "../../lib/routes";
+import { EVERYONE, routeTable, STAFF } from "../../lib/routes";
 import {
   attendanceFields,
   lessonFields,
@@ -19,58 +19,58 @@ export const scheduleRoutes = routeTable({
   actions: {
     createLesson: {
       rest: "POST /courses/:id/lessons",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam, ...lessonFields },
     },
     createSeries: {
       rest: "POST /courses/:id/lesson-series",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam, ...seriesFields },
     },
     getLesson: {
       rest: "GET /lessons/:id",
-      permissions: ["admin", "teacher", "student"],
+      permissions: EVERYONE,
       params: { $$strict: "remove", id: idParam },
     },
     updateLesson: {
       rest: "PATCH /lessons/:id",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam, ...lessonPatchFields },
     },
     removeLesson: {
       rest: "DELETE /lessons/:id",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam },
     },
     courseSchedule: {
       rest: "GET /courses/:id/schedule",
-      permissions: ["admin", "teacher", "student"],
+      permissions: EVERYONE,
       params: { $$strict: "remove", id: idParam, ...rangeFields, ...pageParams },
     },
     mySchedule: {
       rest: "GET /schedule/me",
       // An admin's: the lessons they teach (as for a teacher), like their calendar feed.
-      permissions: ["admin", "teacher", "student"],
+      permissions: EVERYONE,
       params: { $$strict: "remove", ...rangeFields, ...pageParams },
     },
     recordAttendance: {
       rest: "PUT /lessons/:id/attendance",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam, ...attendanceFields },
     },
     lessonAttendance: {
       rest: "GET /lessons/:id/attendance",
-      permissions: ["admin", "teacher"],
+      permissions: STAFF,
       params: { $$strict: "remove", id: idParam },
     },
     studentAttendance: {
       rest: "GET /students/:id/attendance",
-      permissions: ["admin", "teacher", "student"],
+      permissions: EVERYONE,
       params: { $$strict: "remove", id: idParam },
     },
     createFeed: {
       rest: "POST /schedule/feed",
-      permissions: ["admin", "teacher", "student"],
+      permissions: EVERYONE,
       params: { $$strict: "remove" },
     },
     feed: {

@@ -6,10 +6,12 @@
  */
 import { randomUUID } from "crypto";
 import ical, { ICalEventStatus } from "ical-generator";
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
+import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countScheduleConflict } from "../../lib/metrics";
@@ -20,12 +22,8 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import type { CourseAccess } from "../courses/courses";
 import {
   attendanceSummary,
@@ -55,15 +53,9 @@ import {
 import { scheduleMigrations } from "./schedule.migrations";
 import { scheduleRoutes } from "./schedule.routes";
 import { CourseAccessMixin, type CourseAccessThis } from "../../mixins/course-access.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = {
-  user?: Identity;
-  $statusCode?: number;
-  $location?: string;
-  $responseType?: string;
-  $responseHeaders?: Record<string, string>;
-};
+type Meta = CampusMeta & { $responseType?: string; $responseHeaders?: Record<string, string> };
 
 interface LessonValues {
   title: string;
@@ -75,9 +67,7 @@ interface LessonValues {
 /** Whose lessons a read lists: some courses' (a course, a student's courses) or a teacher's. */
 type LessonScope = { courseIds: string[] } | { teacherId: string };
 
-type ScheduleThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type ScheduleThis = DbEventsThis &
   CacheCleanerThis &
   CourseAccessThis & {
     attendanceOf(studentId: string, courseId?: string): Promise<CourseAttendance[]>;
@@ -109,7 +99,7 @@ type ScheduleThis = Service &
 const lessonModel = {
   name: "lesson",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     courseId: { type: DataTypes.UUID, allowNull: false },
     seriesId: { type: DataTypes.UUID, allowNull: true },
     title: { type: DataTypes.STRING(200), allowNull: false },
@@ -231,9 +221,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           const slots = [{ startsAt: slot.start.toJSDate(), endsAt: slot.end.toJSDate() }];
           const [lesson] = await this.insertLessons(slots, access.course.id, null, values);
           await this.lessonsChanged(ctx);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/lessons/${lesson.id}`;
-          return lesson;
+          return created(ctx, `/api/lessons/${lesson.id}`, lesson);
         },
       },
 
@@ -273,9 +261,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
           const seriesId = randomUUID();
           const lessons = await this.insertLessons(slots, access.course.id, seriesId, values);
           await this.lessonsChanged(ctx);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/lessons/${lessons[0].id}`;
-          return { seriesId, lessons };
+          return created(ctx, `/api/lessons/${lessons[0].id}`, { seriesId, lessons });
         },
       },
 
@@ -418,8 +404,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
             }
           });
           await this.lessonsChanged(ctx);
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 
@@ -551,9 +536,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
             { replacements: { userId: ctx.meta.user!.id, hash: feedTokenHash(token) } },
           );
           const url = feedUrl(publicBase, token);
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = url;
-          return { url };
+          return created(ctx, url, { url });
         },
       },
 

@@ -2,13 +2,14 @@
  * students — the student records (own database), and the student's side of enrollments, which it
  * answers with data from the courses service.
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, forbidden, notFound } from "../../lib/errors";
 import { idParam } from "../../lib/ids";
-import { canActForStudent, studentUpdateDenial, type Identity } from "../../lib/permissions";
+import { canActForStudent, studentUpdateDenial } from "../../lib/permissions";
 import {
   STUDENT_SORT_FIELDS,
   studentChanges,
@@ -23,23 +24,19 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { DomainEventsMixin, type DomainEventsThis } from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin } from "../../mixins/domain-events.mixin";
 import { studentsRoutes } from "./students.routes";
 import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
-type StudentsThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
-  CacheCleanerThis &
-  ResourceThis<Student>;
+type Meta = CampusMeta;
+type StudentsThis = DbEventsThis & CacheCleanerThis & ResourceThis<Student>;
 
 const studentModel = {
   name: "student",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     firstName: { type: DataTypes.STRING(100), allowNull: false },
     lastName: { type: DataTypes.STRING(100), allowNull: false },
     email: { type: DataTypes.STRING(254), allowNull: false },

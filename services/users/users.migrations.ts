@@ -1,13 +1,12 @@
-import type { Migration } from "../../lib/database";
+import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
 import { outboxMigration } from "../../lib/outbox";
 
 export const usersMigrations: Migration[] = [
   {
     name: "001-create-users",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         CREATE TABLE "${schema}".users (
-          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          ${RECORD_ID},
           email varchar(254) NOT NULL,
           password_hash text NOT NULL,
           role varchar(16) NOT NULL CHECK (role IN ('admin', 'teacher', 'student')),
@@ -16,30 +15,23 @@ export const usersMigrations: Migration[] = [
           token_version integer NOT NULL DEFAULT 0,
           failed_logins integer NOT NULL DEFAULT 0,
           failed_window_start timestamptz,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now()
+          ${RECORD_TIMESTAMPS}
         );
         CREATE UNIQUE INDEX users_email_key ON "${schema}".users (lower(email));
         CREATE UNIQUE INDEX users_student_key ON "${schema}".users (student_id);
-      `);
-    },
+      `,
   },
   outboxMigration("002-create-outbox"),
   {
     // The login backoff waits from the last failed login (login-throttle.ts).
     name: "003-add-last-failed-login-at",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(
-        `ALTER TABLE "${schema}".users ADD COLUMN last_failed_login_at timestamptz`,
-      );
-    },
+    sql: (schema) => `ALTER TABLE "${schema}".users ADD COLUMN last_failed_login_at timestamptz`,
   },
   {
     // Failed-login slow-down per email named (known or not) and address, and the addresses
     // that logged in to each account (login-throttle.ts); the per-account lock columns go.
     name: "004-login-failures-and-addresses",
-    async up(queryInterface, schema) {
-      await queryInterface.sequelize.query(`
+    sql: (schema) => `
         CREATE TABLE "${schema}".login_failures (
           email_key char(64) NOT NULL,
           address_key char(64) NOT NULL,
@@ -59,7 +51,6 @@ export const usersMigrations: Migration[] = [
           DROP COLUMN failed_logins,
           DROP COLUMN failed_window_start,
           DROP COLUMN last_failed_login_at;
-      `);
-    },
+      `,
   },
 ];

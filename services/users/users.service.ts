@@ -2,16 +2,17 @@
  * users — accounts, registration, login and access tokens (own database). Registration creates
  * the student record through the students service and undoes it if the account cannot be made.
  */
-import type { Context, Service } from "moleculer";
+import type { Context } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
+import { created, noContent } from "../../lib/responses";
 import { isUuid } from "../../lib/ids";
 import { countLogin, outcomeHooks } from "../../lib/metrics";
-import { containsPattern, pageRequest, toPage } from "../../lib/paging";
+import { containsPattern, findPage, mapPage } from "../../lib/paging";
 import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from "./passwords";
-import type { Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { signAccessToken, type AccountState, type Role } from "../../lib/tokens";
 import { accountLinkProblems } from "./accounts";
@@ -32,16 +33,12 @@ import {
   cacheKeys,
   type CacheCleanerThis,
 } from "../../mixins/cache-cleaner.mixin";
-import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import {
-  DomainEventsMixin,
-  durableConsumer,
-  type DomainEventsThis,
-} from "../../mixins/domain-events.mixin";
+import { DbMixin } from "../../mixins/db.mixin";
+import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import { usersRoutes } from "./users.routes";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
-type Meta = { user?: Identity; $statusCode?: number; $location?: string };
+type Meta = CampusMeta;
 
 interface UserRow {
   id: string;
@@ -77,9 +74,7 @@ function toUser(row: UserRow): User {
   };
 }
 
-type UsersThis = Service &
-  DbServiceThis &
-  DomainEventsThis &
+type UsersThis = DbEventsThis &
   CacheCleanerThis & {
     settings: { config: CampusConfig };
     findRow(id: string): Promise<UserRow>;
@@ -104,7 +99,7 @@ type UsersThis = Service &
 const userModel = {
   name: "user",
   define: {
-    id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+    id: recordIdAttribute(),
     email: { type: DataTypes.STRING(254), allowNull: false },
     passwordHash: { type: DataTypes.TEXT, allowNull: false },
     role: { type: DataTypes.STRING(16), allowNull: false },
@@ -204,9 +199,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             );
             throw err;
           }
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = "/api/auth/me";
-          return this.issueToken(user, 0);
+          return created(ctx, "/api/auth/me", this.issueToken(user, 0));
         },
       },
 
@@ -286,25 +279,18 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           this: UsersThis,
           ctx: Context<{ page?: number; pageSize?: number; search?: string; role?: Role }>,
         ) {
-          const request = pageRequest(ctx.params);
           const where: WhereOptions = {};
           if (ctx.params.search)
             Object.assign(where, { email: { [Op.iLike]: containsPattern(ctx.params.search) } });
           if (ctx.params.role) Object.assign(where, { role: ctx.params.role });
-          const { rows, count } = await this.adapter.model.findAndCountAll({
+          const page = await findPage<UserRow>(this.adapter.model, ctx.params, {
             where,
             order: [
               ["email", "ASC"],
               ["id", "ASC"],
             ],
-            limit: request.pageSize,
-            offset: request.offset,
           });
-          return toPage(
-            rows.map((row) => toUser(row.get({ plain: true }) as UserRow)),
-            count,
-            request,
-          );
+          return mapPage(page, toUser);
         },
       },
 
@@ -329,9 +315,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
             role: ctx.params.role,
             studentId: ctx.params.studentId ?? null,
           });
-          ctx.meta.$statusCode = 201;
-          ctx.meta.$location = `/api/users/${user.id}`;
-          return user;
+          return created(ctx, `/api/users/${user.id}`, user);
         },
       },
 
@@ -395,8 +379,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
           }
           await this.adapter.model.destroy({ where: { id: row.id } });
           await this.invalidate(ctx, this.accountKeys(row.id));
-          ctx.meta.$statusCode = 204;
-          return null;
+          return noContent(ctx);
         },
       },
 

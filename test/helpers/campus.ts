@@ -164,6 +164,23 @@ export async function createTeacher(campus: Campus): Promise<string> {
 }
 
 /**
+ * Creates a course as `token` (an admin's or a teacher's) with a code no other course has;
+ * `fields` override the defaults. Fails the test unless the answer is 201; returns the course.
+ */
+export async function createCourse(
+  campus: Campus,
+  token: string,
+  fields: Record<string, unknown> = {},
+) {
+  const result = await campus.request("POST", "/api/courses", {
+    token,
+    body: { code: courseCode(), title: "A course", ...fields },
+  });
+  expect(result.status).toBe(201);
+  return result.body;
+}
+
+/**
  * A source of lower-case tokens no other test's data contains (`${prefix}${n}x${run}`): a unique
  * code, or a search term that scopes a list to one test's records.
  */
@@ -206,6 +223,8 @@ export async function recordChannels<Name extends string>(
   } as never);
   return received;
 }
+
+const courseCode = markers("course");
 
 /** The contract's error body: name, message, code, type, and `data` only when given. */
 export function errorBody(code: number, type: string, data?: unknown) {

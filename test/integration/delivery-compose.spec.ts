@@ -178,9 +178,13 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it("gives each database-owning service its own database from deploy/postgres/init.sql", () => {
+  it("gives each database-owning service its own database from the cluster's init.sql", () => {
+    // One script for both deployments: compose mounts the one kustomize puts in its ConfigMap.
+    expect(services.postgres.volumes).toContain(
+      "./k8s/base/postgres/init.sql:/docker-entrypoint-initdb.d/10-databases.sql:ro",
+    );
     const created = [
-      ...repoFile("deploy/postgres/init.sql").matchAll(/CREATE DATABASE (\w+)/g),
+      ...repoFile("k8s/base/postgres/init.sql").matchAll(/CREATE DATABASE (\w+)/g),
     ].map((m) => m[1]);
     const postgres = environmentOf(services.postgres);
     const owners = ALL_SERVICES.filter((name) => name !== "api");

@@ -526,10 +526,6 @@ describe("differences between the overlays", () => {
     expect(renders.contract.objects).toEqual(renders.dev.objects);
   });
 
-  it("gives the in-cluster PostgreSQL the same init.sql as docker compose", () => {
-    expect(repoFile("k8s/base/postgres/init.sql")).toBe(repoFile("deploy/postgres/init.sql"));
-  });
-
   it("commits placeholders only, and git ignores the prod secrets.env", () => {
     for (const file of ["k8s/base/secrets.env.example", "k8s/overlays/prod/secrets.env.example"]) {
       const secretLines = repoFile(file)

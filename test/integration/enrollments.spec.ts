@@ -1,5 +1,6 @@
 import {
   startCampus,
+  createCourse,
   registerStudent,
   uniqueEmail,
   eventually,
@@ -8,7 +9,6 @@ import {
 
 let campus: Campus;
 let admin: string;
-let courseCounter = 0;
 
 beforeAll(async () => {
   campus = await startCampus();
@@ -16,20 +16,10 @@ beforeAll(async () => {
 });
 afterAll(() => campus.stop());
 
-async function createCourse(fields: Record<string, unknown> = {}) {
-  courseCounter += 1;
-  const result = await campus.request("POST", "/api/courses", {
-    token: admin,
-    body: { code: `ENR-${courseCounter}`, title: `Course ${courseCounter}`, ...fields },
-  });
-  expect(result.status).toBe(201);
-  return result.body;
-}
-
 async function createStudent() {
   const result = await campus.request("POST", "/api/students", {
     token: admin,
-    body: { firstName: "Roster", lastName: `Member${courseCounter}`, email: uniqueEmail("roster") },
+    body: { firstName: "Roster", lastName: "Member", email: uniqueEmail("roster") },
   });
   expect(result.status).toBe(201);
   return result.body;
@@ -37,7 +27,7 @@ async function createStudent() {
 
 describe("enrolling and dropping", () => {
   it("enrolls from the student's path and shows the course in the student's list and the student in the roster", async () => {
-    const course = await createCourse({ capacity: 10 });
+    const course = await createCourse(campus, admin, { capacity: 10 });
     const student = await createStudent();
 
     const enrolled = await campus.request("POST", `/api/students/${student.id}/courses`, {
@@ -75,7 +65,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("enrolls from the course's path and drops from the student's path", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await createStudent();
 
     const enrolled = await campus.request("POST", `/api/courses/${course.id}/students`, {
@@ -95,7 +85,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("answers 409 ALREADY_ENROLLED for a second enrollment of the same pair", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await createStudent();
     await campus.request("POST", `/api/courses/${course.id}/students`, {
       token: admin,
@@ -114,7 +104,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("answers 404 for an unknown student or course, and for dropping an enrollment that does not exist", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await createStudent();
     const unknown = "00000000-0000-4000-8000-000000000001";
 
@@ -136,7 +126,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("answers 409 COURSE_FULL when the course has no seat left", async () => {
-    const course = await createCourse({ capacity: 1 });
+    const course = await createCourse(campus, admin, { capacity: 1 });
     const first = await createStudent();
     const second = await createStudent();
     await campus.request("POST", `/api/courses/${course.id}/students`, {
@@ -154,7 +144,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("answers 409 ALREADY_ENROLLED, not COURSE_FULL, to a student already in a full course", async () => {
-    const course = await createCourse({ capacity: 1 });
+    const course = await createCourse(campus, admin, { capacity: 1 });
     const student = await createStudent();
     const enroll = () =>
       campus.request("POST", `/api/courses/${course.id}/students`, {
@@ -170,7 +160,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("gives exactly five 201s and fifteen 409s for 20 simultaneous enrollments into capacity 5", async () => {
-    const course = await createCourse({ capacity: 5 });
+    const course = await createCourse(campus, admin, { capacity: 5 });
     const students = await Promise.all(Array.from({ length: 20 }, () => createStudent()));
 
     const results = await Promise.all(
@@ -194,7 +184,7 @@ describe("enrolling and dropping", () => {
   });
 
   it("pages the roster with one page of students at a time", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const students = [];
     for (let i = 0; i < 3; i += 1) {
       const student = await createStudent();
@@ -223,7 +213,7 @@ describe("enrolling and dropping", () => {
 
 describe("who may enroll whom", () => {
   it("lets a student enroll and drop themself, but not another student", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const me = await registerStudent(campus);
     const other = await registerStudent(campus);
 
@@ -261,7 +251,7 @@ describe("who may enroll whom", () => {
 
 describe("deletions", () => {
   it("takes a deleted student off every roster and deletes their account", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await registerStudent(campus);
     await campus.request("POST", `/api/courses/${course.id}/students`, {
       token: admin,
@@ -291,7 +281,7 @@ describe("deletions", () => {
   });
 
   it("deletes a course with its enrollments", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await createStudent();
     await campus.request("POST", `/api/courses/${course.id}/students`, {
       token: admin,

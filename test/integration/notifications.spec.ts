@@ -2,6 +2,7 @@ import { randomUUID } from "crypto";
 import { Context, type Service } from "moleculer";
 import {
   startCampus,
+  createCourse,
   registerStudent,
   uniqueEmail,
   eventually,
@@ -10,23 +11,12 @@ import {
 
 let campus: Campus;
 let admin: string;
-let courseCounter = 0;
 
 beforeAll(async () => {
   campus = await startCampus();
   admin = await campus.adminToken();
 });
 afterAll(() => campus.stop());
-
-async function createCourse(fields: Record<string, unknown> = {}) {
-  courseCounter += 1;
-  const result = await campus.request("POST", "/api/courses", {
-    token: admin,
-    body: { code: `NTF-${courseCounter}`, title: `Notified course ${courseCounter}`, ...fields },
-  });
-  expect(result.status).toBe(201);
-  return result.body;
-}
 
 async function enroll(courseId: string, studentId: string) {
   const result = await campus.request("POST", `/api/courses/${courseId}/students`, {
@@ -96,7 +86,10 @@ describe("notifications made from events", () => {
   });
 
   it("tells a student they were enrolled and then dropped", async () => {
-    const course = await createCourse({ code: "NTF-ENR", title: "Enrollment Notices" });
+    const course = await createCourse(campus, admin, {
+      code: "NTF-ENR",
+      title: "Enrollment Notices",
+    });
     const student = await welcomedStudent();
 
     await enroll(course.id, student.studentId);
@@ -116,7 +109,7 @@ describe("notifications made from events", () => {
   });
 
   it("notifies every enrolled student of a course update and of its deletion", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const first = await welcomedStudent();
     const second = await welcomedStudent();
     const bystander = await welcomedStudent();
@@ -143,7 +136,7 @@ describe("notifications made from events", () => {
   });
 
   it("still notifies the students with an account when an enrolled student has none", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const withAccount = await welcomedStudent();
     const record = await campus.request("POST", "/api/students", {
       token: admin,
@@ -163,7 +156,7 @@ describe("notifications made from events", () => {
 
 describe("reading notifications", () => {
   it("filters unread ones, counts them, and marks one read keeping the first readAt", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await welcomedStudent();
     await enroll(course.id, student.studentId);
     const enrolled = await awaitNotification(student.token, "enrolled", course.id);
@@ -196,7 +189,7 @@ describe("reading notifications", () => {
   it("pages newest first", async () => {
     const student = await welcomedStudent();
     for (let i = 0; i < 2; i += 1) {
-      const course = await createCourse();
+      const course = await createCourse(campus, admin);
       await enroll(course.id, student.studentId);
       await awaitNotification(student.token, "enrolled", course.id);
     }
@@ -211,7 +204,7 @@ describe("reading notifications", () => {
   });
 
   it("marks every unread notification read and says how many", async () => {
-    const course = await createCourse();
+    const course = await createCourse(campus, admin);
     const student = await welcomedStudent();
     await enroll(course.id, student.studentId);
     await awaitNotification(student.token, "enrolled", course.id);

@@ -5,6 +5,7 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import {
   startCampus,
+  createCourse,
   registerStudent,
   uniqueEmail,
   eventually,
@@ -16,7 +17,6 @@ import { waitlistProblems } from "../helpers/waitlist-invariants";
 let campus: Campus;
 let admin: string;
 let db: Sequelize;
-let counter = 0;
 
 beforeAll(async () => {
   campus = await startCampus();
@@ -27,16 +27,6 @@ afterAll(() => campus.stop());
 
 const query = (sql: string, params: unknown[]) =>
   db.query(sql, { bind: params, type: QueryTypes.SELECT }) as Promise<Record<string, unknown>[]>;
-
-async function createCourse(fields: Record<string, unknown>) {
-  counter += 1;
-  const result = await campus.request("POST", "/api/courses", {
-    token: admin,
-    body: { code: `WL-${process.pid}-${counter}`, title: `Waitlist ${counter}`, ...fields },
-  });
-  expect(result.status).toBe(201);
-  return result.body;
-}
 
 async function createStudent(): Promise<string> {
   const result = await campus.request("POST", "/api/students", {
@@ -68,7 +58,7 @@ const historyOf = async (courseId: string, studentId: string, token = admin) =>
 
 describe("the waitlist", () => {
   it("waitlists with 202 and a position when seats are taken, and refuses with 409 when it is full too", async () => {
-    const course = await createCourse({ capacity: 1, waitlistCapacity: 2 });
+    const course = await createCourse(campus, admin, { capacity: 1, waitlistCapacity: 2 });
     const [a, b, c, d] = [
       await createStudent(),
       await createStudent(),
@@ -105,7 +95,7 @@ describe("the waitlist", () => {
   });
 
   it("promotes the first in line when a seat frees, notifies them, and keeps the history", async () => {
-    const course = await createCourse({ capacity: 1, waitlistCapacity: 5 });
+    const course = await createCourse(campus, admin, { capacity: 1, waitlistCapacity: 5 });
     const seated = await registerStudent(campus);
     const waiting = await registerStudent(campus);
     const behind = await createStudent();
@@ -175,7 +165,7 @@ describe("the waitlist", () => {
   });
 
   it("closes up the line when a waitlisted student drops", async () => {
-    const course = await createCourse({ capacity: 1, waitlistCapacity: 5 });
+    const course = await createCourse(campus, admin, { capacity: 1, waitlistCapacity: 5 });
     const ids = [await createStudent(), await createStudent(), await createStudent()];
     const last = await createStudent();
     for (const id of [...ids, last]) await enroll(course.id, id);
@@ -191,7 +181,7 @@ describe("the waitlist", () => {
   });
 
   it("seats the waitlist in order when the capacity is raised, or removed", async () => {
-    const course = await createCourse({ capacity: 1, waitlistCapacity: 5 });
+    const course = await createCourse(campus, admin, { capacity: 1, waitlistCapacity: 5 });
     const ids = [await createStudent(), await createStudent(), await createStudent()];
     const fourth = await createStudent();
     for (const id of [...ids, fourth]) await enroll(course.id, id);
@@ -213,7 +203,7 @@ describe("the waitlist", () => {
   });
 
   it("gives a deleted student's seat to the first in line (student.deleted)", async () => {
-    const course = await createCourse({ capacity: 1, waitlistCapacity: 2 });
+    const course = await createCourse(campus, admin, { capacity: 1, waitlistCapacity: 2 });
     const [leaving, waiting] = [await createStudent(), await createStudent()];
     await enroll(course.id, leaving);
     expect((await enroll(course.id, waiting)).status).toBe(202);
@@ -238,7 +228,7 @@ describe("the waitlist", () => {
   });
 
   it("lets a dropped student enroll again, with every change in the history", async () => {
-    const course = await createCourse({ capacity: 5 });
+    const course = await createCourse(campus, admin, { capacity: 5 });
     const id = await createStudent();
     await enroll(course.id, id);
     await drop(course.id, id);
@@ -250,7 +240,7 @@ describe("the waitlist", () => {
   });
 
   it("shows the waitlist and the history only to those allowed", async () => {
-    const course = await createCourse({ capacity: 1, waitlistCapacity: 1 });
+    const course = await createCourse(campus, admin, { capacity: 1, waitlistCapacity: 1 });
     const student = await registerStudent(campus);
     const other = await registerStudent(campus);
     const teacher = await createTeacher(campus);
@@ -279,7 +269,7 @@ describe("the waitlist", () => {
 
 describe("completing a course", () => {
   it("completes every active enrollment (no gradebook running: null results) and lets the waitlist go", async () => {
-    const course = await createCourse({ capacity: 2, waitlistCapacity: 2 });
+    const course = await createCourse(campus, admin, { capacity: 2, waitlistCapacity: 2 });
     const [a, b, c] = [await createStudent(), await createStudent(), await createStudent()];
     for (const id of [a, b, c]) await enroll(course.id, id);
 
@@ -319,7 +309,7 @@ describe("completing a course", () => {
 
 describe("50 simultaneous enrollments, drops and capacity changes on one course", () => {
   it("keeps every invariant: capacity, counts, dense positions, promotions in turn, a history row per change", async () => {
-    const course = await createCourse({ capacity: 4, waitlistCapacity: 8 });
+    const course = await createCourse(campus, admin, { capacity: 4, waitlistCapacity: 8 });
     const students: string[] = [];
     for (let i = 0; i < 16; i += 1) students.push(await createStudent());
     // Half of them are in (or waiting) before the storm, so drops have something to drop.

@@ -3,6 +3,7 @@ import {
   DEFAULT_PAGE_SIZE,
   containsPattern,
   escapeLike,
+  mapPage,
   pageRequest,
   parseSort,
   toPage,
@@ -52,6 +53,19 @@ describe("toPage", () => {
 
   it("an empty result has zero pages", () => {
     expect(toPage([], 0, { page: 1, pageSize: 20, offset: 0 }).totalPages).toBe(0);
+  });
+});
+
+describe("mapPage", () => {
+  it("turns each row and keeps the page's position and totals", () => {
+    const page = toPage([{ n: 1 }, { n: 2 }], 22, { page: 2, pageSize: 20, offset: 20 });
+    expect(mapPage(page, (row) => row.n * 10)).toEqual({
+      rows: [10, 20],
+      total: 22,
+      page: 2,
+      pageSize: 20,
+      totalPages: 2,
+    });
   });
 });
 

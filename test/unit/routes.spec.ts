@@ -1,6 +1,6 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { loadConfig } from "../../lib/config";
-import { restAliases } from "../../lib/routes";
+import { courseItemRoutes, EVERYONE, restAliases, STAFF } from "../../lib/routes";
 import { coursesRoutes } from "../../services/courses/courses.routes";
 import coursesService from "../../services/courses/courses.service";
 import { notificationsRoutes } from "../../services/notifications/notifications.routes";
@@ -71,6 +71,26 @@ describe("restAliases", () => {
     const schema = { name: "a", actions: { one: { rest: "GET /x" }, two: { rest: "GET /x/" } } };
 
     expect(() => restAliases([schema])).toThrow("Two actions claim GET /a/x");
+  });
+});
+
+describe("courseItemRoutes", () => {
+  it("creates and lists under the course, reads and changes at the item; staff write", () => {
+    const routes = courseItemRoutes("essays", { title: "string" }, { title: "string|optional" });
+    expect(
+      Object.fromEntries(
+        Object.entries(routes).map(([name, route]) => [name, [route.rest, route.permissions]]),
+      ),
+    ).toEqual({
+      create: ["POST /courses/:id/essays", STAFF],
+      list: ["GET /courses/:id/essays", EVERYONE],
+      get: ["GET /essays/:id", EVERYONE],
+      update: ["PATCH /essays/:id", STAFF],
+      remove: ["DELETE /essays/:id", STAFF],
+    });
+    expect(Object.keys(routes.create.params!)).toEqual(["$$strict", "id", "title"]);
+    expect(Object.keys(routes.list.params!)).toEqual(["$$strict", "id", "page", "pageSize"]);
+    expect(routes.update.params!.title).toBe("string|optional");
   });
 });
 
