@@ -20,6 +20,9 @@ export const DOMAIN_EVENTS = [
   "grade.recorded",
   "grade.item.changed",
   "quiz.scored",
+  "report.requested",
+  "report.succeeded",
+  "report.failed",
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

@@ -20,6 +20,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   gradebook: ["courses", "students"],
   // Who may do what with a quiz is the courses service's answer (`courses.access`).
   quizzes: ["courses"],
+  // A request asks courses who the caller is; the workers' other calls fail softly (retried).
+  reports: ["courses"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

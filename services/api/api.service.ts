@@ -29,6 +29,7 @@ import { scheduleRoutes } from "../schedule/schedule.routes";
 import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
 import { quizzesRoutes } from "../quizzes/quizzes.routes";
+import { reportsRoutes } from "../reports/reports.routes";
 import {
   acceptableRequestId,
   clientErrorResponse,
@@ -157,6 +158,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     assignmentsRoutes,
     gradebookRoutes,
     quizzesRoutes,
+    reportsRoutes,
   ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(

@@ -24,6 +24,8 @@ import {
   inBatches,
   notificationTime,
   quizScoredDraft,
+  reportFailedDraft,
+  reportReadyDraft,
   toNotification,
   welcomeDraft,
   type CourseChanged,
@@ -35,6 +37,7 @@ import {
   type NotificationDraft,
   type NotificationRow,
   type QuizScored,
+  type ReportFinished,
   type UserRegistered,
 } from "./notifications";
 import { pageRequest, toPage, type Page } from "../../lib/paging";
@@ -259,6 +262,20 @@ export default function notificationsService(
         ctx: EventContext<QuizScored>,
       ) {
         await this.notifyStudents(ctx, [ctx.params.studentId], quizScoredDraft(ctx.params));
+      }),
+
+      "report.succeeded": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<ReportFinished>,
+      ) {
+        await this.notifyUsers(ctx, [ctx.params.userId], reportReadyDraft(ctx.params));
+      }),
+
+      "report.failed": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<ReportFinished>,
+      ) {
+        await this.notifyUsers(ctx, [ctx.params.userId], reportFailedDraft(ctx.params));
       }),
     },
 

@@ -15,6 +15,8 @@ export const NOTIFICATION_TYPES = [
   "lesson_cancelled",
   "graded",
   "quiz_scored",
+  "report_ready",
+  "report_failed",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -109,6 +111,15 @@ export interface QuizScored {
   score: number;
   maxPoints: number;
   expired?: boolean;
+}
+
+/** `report.succeeded` and `report.failed` (the reports service); `error` only when it failed. */
+export interface ReportFinished {
+  reportId: string;
+  userId: string;
+  type: string;
+  format: string;
+  error?: string;
 }
 
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
@@ -220,6 +231,27 @@ export function quizScoredDraft(event: QuizScored): NotificationDraft {
     courseId: event.courseId,
     attemptId: event.attemptId,
   });
+}
+
+const reportLabel = (event: ReportFinished) =>
+  `${event.type.replace(/_/g, " ")} report (${event.format.toUpperCase()})`;
+
+export function reportReadyDraft(event: ReportFinished): NotificationDraft {
+  return draft(
+    "report_ready",
+    `Report ready: ${reportLabel(event)}`,
+    `Your ${reportLabel(event)} is ready to download for 7 days.`,
+    { reportId: event.reportId, download: `/api/reports/${event.reportId}/download` },
+  );
+}
+
+export function reportFailedDraft(event: ReportFinished): NotificationDraft {
+  return draft(
+    "report_failed",
+    `Report failed: ${reportLabel(event)}`,
+    `Your ${reportLabel(event)} could not be made: ${event.error ?? "unknown reason"}.`,
+    { reportId: event.reportId },
+  );
 }
 
 /** Each valid id once, in the order given (a student listed twice is notified once). */
