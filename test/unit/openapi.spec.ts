@@ -17,6 +17,7 @@ import scheduleService from "../../services/schedule/schedule.service";
 import assignmentsService from "../../services/assignments/assignments.service";
 import gradebookService from "../../services/gradebook/gradebook.service";
 import quizzesService from "../../services/quizzes/quizzes.service";
+import reportsService from "../../services/reports/reports.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -199,6 +200,7 @@ describe("the document of the real services", () => {
     assignmentsService,
     gradebookService,
     quizzesService,
+    reportsService,
   ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];
