@@ -11,3 +11,4 @@ CREATE DATABASE schedule;
 CREATE DATABASE assignments;
 CREATE DATABASE gradebook;
 CREATE DATABASE quizzes;
+CREATE DATABASE reports;
