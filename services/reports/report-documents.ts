@@ -100,7 +100,7 @@ export function coursePerformanceDocument(
           column("Present", "number", 2),
           column("Late", "number", 2),
           column("Absent", "number", 2),
-          column("Excused", "number", 2),
+          column("Excused", "number", 3),
         ],
         rows: studentRows,
       },
@@ -116,7 +116,11 @@ export function coursePerformanceDocument(
         rows: itemRows,
       },
     ],
-    chart: { title: "Grade distribution", bars: gradeDistribution(rows) },
+    chart: {
+      title: "Grade distribution",
+      caption: 'Students per grade ("none": no grade yet)',
+      bars: gradeDistribution(rows),
+    },
   };
 }
 
@@ -210,6 +214,7 @@ export function studentProgressDocument(
     ],
     chart: {
       title: "Percent per course",
+      caption: "The course percent (0 when nothing is graded yet)",
       bars: data.courses.map((course) => ({
         label: course.code,
         value: roundPercent(data.standings.get(course.courseId)?.percent ?? null) ?? 0,
@@ -294,6 +299,7 @@ export function attendanceDocument(data: AttendanceData, generatedAt: Date): Rep
     ],
     chart: {
       title: "Attendance by status",
+      caption: "Lesson × student records by status",
       bars: ["present", "late", "absent", "excused", "not recorded"].map((label) => ({
         label,
         value: totals.get(label) ?? 0,

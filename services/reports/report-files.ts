@@ -19,7 +19,7 @@ export function reportCsv(document: ReportDocument): Buffer {
   return Buffer.from(csvTable([main.columns.map((column) => column.header), ...main.rows]));
 }
 
-const NUMBER_FORMATS = { number: "0.##", percent: '0.00"%"', date: "yyyy-mm-dd hh:mm" } as const;
+const NUMBER_FORMATS = { number: "General", percent: '0.00"%"', date: "yyyy-mm-dd hh:mm" } as const;
 
 /** Excel refuses sheet names over 31 characters or with `[]:*?/\`. */
 function sheetName(name: string): string {
@@ -95,6 +95,13 @@ function barChart(pdf: Pdf, chart: ReportChart): void {
     const y = bottom - tick * height;
     pdf.text(String(Math.round(max * tick)), MARGIN - 5, y - 4, { width: 30, align: "right" });
   }
+  pdf
+    .fontSize(9)
+    .fillColor("#555555")
+    .text(chart.caption, MARGIN, bottom + 24, {
+      width: pdf.page.width - 2 * MARGIN,
+      align: "center",
+    });
   chart.bars.forEach((bar, index) => {
     const barHeight = (bar.value / max) * height;
     const x = left + index * slot + slot * 0.15;

@@ -125,6 +125,8 @@ export interface ReportSection {
 
 export interface ReportChart {
   title: string;
+  /** What the bars count, under the chart. */
+  caption: string;
   bars: { label: string; value: number }[];
 }
 

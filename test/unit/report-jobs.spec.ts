@@ -185,6 +185,7 @@ describe("the documents", () => {
     expect(document.sections[1].rows).toEqual([["Essay", "hw", 10, 1, 9]]);
     expect(document.chart).toEqual({
       title: "Grade distribution",
+      caption: 'Students per grade ("none": no grade yet)',
       bars: [
         { label: "5", value: 1 },
         { label: "none", value: 1 },
