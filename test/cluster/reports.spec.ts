@@ -41,27 +41,6 @@ async function job(id: string): Promise<JobRow> {
   return result.rows[0];
 }
 
-/** Every message of this run's JetStream stream for an event (e.g. `report_succeeded`). */
-async function streamMessages(event: string): Promise<Record<string, unknown>[]> {
-  const { connect } = await import("nats");
-  const connection = await connect({ servers: "127.0.0.1:4222" });
-  try {
-    const manager = await connection.jetstreamManager();
-    const messages: Record<string, unknown>[] = [];
-    for await (const stream of manager.streams.list()) {
-      const name = stream.config.name;
-      if (!name.startsWith(`${cluster.namespace}_`) || !name.endsWith(event)) continue;
-      for (let seq = stream.state.first_seq; seq <= stream.state.last_seq; seq += 1) {
-        const message = await manager.streams.getMessage(name, { seq });
-        messages.push(JSON.parse(new TextDecoder().decode(message.data)));
-      }
-    }
-    return messages;
-  } finally {
-    await connection.close();
-  }
-}
-
 beforeAll(async () => {
   await cluster.createDatabases();
   const nodes = await Promise.all([
@@ -146,7 +125,9 @@ it("a reports node SIGKILLed mid-report: the other node finishes the report, onc
   expect(row.worker).toBe(`${survivor}-${cluster.runId}`);
 
   // Made once: one success event, one notification, one whole file.
-  const succeeded = (await streamMessages("report_succeeded")).filter((e) => e.reportId === id);
+  const succeeded = (await cluster.streamMessages("report_succeeded")).filter(
+    (e) => e.reportId === id,
+  );
   expect(succeeded).toHaveLength(1);
   const notices = await eventually(async () => {
     const page = await http(base, "GET", "/api/notifications?pageSize=100", admin);
