@@ -9,6 +9,7 @@ import type { CpuShare } from "./cpu";
 import { median, type LoadSettings, type Measured } from "./load";
 import type { ProfileSummary } from "./profile";
 import { QUIZ_BURST_TARGET_PER_SEC, type QuizBurstRound } from "./quiz-burst";
+import type { ReportPdfRound } from "./report-pdf";
 
 export interface Stamp {
   date: string;
@@ -104,6 +105,8 @@ export interface BenchReport {
   burst: { topology: string; rounds: BurstRound[]; notes: string[] };
   /** Quizzes (issue 17): 200 simultaneous submits in one process. Absent in older reports. */
   quizBurst?: { topology: string; rounds: QuizBurstRound[]; notes: string[] };
+  /** Reports (issue 19): the time and cost of one course_performance PDF. Absent in older reports. */
+  reportPdf?: { topology: string; rounds: ReportPdfRound[]; notes: string[] };
   nodes: NodeRecord[];
   profiles: ProfileSummary[];
   findings: string[];
@@ -233,6 +236,32 @@ function quizBurstSection(report: BenchReport): string[] {
   ];
 }
 
+/** The report case: a table of rounds (issue 19). */
+function reportPdfSection(report: BenchReport): string[] {
+  if (!report.reportPdf) return [];
+  return [
+    "## Report: a course_performance PDF",
+    "",
+    `${report.reportPdf.topology}.`,
+    "",
+    "Each round requests the report (202), polls it every 25 ms until it succeeded, and reads",
+    "the node's CPU (from /proc, over the round) and resident memory after it. Job ms: the job's",
+    "own created → finished time (queue wait included); wall ms: request to the poll that saw it.",
+    "",
+    "| round | students | succeeded | wall ms | job ms | PDF bytes | node CPU ms | node cores | RSS MB | peak RSS MB |",
+    "| ----: | -------: | --------- | ------: | -----: | --------: | ----------: | ---------: | -----: | ----------: |",
+    ...report.reportPdf.rounds.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.students} | ${r.succeeded ? "yes" : "**NO**"} | ${fmt(r.wallMs)} | ` +
+        `${fmt(r.jobMs)} | ${fmt(r.bytes)} | ${fmt(r.nodeCpuMs)} | ${fmt(r.nodeCores, 2)} | ` +
+        `${fmt(r.rssMb)} | ${fmt(r.peakRssMb)} |`,
+    ),
+    "",
+    ...report.reportPdf.notes.map((n) => `- ${n}`),
+    "",
+  ];
+}
+
 function nodesTables(report: BenchReport): string[] {
   const startedWith = (n: NodeRecord) => {
     const count = report.nodes.filter(
@@ -353,6 +382,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...report.burst.notes.map((n) => `- ${n}`),
     "",
     ...quizBurstSection(report),
+    ...reportPdfSection(report),
     "## Start-up and memory per node",
     "",
     "Start-up: from spawning `node dist/server.js` to the first 200 from `/health/ready`",

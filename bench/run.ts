@@ -44,6 +44,12 @@ import {
   readScoredCounter,
 } from "./quiz-burst";
 import {
+  describeReportRound,
+  prepareReportCourse,
+  REPORT_PDF_STUDENTS,
+  reportPdfRound,
+} from "./report-pdf";
+import {
   COURSES,
   GRADEBOOK_ITEMS,
   GRADEBOOK_STUDENTS,
@@ -128,6 +134,13 @@ const report: BenchReport = {
     topology:
       "1 process (api, students, courses, users, notifications, quizzes), memory cache: " +
       "200 concurrent POST /api/quizzes/:id/attempts/:attemptId/submit of a 20-question quiz",
+    rounds: [],
+    notes: [],
+  },
+  reportPdf: {
+    topology:
+      "1 process (every service), memory cache: a course_performance PDF of " +
+      `${REPORT_PDF_STUDENTS} students (the gradebook course, ${GRADEBOOK_STUDENTS} of them graded on ${GRADEBOOK_ITEMS} items)`,
     rounds: [],
     notes: [],
   },
@@ -842,6 +855,26 @@ async function main(): Promise<void> {
       report.quizBurst!.rounds.push(round);
       if (!round.correct)
         problems.push(`quiz burst round ${i} was not exact: ${JSON.stringify(round)}`);
+    }
+    // The report case, on the same process: the gradebook course grown to 200 students.
+    console.log("\n[report: course_performance PDF]");
+    const reportStudents = await prepareReportCourse(
+      base,
+      token,
+      gradebookCourseId,
+      data.studentIds,
+    );
+    for (let i = 1; i <= burstRounds; i += 1) {
+      const round = await reportPdfRound(
+        base,
+        token,
+        gradebookCourseId,
+        reportStudents,
+        memory[0].node.process.pid!,
+      );
+      console.log(describeReportRound(round, i));
+      report.reportPdf!.rounds.push(round);
+      if (!round.succeeded) problems.push(`report round ${i} failed: ${JSON.stringify(round)}`);
     }
     await profileNode(
       "1 process, memory cache: GET /api/students/:id",
