@@ -24,6 +24,9 @@ export const reportsMigrations: Migration[] = [
           attempt integer NOT NULL DEFAULT 0,
           worker varchar(200),
           lease_until timestamptz,
+          -- When the job was last put on the queue: a queued job whose message was lost (dead
+          -- lettered after failed deliveries) is put on it again by the sweep.
+          queued_at timestamptz NOT NULL DEFAULT now(),
           file_name varchar(200),
           size integer,
           created_at timestamptz NOT NULL DEFAULT now(),
@@ -32,7 +35,7 @@ export const reportsMigrations: Migration[] = [
         );
         CREATE INDEX jobs_requested_by_idx ON "${schema}".jobs (requested_by, created_at DESC, id);
         CREATE INDEX jobs_created_idx ON "${schema}".jobs (created_at DESC, id);
-        CREATE INDEX jobs_active_idx ON "${schema}".jobs (status, lease_until)
+        CREATE INDEX jobs_active_idx ON "${schema}".jobs (status, lease_until, queued_at)
           WHERE status IN ('queued', 'running');
         CREATE TABLE "${schema}".files (
           job_id uuid PRIMARY KEY REFERENCES "${schema}".jobs (id) ON DELETE CASCADE,

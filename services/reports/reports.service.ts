@@ -336,7 +336,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
             const [restarted] = await this.sequelize.query<{ id: string }>(
               `UPDATE reports.jobs SET status = 'queued', progress = 0, error = NULL, attempt = 0,
                  worker = NULL, lease_until = NULL, file_name = NULL, size = NULL,
-                 started_at = NULL, finished_at = NULL
+                 started_at = NULL, finished_at = NULL, queued_at = now()
                WHERE id = :id AND status IN ('succeeded', 'failed') RETURNING id`,
               { replacements: { id: job.id }, type: QueryTypes.SELECT, transaction },
             );
@@ -592,7 +592,8 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
               ? `UPDATE reports.jobs SET status = 'failed', error = :failure, lease_until = NULL,
                    finished_at = now()
                  WHERE id = :id AND status = 'running' AND ${claimed} RETURNING id`
-              : `UPDATE reports.jobs SET status = 'queued', worker = NULL, lease_until = NULL
+              : `UPDATE reports.jobs SET status = 'queued', worker = NULL, lease_until = NULL,
+                   queued_at = now()
                  WHERE id = :id AND status = 'running' AND ${claimed} RETURNING id`,
             {
               replacements: { id: job.id, attempt: job.attempt, failure },
@@ -618,8 +619,9 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
 
       /**
        * Every sweep (each reports node, on start and then every REPORTS_SWEEP_SECONDS): jobs whose
-       * worker's lease expired are queued again (or failed after MAX_ATTEMPTS claims), files older
-       * than the retention are deleted, and the jobs are counted by status for the metrics.
+       * worker's lease expired are queued again (or failed after MAX_ATTEMPTS claims), jobs queued
+       * for two leases without a claim get a new message, files older than the retention are
+       * deleted, and the jobs are counted by status for the metrics.
        */
       async sweep(this: ReportsThis): Promise<void> {
         const expired = await this.sequelize.query<JobRow>(
@@ -644,6 +646,20 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
             });
           }
         }
+        // Queued for longer than two leases without a claim: its message may be gone (dead
+        // lettered after failed deliveries); a second one is harmless (one claim wins).
+        await this.sequelize.transaction(async (transaction) => {
+          const stale = await this.sequelize.query<{ id: string }>(
+            `UPDATE reports.jobs SET queued_at = now()
+             WHERE id IN (SELECT id FROM reports.jobs WHERE status = 'queued'
+                            AND queued_at < now() - make_interval(secs => :stale) LIMIT 100)
+             RETURNING id`,
+            { replacements: { stale: 2 * leaseSeconds }, type: QueryTypes.SELECT, transaction },
+          );
+          for (const { id } of stale) {
+            await this.recordEvent(ctx, transaction, "report.requested", { reportId: id });
+          }
+        });
         await this.sequelize.query(
           `DELETE FROM reports.files f USING reports.jobs j
            WHERE f.job_id = j.id AND j.finished_at < now() - make_interval(days => :days)`,

@@ -457,6 +457,17 @@ describe("a job whose worker died, and failures", () => {
     expect(row.worker).toBe(campus.broker.nodeID);
   });
 
+  it("a job left queued without its message (lost) gets a new one from the sweep and is made", async () => {
+    const id = await strandedJob(0);
+    await db.query(
+      `UPDATE reports.jobs SET status = 'queued', worker = NULL, lease_until = NULL,
+         queued_at = now() - interval '1 hour' WHERE id = :id`,
+      { replacements: { id } },
+    );
+    const report = await finished(id, teacher);
+    expect(report.status).toBe("succeeded");
+  });
+
   it("after its last attempt it is failed with a reason, never left running", async () => {
     const id = await strandedJob(3);
     const report = await finished(id, teacher);
