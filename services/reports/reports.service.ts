@@ -65,6 +65,7 @@ import {
   type ReportFormat,
   type ReportRequest,
   type ReportStatus,
+  type ReportSubject,
   type ReportType,
 } from "./reports";
 import { reportsMigrations } from "./reports.migrations";
@@ -160,11 +161,17 @@ type ReportsThis = Service &
       userId: string,
       write: (transaction: Transaction) => Promise<string>,
     ): Promise<string>;
-    checkRequest(ctx: Context<unknown, Meta>, request: ReportRequest): Promise<void>;
+    checkRequest(
+      ctx: Context<unknown, Meta>,
+      type: ReportType,
+      subject: ReportSubject,
+    ): Promise<void>;
     makeReport(ctx: Context, reportId: string): Promise<void>;
     claimJob(id: string): Promise<JobRow | null>;
     reportProgress(job: JobRow, progress: number): Promise<void>;
     gatherDocument(ctx: Context, job: JobRow): Promise<ReportDocument>;
+    studentProgress(ctx: Context, job: JobRow, now: Date): Promise<ReportDocument>;
+    courseReport(ctx: Context, job: JobRow, now: Date): Promise<ReportDocument>;
     paceRows(job: JobRow, document: ReportDocument): Promise<void>;
     finishJob(ctx: Context, job: JobRow, file: Buffer, fileName: string): Promise<void>;
     giveUpOrRequeue(ctx: Context, job: JobRow, err: unknown): Promise<void>;
@@ -229,7 +236,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
           const user = ctx.meta.user!;
           const subject = reportSubject(ctx.params, user);
           if (Array.isArray(subject)) throw invalid(subject);
-          await this.checkRequest(ctx, ctx.params);
+          await this.checkRequest(ctx, ctx.params.type, subject);
           const id = randomUUID();
           await this.enqueue(ctx, user.id, async (transaction) => {
             await this.sequelize.query(
@@ -392,23 +399,24 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
        * Course reports: the course's staff, within the row bound. Student reports: that student
        * or staff, for a student who exists.
        */
-      async checkRequest(this: ReportsThis, ctx: Context<unknown, Meta>, request: ReportRequest) {
+      async checkRequest(
+        this: ReportsThis,
+        ctx: Context<unknown, Meta>,
+        type: ReportType,
+        subject: ReportSubject,
+      ) {
         const user = ctx.meta.user!;
-        const subject = reportSubject(request, user) as {
-          courseId: string | null;
-          studentId: string | null;
-        };
-        if (subject.studentId) {
+        if (subject.studentId !== null) {
           if (!mayRequestStudentReport(user, subject.studentId)) {
             throw forbidden("A student's report is only for that student or staff");
           }
           if (user.role !== "student") await ctx.call("students.byId", { id: subject.studentId });
           return;
         }
-        const access = await this.courseAccess(ctx, subject.courseId!);
+        const access = await this.courseAccess(ctx, subject.courseId);
         if (!access.staff) throw forbidden("Only the course's staff may request its reports");
         let lessons = 0;
-        if (request.type === "attendance") {
+        if (type === "attendance") {
           const page: Page<Lesson> = await ctx.call("schedule.lessonsPage", {
             courseIds: [access.course.id],
             from: new Date(0).toISOString(),
@@ -417,7 +425,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
           });
           lessons = page.total;
         }
-        assertRowBound(estimatedRows(request.type, access.course.enrolledCount, lessons));
+        assertRowBound(estimatedRows(type, access.course.enrolledCount, lessons));
       },
 
       /**
@@ -677,66 +685,82 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
 
       /** The report's document, from the other services' data, read as the requester. */
       async gatherDocument(this: ReportsThis, ctx: Context, job: JobRow): Promise<ReportDocument> {
-        const now = new Date();
-        if (job.type === "student_progress") {
-          const studentId = job.student_id!;
-          const requester = job.requester;
-          const student: Person = await ctx.call("students.byId", { id: studentId });
-          const enrolled: (Course & { status: string })[] = [];
-          for (const status of ["active", "completed"]) {
-            for (let page = 1; ; page += 1) {
-              const result: Page<Course & { status: string }> = await ctx.call(
-                "courses.coursesOfStudent",
-                { studentId, status, page, pageSize: MAX_PAGE_SIZE },
-              );
-              enrolled.push(...result.rows);
-              if (page >= result.totalPages) break;
-            }
-          }
-          // A teacher's report shows the courses they teach (as the gradebook does).
-          const courses = enrolled.filter(
-            (course) => requester.role !== "teacher" || course.teacherIds.includes(requester.id),
-          );
-          const courseIds = courses.map((course) => course.id);
-          const [grades, attendance, submissions] = await Promise.all([
-            ctx.call<{ courses: ({ courseId: string } & StudentStanding)[] }, { id: string }>(
-              "gradebook.studentGrades",
-              { id: studentId },
-              asRequester(job),
-            ),
-            ctx.call<{ courses: CourseAttendance[] }, { id: string }>(
-              "schedule.studentAttendance",
-              { id: studentId },
-              asRequester(job),
-            ),
-            ctx.call<SubmissionOfStudent[], { studentId: string; courseIds: string[] }>(
-              "assignments.submissionsOfStudent",
-              { studentId, courseIds },
-            ),
-          ]);
-          return studentProgressDocument(
-            {
-              student,
-              courses: courses.map((course) => ({
-                courseId: course.id,
-                code: course.code,
-                title: course.title,
-                status: course.status,
-              })),
-              standings: new Map(grades.courses.map((c) => [c.courseId, c])),
-              attendance: new Map<string, AttendanceCounts>(
-                attendance.courses.map((c) => [c.courseId, c]),
-              ),
-              submissions: submissions.map((s) => ({
-                ...s,
-                dueAt: new Date(s.dueAt),
-                submittedAt: s.submittedAt ? new Date(s.submittedAt) : null,
-              })),
-            },
-            now,
-          );
-        }
+        if (job.type === "student_progress") return this.studentProgress(ctx, job, new Date());
+        return this.courseReport(ctx, job, new Date());
+      },
 
+      /** A student's progress: their courses (a teacher: the ones they teach), grades, attendance, work. */
+      async studentProgress(
+        this: ReportsThis,
+        ctx: Context,
+        job: JobRow,
+        now: Date,
+      ): Promise<ReportDocument> {
+        const studentId = job.student_id!;
+        const requester = job.requester;
+        const student: Person = await ctx.call("students.byId", { id: studentId });
+        const enrolled: (Course & { status: string })[] = [];
+        for (const status of ["active", "completed"]) {
+          for (let page = 1; ; page += 1) {
+            const result: Page<Course & { status: string }> = await ctx.call(
+              "courses.coursesOfStudent",
+              { studentId, status, page, pageSize: MAX_PAGE_SIZE },
+            );
+            enrolled.push(...result.rows);
+            if (page >= result.totalPages) break;
+          }
+        }
+        // A teacher's report shows the courses they teach (as the gradebook does).
+        const courses = enrolled.filter(
+          (course) => requester.role !== "teacher" || course.teacherIds.includes(requester.id),
+        );
+        const courseIds = courses.map((course) => course.id);
+        const [grades, attendance, submissions] = await Promise.all([
+          ctx.call<{ courses: ({ courseId: string } & StudentStanding)[] }, { id: string }>(
+            "gradebook.studentGrades",
+            { id: studentId },
+            asRequester(job),
+          ),
+          ctx.call<{ courses: CourseAttendance[] }, { id: string }>(
+            "schedule.studentAttendance",
+            { id: studentId },
+            asRequester(job),
+          ),
+          ctx.call<SubmissionOfStudent[], { studentId: string; courseIds: string[] }>(
+            "assignments.submissionsOfStudent",
+            { studentId, courseIds },
+          ),
+        ]);
+        return studentProgressDocument(
+          {
+            student,
+            courses: courses.map((course) => ({
+              courseId: course.id,
+              code: course.code,
+              title: course.title,
+              status: course.status,
+            })),
+            standings: new Map(grades.courses.map((c) => [c.courseId, c])),
+            attendance: new Map<string, AttendanceCounts>(
+              attendance.courses.map((c) => [c.courseId, c]),
+            ),
+            submissions: submissions.map((s) => ({
+              ...s,
+              dueAt: new Date(s.dueAt),
+              submittedAt: s.submittedAt ? new Date(s.submittedAt) : null,
+            })),
+          },
+          now,
+        );
+      },
+
+      /** A course report: its heading and attendance, then the grades or the roster. */
+      async courseReport(
+        this: ReportsThis,
+        ctx: Context,
+        job: JobRow,
+        now: Date,
+      ): Promise<ReportDocument> {
         const courseId = job.course_id!;
         const access: CourseAccess = await ctx.call("courses.access", {
           courseId,
