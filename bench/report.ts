@@ -10,6 +10,7 @@ import { median, type LoadSettings, type Measured } from "./load";
 import type { ProfileSummary } from "./profile";
 import { QUIZ_BURST_TARGET_PER_SEC, type QuizBurstRound } from "./quiz-burst";
 import { FANOUT_P99_TARGET_MS, describeFanoutMemory, type FanoutResult } from "./ws-fanout";
+import type { ReportPdfRound } from "./report-pdf";
 
 export interface Stamp {
   date: string;
@@ -107,6 +108,8 @@ export interface BenchReport {
   quizBurst?: { topology: string; rounds: QuizBurstRound[]; notes: string[] };
   /** Live notifications (issue 18): 1,000 sockets on one gateway. Absent in older reports. */
   wsFanout?: { topology: string; result: FanoutResult | null };
+  /** Reports (issue 19): the time and cost of one course_performance PDF. Absent in older reports. */
+  reportPdf?: { topology: string; rounds: ReportPdfRound[]; notes: string[] };
   nodes: NodeRecord[];
   profiles: ProfileSummary[];
   findings: string[];
@@ -264,6 +267,32 @@ function quizBurstSection(report: BenchReport): string[] {
   ];
 }
 
+/** The report case: a table of rounds (issue 19). */
+function reportPdfSection(report: BenchReport): string[] {
+  if (!report.reportPdf) return [];
+  return [
+    "## Report: a course_performance PDF",
+    "",
+    `${report.reportPdf.topology}.`,
+    "",
+    "Each round requests the report (202), polls it every 25 ms until it succeeded, and reads",
+    "the node's CPU (from /proc, over the round) and resident memory after it. Job ms: the job's",
+    "own created → finished time (queue wait included); wall ms: request to the poll that saw it.",
+    "",
+    "| round | students | succeeded | wall ms | job ms | PDF bytes | node CPU ms | node cores | RSS MB | peak RSS MB |",
+    "| ----: | -------: | --------- | ------: | -----: | --------: | ----------: | ---------: | -----: | ----------: |",
+    ...report.reportPdf.rounds.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.students} | ${r.succeeded ? "yes" : "**NO**"} | ${fmt(r.wallMs)} | ` +
+        `${fmt(r.jobMs)} | ${fmt(r.bytes)} | ${fmt(r.nodeCpuMs)} | ${fmt(r.nodeCores, 2)} | ` +
+        `${fmt(r.rssMb)} | ${fmt(r.peakRssMb)} |`,
+    ),
+    "",
+    ...report.reportPdf.notes.map((n) => `- ${n}`),
+    "",
+  ];
+}
+
 function nodesTables(report: BenchReport): string[] {
   const startedWith = (n: NodeRecord) => {
     const count = report.nodes.filter(
@@ -385,6 +414,7 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     ...quizBurstSection(report),
     ...wsFanoutSection(report),
+    ...reportPdfSection(report),
     "## Start-up and memory per node",
     "",
     "Start-up: from spawning `node dist/server.js` to the first 200 from `/health/ready`",

@@ -45,6 +45,12 @@ import {
 } from "./quiz-burst";
 import { describeFanoutMemory, describeFanoutRound, prepareFanout, wsFanout } from "./ws-fanout";
 import {
+  describeReportRound,
+  prepareReportCourse,
+  REPORT_PDF_STUDENTS,
+  reportPdfRound,
+} from "./report-pdf";
+import {
   COURSES,
   GRADEBOOK_ITEMS,
   GRADEBOOK_STUDENTS,
@@ -137,6 +143,13 @@ const report: BenchReport = {
       "1 process (every service), memory cache: 1,000 `/ws` clients on its gateway, " +
       "a lesson rescheduled for their course",
     result: null,
+  },
+  reportPdf: {
+    topology:
+      "1 process (every service), memory cache: a course_performance PDF of " +
+      `${REPORT_PDF_STUDENTS} students (the gradebook course, ${GRADEBOOK_STUDENTS} of them graded on ${GRADEBOOK_ITEMS} items)`,
+    rounds: [],
+    notes: [],
   },
   nodes: nodeRecords,
   profiles: [],
@@ -866,6 +879,26 @@ async function main(): Promise<void> {
     );
     console.log(describeFanoutMemory(fanout));
     report.wsFanout!.result = fanout;
+    // The report case, on the same process: the gradebook course grown to 200 students.
+    console.log("\n[report: course_performance PDF]");
+    const reportStudents = await prepareReportCourse(
+      base,
+      token,
+      gradebookCourseId,
+      data.studentIds,
+    );
+    for (let i = 1; i <= burstRounds; i += 1) {
+      const round = await reportPdfRound(
+        base,
+        token,
+        gradebookCourseId,
+        reportStudents,
+        memory[0].node.process.pid!,
+      );
+      console.log(describeReportRound(round, i));
+      report.reportPdf!.rounds.push(round);
+      if (!round.succeeded) problems.push(`report round ${i} failed: ${JSON.stringify(round)}`);
+    }
     await profileNode(
       "1 process, memory cache: GET /api/students/:id",
       {

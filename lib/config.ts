@@ -15,6 +15,7 @@ export const ALL_SERVICES = [
   "gradebook",
   "quizzes",
   "profiles",
+  "reports",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
@@ -66,6 +67,17 @@ export interface CampusConfig {
   loginBackoffMs: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
+  reports: ReportsConfig;
+}
+
+/** The report workers (services/reports). */
+export interface ReportsConfig {
+  /** How long a worker's claim on a job holds without progress before another may take it. */
+  leaseSeconds: number;
+  /** How often each reports node looks for expired claims and expired files. */
+  sweepSeconds: number;
+  /** Test-only: a pause before each table row, so a test can stop a worker mid-report. */
+  rowDelayMs: number;
 }
 
 /** A configuration mistake the operator must fix; the entry point prints it and exits 1. */
@@ -227,6 +239,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
       gradebook: env.GRADEBOOK_DATABASE_URL?.trim() || sharedUrl,
       quizzes: env.QUIZZES_DATABASE_URL?.trim() || sharedUrl,
       profiles: env.PROFILES_DATABASE_URL?.trim() || sharedUrl,
+      reports: env.REPORTS_DATABASE_URL?.trim() || sharedUrl,
     },
     publicUrl: parsePublicUrl(env.PUBLIC_URL),
     dataDir: env.DATA_DIR === ":memory:" ? null : (env.DATA_DIR ?? "./data"),
@@ -253,6 +266,11 @@ export function loadConfig(env: Env = process.env): CampusConfig {
     loginBackoffMs: intFrom(env, "LOGIN_BACKOFF_MS", 1000, 0, 60000),
     requestTimeoutMs: intFrom(env, "REQUEST_TIMEOUT", 10000),
     shutdownTimeoutMs: intFrom(env, "SHUTDOWN_TIMEOUT", 10000),
+    reports: {
+      leaseSeconds: intFrom(env, "REPORTS_LEASE_SECONDS", 60, 1, 3600),
+      sweepSeconds: intFrom(env, "REPORTS_SWEEP_SECONDS", 30, 1, 3600),
+      rowDelayMs: intFrom(env, "REPORTS_ROW_DELAY_MS", 0, 0, 10000),
+    },
   };
 }
 

@@ -25,6 +25,9 @@ export const DOMAIN_EVENTS = [
   "enrollment.completed",
   "achievement.awarded",
   // ---- end profiles ----
+  "report.requested",
+  "report.succeeded",
+  "report.failed",
 ] as const;
 export type DomainEventName = (typeof DOMAIN_EVENTS)[number];
 

@@ -54,6 +54,14 @@ export const methodNotAllowed = (method: string): Errors.MoleculerClientError =>
 export const malformedRequest = (): Errors.MoleculerClientError =>
   new MoleculerClientError("The request could not be parsed", 400, "MALFORMED_REQUEST");
 
+/** 410: what was there is gone for good (an expired report's file). */
+export const gone = (message: string, type: string): Errors.MoleculerClientError =>
+  new MoleculerClientError(message, 410, type);
+
+/** 422 for a well-formed request that cannot be served as asked (e.g. a report too large). */
+export const unprocessable = (message: string, type: string): Errors.MoleculerClientError =>
+  new MoleculerClientError(message, 422, type);
+
 export const invalid = (fields: FieldError[]): Errors.ValidationError =>
   new ValidationError("Validation failed", "VALIDATION_ERROR", fields);
 
@@ -70,6 +78,7 @@ const STATUS_NAMES: Record<number, string> = {
   404: "NotFound",
   405: "MethodNotAllowed",
   409: "Conflict",
+  410: "Gone",
   413: "PayloadTooLarge",
   414: "URITooLong",
   415: "UnsupportedMediaType",
@@ -190,7 +199,7 @@ export function toHttpError(err: unknown): HttpError {
         body: body(404, type || "NOT_FOUND", type ? message : "Not found"),
       };
     }
-    if (code === 422) {
+    if (code === 422 && (err instanceof ValidationError || !type)) {
       return {
         status: 422,
         headers: {},

@@ -22,6 +22,8 @@ export const SERVICE_DEPENDENCIES: Record<string, string[]> = {
   quizzes: ["courses"],
   // A profile's default name is the account's (`users.me`); awards resolve students to accounts.
   profiles: ["users"],
+  // A request asks courses who the caller is; the workers' other calls fail softly (retried).
+  reports: ["courses"],
 };
 
 const DATABASE_CHECK_TIMEOUT_MS = 2000;

@@ -26,6 +26,8 @@ export const METRICS = {
   liveConnections: "campus_live_connections",
   liveMessages: "campus_live_messages_total",
   achievementsAwarded: "campus_achievements_awarded_total",
+  reportJobs: "campus_report_jobs",
+  reportDuration: "campus_report_duration_seconds",
 } as const;
 
 export const ENROLLMENT_RESULTS = ["ok", "full", "duplicate", "not_found"] as const;
@@ -42,6 +44,10 @@ export const QUIZ_SUBMISSION_RESULTS = ["scored", "expired", "duplicate", "inval
 export type QuizSubmissionResult = (typeof QUIZ_SUBMISSION_RESULTS)[number];
 export const READINESS_CHECKS = ["transporter", "databases", "services"] as const;
 
+export const REPORT_JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
+/** Seconds; from a small CSV to a PDF of thousands of rows. */
+const REPORT_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
 /** Seconds; from a fast cached read to a request that hit a timeout. */
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Seconds; from an event handled at once to one that waited for a consumer to come back. */
@@ -57,6 +63,21 @@ type MetricDefinition = {
 };
 
 export const METRIC_DEFINITIONS: MetricDefinition[] = [
+  {
+    name: METRICS.reportJobs,
+    type: "gauge",
+    labelNames: ["status"],
+    description: "Report jobs in the database by status (counted by the reports nodes' sweep)",
+  },
+  {
+    name: METRICS.reportDuration,
+    type: "histogram",
+    labelNames: ["type", "format"],
+    description: "Seconds a worker took to make a report, from its claim to the stored file",
+    buckets: REPORT_BUCKETS,
+    // Moleculer writes _sum and _count only for histograms with quantiles.
+    quantiles: true,
+  },
   {
     name: METRICS.nearCache,
     type: "counter",
@@ -381,3 +402,24 @@ export const HOST_IDENTITY_METRICS = [
   "os.network.*",
   "os.hostname",
 ] as const;
+
+/** The sweep's count of report jobs by status (a status without jobs is 0). */
+export function recordReportJobs(
+  broker: ServiceBroker,
+  counts: Partial<Record<(typeof REPORT_JOB_STATUSES)[number], number>>,
+): void {
+  const metrics = registry(broker);
+  if (!metrics) return;
+  for (const status of REPORT_JOB_STATUSES) {
+    metrics.set(METRICS.reportJobs, counts[status] ?? 0, { status });
+  }
+}
+
+export function observeReportDuration(
+  broker: ServiceBroker,
+  type: string,
+  format: string,
+  seconds: number,
+): void {
+  registry(broker)?.observe(METRICS.reportDuration, seconds, { type, format });
+}

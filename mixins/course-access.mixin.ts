@@ -1,13 +1,13 @@
 /**
- * Who the caller is to a course — its staff, an enrolled student, or neither — asked of the
- * courses service, the one authority on course teachers and enrollments, by every service whose
- * records belong to a course (schedule, assignments, gradebook, quizzes).
+ * Who the caller is to a course — its staff, an enrolled student, or neither — and who is enrolled,
+ * asked of the courses service, the one authority on course teachers and enrollments, by every
+ * service whose records belong to a course (schedule, assignments, gradebook, quizzes, reports).
  */
 import type { Context, ServiceSchema } from "moleculer";
 import type { Order } from "sequelize";
 import { forbidden, notFound } from "../lib/errors";
 import { isUuid } from "../lib/ids";
-import { findPage, type Page } from "../lib/paging";
+import { findPage, MAX_PAGE_SIZE, type Page } from "../lib/paging";
 import type { Identity } from "../lib/permissions";
 import type { CourseAccess } from "../services/courses/courses";
 import type { DbServiceThis } from "./db.mixin";
@@ -27,6 +27,8 @@ export interface CourseAccessThis {
     order: Order,
     refusal: string,
   ): Promise<{ access: CourseAccess; page: Page<Row> }>;
+  /** Every student enrolled in the course (the courses service's roster, page by page). */
+  rosterOf(ctx: Context, courseId: string): Promise<string[]>;
 }
 
 export const CourseAccessMixin: Partial<ServiceSchema> = {
@@ -53,6 +55,19 @@ export const CourseAccessMixin: Partial<ServiceSchema> = {
         order,
       });
       return { access, page };
+    },
+
+    async rosterOf(ctx: Context, courseId: string): Promise<string[]> {
+      const ids: string[] = [];
+      for (let page = 1; ; page += 1) {
+        const result: Page<string> = await ctx.call("courses.rosterIds", {
+          courseId,
+          page,
+          pageSize: MAX_PAGE_SIZE,
+        });
+        ids.push(...result.rows);
+        if (page >= result.totalPages) return ids;
+      }
     },
   },
 };

@@ -30,6 +30,7 @@ import { studentsRoutes } from "../students/students.routes";
 import { usersRoutes } from "../users/users.routes";
 import { quizzesRoutes } from "../quizzes/quizzes.routes";
 import { profilesRoutes } from "../profiles/profiles.routes";
+import { reportsRoutes } from "../reports/reports.routes";
 import {
   acceptableRequestId,
   clientErrorResponse,
@@ -159,6 +160,7 @@ export default function apiService(config: CampusConfig): ServiceSchema {
     gradebookRoutes,
     quizzesRoutes,
     profilesRoutes,
+    reportsRoutes,
   ];
   const apiAliases = restAliases(published);
   const document = openApiDocument(

@@ -20,6 +20,15 @@ import {
   MAX_TEACHERS,
 } from "../courses/courses";
 import { DEFAULT_SCALE, gradingFields } from "../gradebook/gradebook";
+import {
+  CONTENT_TYPES,
+  MAX_ACTIVE_JOBS_PER_USER,
+  MAX_REPORT_ROWS,
+  REPORT_FORMATS,
+  REPORT_RETENTION_DAYS,
+  REPORT_STATUSES,
+  REPORT_TYPES,
+} from "../reports/reports";
 import { MAX_URL_LENGTH } from "../../lib/http-input";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../lib/paging";
 import { NOTIFICATION_TYPES, MAX_TITLE_LENGTH } from "../notifications/notifications";
@@ -457,6 +466,23 @@ const quizSchema = record(
   "A quiz of a course",
 );
 
+const reportSchema = record(
+  {
+    id: uuid,
+    type: { type: "string", enum: [...REPORT_TYPES] },
+    format: { type: "string", enum: [...REPORT_FORMATS] },
+    courseId: { ...uuid, type: ["string", "null"], description: "A course report's course" },
+    studentId: { ...uuid, type: ["string", "null"], description: "A student report's student" },
+    status: { type: "string", enum: [...REPORT_STATUSES] },
+    progress: { type: "integer", minimum: 0, maximum: 100 },
+    error: { type: ["string", "null"], description: "Why it failed" },
+    createdAt: timestamp,
+    finishedAt: { ...timestamp, type: ["string", "null"] },
+    size: { type: ["integer", "null"], description: "The file's bytes, once made" },
+  },
+  "A report job: its request, where its worker is, and the file's size once it is made",
+);
+
 const errorSchema: JsonSchema = {
   type: "object",
   description: "Every error answer. Never a stack trace, SQL, host, node or action name.",
@@ -643,6 +669,8 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
   Question: questionSchema,
   Quiz: quizSchema,
   QuizPage: pageOf("Quiz"),
+  Report: reportSchema,
+  ReportPage: pageOf("Report"),
   AttemptSummary: record(attemptSummaryProperties, "An attempt at a quiz, without its questions"),
   Attempt: record(
     {
@@ -865,16 +893,18 @@ interface OperationDoc {
   description?: string;
   /** The success status and the schema of its body (none: no body); `text`: a non-JSON body. */
   success: {
-    status: 200 | 201 | 204;
+    status: 200 | 201 | 202 | 204;
     schema?: string;
     description?: string;
     location?: boolean;
     text?: { mediaType: string; example: string };
+    /** A file: its possible media types. */
+    files?: string[];
   };
   /** Another success answer (e.g. 202 for a waitlisted enrollment). */
   accepted?: { status: 202; schema: string; description: string };
   /** Statuses beyond those derived from the declaration (auth, params, path ids, body). */
-  errors?: Partial<Record<400 | 401 | 404 | 409 | 422 | 429 | 503, string>>;
+  errors?: Partial<Record<400 | 401 | 404 | 409 | 410 | 422 | 429 | 503, string>>;
   /** Per-parameter descriptions beyond the common ones. */
   parameters?: Record<string, string>;
   example?: Record<string, unknown>;
@@ -1381,6 +1411,47 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       "present, late or excused).",
     success: { status: 200, schema: "AchievementList" },
   },
+  "reports.request": {
+    summary: "Request a report (made in the background)",
+    description:
+      "`course_performance` (per student: percent, grade, attendance; grade distribution chart) and " +
+      "`attendance` (per lesson and student) need `courseId` and the course's staff; " +
+      "`student_progress` (per course: grades, attendance, submissions) needs `studentId` — a " +
+      "student may leave it out for their own. A worker makes the file from a durable queue; poll " +
+      `the Location. At most ${MAX_ACTIVE_JOBS_PER_USER} queued or running reports per user (429); ` +
+      `at most ${MAX_REPORT_ROWS} rows (422 \`REPORT_TOO_LARGE\`). The requester is notified when it is done.`,
+    success: { status: 202, schema: "Report", location: true },
+    errors: {
+      404: "No such course or student",
+      422: "Unknown type or format, a missing courseId, or `REPORT_TOO_LARGE`",
+      429: "Too many of the caller's reports queued or running, or the rate limit",
+    },
+    example: { type: "course_performance", format: "pdf", courseId: EXAMPLE_ID },
+  },
+  "reports.list": {
+    summary: "The caller's reports, newest first (an admin: everyone's)",
+    success: { status: 200, schema: "ReportPage" },
+  },
+  "reports.get": {
+    summary: "A report's status and progress",
+    description: "Who asked for it, or an admin.",
+    success: { status: 200, schema: "Report" },
+  },
+  "reports.download": {
+    summary: "Download a report's file",
+    description: `Who asked for it, or an admin. Files are kept ${REPORT_RETENTION_DAYS} days.`,
+    success: { status: 200, files: Object.values(CONTENT_TYPES) },
+    errors: {
+      409: "`REPORT_NOT_READY` (queued or running) or `REPORT_FAILED`",
+      410: `\`REPORT_EXPIRED\`: made more than ${REPORT_RETENTION_DAYS} days ago; regenerate it`,
+    },
+  },
+  "reports.regenerate": {
+    summary: "Make a report again (e.g. after it expired or failed)",
+    description: "Who asked for it, or an admin; counts toward the requester's limit.",
+    success: { status: 202, schema: "Report", location: true },
+    errors: { 409: "`REPORT_IN_PROGRESS`: it is queued or running" },
+  },
 
   "notifications.list": {
     summary: "The caller's notifications, newest first",
@@ -1559,6 +1630,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: "Authenticated, but not allowed to do this",
   404: "No such record",
   409: "Conflicts with the current state",
+  410: "Gone for good",
   413: "The body is larger than the limit (100 KiB by default)",
   415: "Unsupported `Content-Encoding` (gzip, deflate and br are read) or charset",
   422: "Validation failed: `data` lists each field and why",
@@ -1578,7 +1650,13 @@ function errorResponse(status: number, description?: string): JsonSchema {
 function successResponse(doc: OperationDoc["success"]): JsonSchema {
   const description =
     doc.description ??
-    (doc.status === 204 ? "Done; no body" : doc.status === 201 ? "Created" : "OK");
+    (
+      { 204: "Done; no body", 201: "Created", 202: "Accepted: it is being done" } as Record<
+        number,
+        string
+      >
+    )[doc.status] ??
+    "OK";
   const response: JsonSchema = { description };
   if (doc.schema) response.content = jsonContent(ref(doc.schema));
   if (doc.text) {
@@ -1586,9 +1664,23 @@ function successResponse(doc: OperationDoc["success"]): JsonSchema {
       [doc.text.mediaType]: { schema: { type: "string" }, example: doc.text.example },
     };
   }
+  if (doc.files) {
+    response.content = Object.fromEntries(
+      doc.files.map((mediaType) => [
+        mediaType,
+        { schema: { type: "string", contentMediaType: mediaType } },
+      ]),
+    );
+    response.headers = {
+      "Content-Disposition": {
+        description: '`attachment; filename="…"`',
+        schema: { type: "string" },
+      },
+    };
+  }
   if (doc.location) {
     response.headers = {
-      Location: { description: "Where the new resource is", schema: { type: "string" } },
+      Location: { description: "Where the resource is", schema: { type: "string" } },
     };
   }
   return response;
@@ -1728,7 +1820,8 @@ const DOCUMENT_PATH: JsonSchema = {
 };
 
 const API_DESCRIPTION = `The HTTP API of Campus: students, courses, the enrollments that join them, user accounts,
-notifications and the schedule (lessons, attendance, calendar feeds). Generated at start-up from the services' own route, parameter and permission
+notifications, the schedule (lessons, attendance, calendar feeds) and reports made in the background
+(PDF, XLSX, CSV). Generated at start-up from the services' own route, parameter and permission
 declarations.
 
 **Authentication.** \`POST /api/auth/login\` (or \`/api/auth/register\`) answers an \`accessToken\`;
@@ -1799,6 +1892,7 @@ export function openApiDocument(
       },
       { name: "Assignments", description: "Assignments, submissions, late policy and grading" },
       { name: "Gradebook", description: "Course gradebooks, students' grades, grading policies" },
+      { name: "Reports", description: "Reports (PDF, XLSX, CSV) made in the background" },
       { name: "Health", description: "Liveness and readiness of the node" },
       { name: "Documentation", description: "This document" },
     ],

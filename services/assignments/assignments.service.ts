@@ -463,6 +463,66 @@ export default function assignmentsService(
           return rows.map((row) => row.category);
         },
       },
+      /**
+       * The published assignments of some courses with one student's submission of each (null:
+       * not submitted), for the reports service.
+       */
+      submissionsOfStudent: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: {
+          studentId: { type: "uuid" },
+          courseIds: { type: "array", items: { type: "uuid" }, max: 1000 },
+        },
+        async handler(
+          this: AssignmentsThis,
+          ctx: Context<{ studentId: string; courseIds: string[] }>,
+        ): Promise<
+          {
+            courseId: string;
+            title: string;
+            dueAt: string;
+            maxPoints: number;
+            submittedAt: string | null;
+            state: string | null;
+            finalPoints: number | null;
+          }[]
+        > {
+          if (ctx.params.courseIds.length === 0) return [];
+          const rows = await this.sequelize.query<{
+            course_id: string;
+            title: string;
+            due_at: Date;
+            max_points: number;
+            submitted_at: Date | null;
+            state: string | null;
+            final_points: number | null;
+          }>(
+            `SELECT a.course_id, a.title, a.due_at, a.max_points, s.submitted_at, s.state, s.final_points
+             FROM assignments.assignments a
+             LEFT JOIN assignments.submissions s
+               ON s.assignment_id = a.id AND s.student_id = :studentId
+             WHERE a.course_id IN (:courseIds) AND a.published
+             ORDER BY a.course_id, a.due_at, a.id`,
+            {
+              replacements: {
+                studentId: ctx.params.studentId.toLowerCase(),
+                courseIds: ctx.params.courseIds.map((id) => id.toLowerCase()),
+              },
+              type: QueryTypes.SELECT,
+            },
+          );
+          return rows.map((row) => ({
+            courseId: row.course_id,
+            title: row.title,
+            dueAt: new Date(row.due_at).toISOString(),
+            maxPoints: Number(row.max_points),
+            submittedAt: row.submitted_at ? new Date(row.submitted_at).toISOString() : null,
+            state: row.state,
+            finalPoints: row.final_points === null ? null : Number(row.final_points),
+          }));
+        },
+      },
     },
 
     channels: {

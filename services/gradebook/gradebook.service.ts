@@ -5,15 +5,15 @@
  * Reads compute percents and grades with the course's grading policy (gradebook.ts).
  */
 import type { Context, Service } from "moleculer";
-import { stringify } from "csv-stringify/sync";
 import { DataTypes, QueryTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
+import { csvTable } from "../../lib/csv";
 import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countGrade } from "../../lib/metrics";
-import { MAX_PAGE_SIZE, type Page } from "../../lib/paging";
+import { MAX_PAGE_SIZE } from "../../lib/paging";
 import { isThatStudent, type Identity } from "../../lib/permissions";
 import type { Course } from "../courses/courses";
 import type { GradeItemChanged, GradeRecorded } from "../assignments/assignments";
@@ -22,7 +22,6 @@ import { durableConsumer } from "../../mixins/domain-events.mixin";
 import {
   defaultPolicy,
   gradingProblems,
-  neutraliseFormula,
   standing,
   toPolicy,
   type GradebookItem,
@@ -63,7 +62,6 @@ type GradebookThis = Service &
       items: GradebookItem[];
       grades: [string, string, number][];
     }>;
-    rosterOf(ctx: Context, courseId: string): Promise<string[]>;
   };
 
 // The tables are written with plain SQL (upserts); the model only satisfies moleculer-db.
@@ -94,12 +92,7 @@ export function gradebookCsv(gradebook: CourseGradebook): string {
     row.percent ?? "",
     row.grade ?? "",
   ]);
-  return stringify([header, ...rows], {
-    bom: true,
-    record_delimiter: "\r\n",
-    // Only text can carry a formula; numbers are written as they are (never negative here).
-    cast: { string: (value) => neutraliseFormula(value) },
-  });
+  return csvTable([header, ...rows]);
 }
 
 function wantsCsv(accept: string | undefined): boolean {
@@ -522,20 +515,6 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
           byCourse.set(row.course_id, list);
         }
         return byCourse;
-      },
-
-      /** Every student enrolled in the course (the courses service's roster, page by page). */
-      async rosterOf(this: GradebookThis, ctx: Context, courseId: string): Promise<string[]> {
-        const ids: string[] = [];
-        for (let page = 1; ; page += 1) {
-          const result: Page<string> = await ctx.call("courses.rosterIds", {
-            courseId,
-            page,
-            pageSize: MAX_PAGE_SIZE,
-          });
-          ids.push(...result.rows);
-          if (page >= result.totalPages) return ids;
-        }
       },
     },
   };

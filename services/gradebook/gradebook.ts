@@ -257,11 +257,3 @@ export function toPolicy(courseId: string, input: GradingInput): GradingPolicy {
     custom: true,
   };
 }
-
-/**
- * A spreadsheet would run a cell that starts with `=`, `+`, `-`, `@`, tab or carriage return as
- * a formula (CSV injection): such text gets a leading apostrophe, which shows it as text.
- */
-export function neutraliseFormula(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
-}

@@ -26,6 +26,8 @@ import {
   inBatches,
   notificationTime,
   quizScoredDraft,
+  reportFailedDraft,
+  reportReadyDraft,
   toNotification,
   welcomeDraft,
   type AchievementAwardedEvent,
@@ -38,6 +40,7 @@ import {
   type NotificationDraft,
   type NotificationRow,
   type QuizScored,
+  type ReportFinished,
   type UserRegistered,
 } from "./notifications";
 import { findPage, mapPage, type Page } from "../../lib/paging";
@@ -263,6 +266,20 @@ export default function notificationsService(
         ctx: EventContext<AchievementAwardedEvent>,
       ) {
         await this.notifyUsers(ctx, [ctx.params.userId], achievementDraft(ctx.params));
+      }),
+
+      "report.succeeded": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<ReportFinished>,
+      ) {
+        await this.notifyUsers(ctx, [ctx.params.userId], reportReadyDraft(ctx.params));
+      }),
+
+      "report.failed": durableConsumer(async function (
+        this: NotificationsThis,
+        ctx: EventContext<ReportFinished>,
+      ) {
+        await this.notifyUsers(ctx, [ctx.params.userId], reportFailedDraft(ctx.params));
       }),
     },
 

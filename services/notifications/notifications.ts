@@ -16,6 +16,8 @@ export const NOTIFICATION_TYPES = [
   "graded",
   "quiz_scored",
   "achievement",
+  "report_ready",
+  "report_failed",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -110,6 +112,15 @@ export interface QuizScored {
   score: number;
   maxPoints: number;
   expired?: boolean;
+}
+
+/** `report.succeeded` and `report.failed` (the reports service); `error` only when it failed. */
+export interface ReportFinished {
+  reportId: string;
+  userId: string;
+  type: string;
+  format: string;
+  error?: string;
 }
 
 /** Cuts text to `max` characters, marking the cut with an ellipsis. */
@@ -236,6 +247,27 @@ export function achievementDraft(event: AchievementAwardedEvent): NotificationDr
     `Achievement: ${event.title}`,
     `You earned the achievement "${event.title}". It is on your profile.`,
     { code: event.code },
+  );
+}
+
+const reportLabel = (event: ReportFinished) =>
+  `${event.type.replace(/_/g, " ")} report (${event.format.toUpperCase()})`;
+
+export function reportReadyDraft(event: ReportFinished): NotificationDraft {
+  return draft(
+    "report_ready",
+    `Report ready: ${reportLabel(event)}`,
+    `Your ${reportLabel(event)} is ready to download for 7 days.`,
+    { reportId: event.reportId, download: `/api/reports/${event.reportId}/download` },
+  );
+}
+
+export function reportFailedDraft(event: ReportFinished): NotificationDraft {
+  return draft(
+    "report_failed",
+    `Report failed: ${reportLabel(event)}`,
+    `Your ${reportLabel(event)} could not be made: ${event.error ?? "unknown reason"}.`,
+    { reportId: event.reportId },
   );
 }
 

@@ -73,7 +73,6 @@ type ScheduleThis = DbEventsThis &
     attendanceOf(studentId: string, courseId?: string): Promise<CourseAttendance[]>;
     staffAccess(ctx: Context, courseId: string): Promise<CourseAccess>;
     findLesson(id: string, transaction?: Transaction): Promise<LessonRow>;
-    rosterOf(ctx: Context, courseId: string): Promise<string[]>;
     courseIdsOfStudent(ctx: Context, studentId: string): Promise<string[]>;
     insertLessons(
       slots: TimeSlot[],
@@ -691,6 +690,56 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
         },
       },
 
+      /** A course's lessons and every attendance record of them, for the reports service. */
+      attendanceOfCourse: {
+        ...FAST_FAILOVER,
+        visibility: "public",
+        params: { courseId: { type: "uuid" } },
+        async handler(
+          this: ScheduleThis,
+          ctx: Context<{ courseId: string }>,
+        ): Promise<{
+          lessons: Pick<Lesson, "id" | "title" | "startsAt" | "cancelled">[];
+          records: Pick<AttendanceRecord, "lessonId" | "studentId" | "status">[];
+        }> {
+          const courseId = ctx.params.courseId.toLowerCase();
+          const [lessons, records] = await Promise.all([
+            this.sequelize.query<{
+              id: string;
+              title: string;
+              starts_at: Date;
+              cancelled: boolean;
+            }>(
+              `SELECT id, title, starts_at, cancelled FROM schedule.lessons
+               WHERE course_id = :courseId ORDER BY starts_at, id`,
+              { replacements: { courseId }, type: QueryTypes.SELECT },
+            ),
+            this.sequelize.query<{
+              lesson_id: string;
+              student_id: string;
+              status: AttendanceStatus;
+            }>(
+              `SELECT lesson_id, student_id, status FROM schedule.attendance
+               WHERE course_id = :courseId`,
+              { replacements: { courseId }, type: QueryTypes.SELECT },
+            ),
+          ]);
+          return {
+            lessons: lessons.map((row) => ({
+              id: row.id,
+              title: row.title,
+              startsAt: new Date(row.starts_at).toISOString(),
+              cancelled: row.cancelled,
+            })),
+            records: records.map((row) => ({
+              lessonId: row.lesson_id,
+              studentId: row.student_id,
+              status: row.status,
+            })),
+          };
+        },
+      },
+
       /**
        * For courses.enroll: the future, non-cancelled lessons of `courseId` that overlap future,
        * non-cancelled lessons of `courseIds` (the student's other courses), in pairs.
@@ -783,20 +832,6 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
         );
         if (!row) throw notFound("Lesson");
         return row;
-      },
-
-      /** Every student enrolled in the course (the courses service's roster, page by page). */
-      async rosterOf(this: ScheduleThis, ctx: Context, courseId: string): Promise<string[]> {
-        const ids: string[] = [];
-        for (let page = 1; ; page += 1) {
-          const result: Page<string> = await ctx.call("courses.rosterIds", {
-            courseId,
-            page,
-            pageSize: 100,
-          });
-          ids.push(...result.rows);
-          if (page >= result.totalPages) return ids;
-        }
       },
 
       async courseIdsOfStudent(

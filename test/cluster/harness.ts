@@ -279,6 +279,27 @@ export class Cluster {
     }
   }
 
+  /** Every message of this run's JetStream stream for an event (e.g. `grade_recorded`), decoded. */
+  async streamMessages(event: string): Promise<Record<string, unknown>[]> {
+    const { connect } = await import("nats");
+    const connection = await connect({ servers: new URL(this.transporter).host });
+    try {
+      const manager = await connection.jetstreamManager();
+      const messages: Record<string, unknown>[] = [];
+      for await (const stream of manager.streams.list()) {
+        const name = stream.config.name;
+        if (!name.startsWith(`${this.namespace}_`) || !name.endsWith(event)) continue;
+        for (let seq = stream.state.first_seq; seq <= stream.state.last_seq; seq += 1) {
+          const message = await manager.streams.getMessage(name, { seq });
+          messages.push(JSON.parse(new TextDecoder().decode(message.data)));
+        }
+      }
+      return messages;
+    } finally {
+      await connection.close();
+    }
+  }
+
   gateway(name = "api"): string {
     const node = this.nodes.get(name);
     if (!node) throw new Error(`no node ${name}`);

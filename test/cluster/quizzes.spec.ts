@@ -40,27 +40,6 @@ async function publishedQuiz(maxAttempts: number) {
   return published.body as { id: string };
 }
 
-/** Every message of this run's JetStream stream for an event (e.g. `grade_recorded`), decoded. */
-async function streamMessages(event: string): Promise<Record<string, unknown>[]> {
-  const { connect } = await import("nats");
-  const connection = await connect({ servers: "127.0.0.1:4222" });
-  try {
-    const manager = await connection.jetstreamManager();
-    const messages: Record<string, unknown>[] = [];
-    for await (const stream of manager.streams.list()) {
-      const name = stream.config.name;
-      if (!name.startsWith(`${cluster.namespace}_`) || !name.endsWith(event)) continue;
-      for (let seq = stream.state.first_seq; seq <= stream.state.last_seq; seq += 1) {
-        const message = await manager.streams.getMessage(name, { seq });
-        messages.push(JSON.parse(new TextDecoder().decode(message.data)));
-      }
-    }
-    return messages;
-  } finally {
-    await connection.close();
-  }
-}
-
 function requestsOn(node: string, action: string) {
   return cluster.metric(node, "moleculer_request_total", { action });
 }
@@ -178,7 +157,7 @@ describe("quizzes on two nodes of their own", () => {
     expect(results.map((result) => result.body.score)).toEqual([0, 1, 2, 3, 3]);
     // The gradebook keeps the newest grade.recorded: it carries the best score, 3.
     const grades = await eventually(async () => {
-      const recorded = (await streamMessages("grade_recorded")).filter(
+      const recorded = (await cluster.streamMessages("grade_recorded")).filter(
         (event) => event.itemId === quiz.id,
       );
       expect(recorded).toHaveLength(5);
@@ -234,7 +213,7 @@ describe("quizzes on two nodes of their own", () => {
 
   it("awards perfect_quiz once on the profiles node, from the perfect scores of both quizzes nodes", async () => {
     // The cases above scored 3 of 3 three times (two attempts of one quiz, one of another).
-    const perfect = (await streamMessages("quiz_scored")).filter(
+    const perfect = (await cluster.streamMessages("quiz_scored")).filter(
       (event) => event.studentId === student.studentId && event.score === event.maxPoints,
     );
     expect(perfect.length).toBeGreaterThanOrEqual(2);

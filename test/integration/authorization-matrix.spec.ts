@@ -131,6 +131,13 @@ const MATRIX: [endpoint: string, ...outcomes: Outcome[]][] = [
   ["GET /api/profiles/me",                           401,      ok,    ok,      ok,    ok,      ok],
   ["PATCH /api/profiles/me",                         401,      ok,    ok,      ok,    ok,      ok],
   ["GET /api/profiles/:userId/achievements",         401,      ok,    ok,      ok,    ok,      ok],
+  // Reports: asking is for that student / the course's staff; a report is seen by who asked
+  // (own) — not by another student or teacher — and by admins.
+  ["POST /api/reports",                              401,      ok,    403,     ok,    403,     ok],
+  ["GET /api/reports",                               401,      ok,    ok,      ok,    ok,      ok],
+  ["GET /api/reports/:id",                           401,      ok,    403,     ok,    403,     ok],
+  ["GET /api/reports/:id/download",                  401,      ok,    403,     ok,    403,     ok],
+  ["POST /api/reports/:id/regenerate",               401,      ok,    403,     ok,    403,     ok],
 ];
 
 const ERROR_TYPES: Record<Exclude<Outcome, "ok">, string> = {
@@ -612,7 +619,56 @@ const CALLS: Record<string, (caller: Caller) => Promise<Call>> = {
     path: `/api/courses/${(await courseworkSubject(caller)).courseId}/grading`,
     body: { categories: [{ name: "assignments", weight: 100, dropLowest: 1 }] },
   }),
+  "POST /api/reports": async (caller) => ({
+    path: "/api/reports",
+    body: await reportRequest(caller),
+  }),
+  "GET /api/reports": async () => ({ path: "/api/reports" }),
+  "GET /api/reports/:id": async (caller) => ({
+    path: `/api/reports/${await subjectReport(caller)}`,
+  }),
+  "GET /api/reports/:id/download": async (caller) => ({
+    path: `/api/reports/${await subjectReport(caller)}/download`,
+  }),
+  "POST /api/reports/:id/regenerate": async (caller) => ({
+    path: `/api/reports/${await subjectReport(caller)}/regenerate`,
+  }),
 };
+
+/** What a caller asks for: their own progress (a student), their course's (a teacher), any (admin). */
+async function reportRequest(caller: Caller) {
+  if (caller.startsWith("student")) {
+    return { type: "student_progress", format: "csv", studentId: subjectStudent(caller) };
+  }
+  return { type: "course_performance", format: "csv", courseId: await subjectCourse(caller) };
+}
+
+/**
+ * A finished report asked for by the caller (own, and the admin's rows: student B's) or by
+ * someone else: student B (another student's), teacher B (another teacher's).
+ */
+async function subjectReport(caller: Caller): Promise<string> {
+  const requester: Account =
+    caller === "student (own)"
+      ? studentA
+      : caller === "teacher (own course)"
+        ? teacherA
+        : caller === "teacher (another's course)"
+          ? teacherB
+          : studentB;
+  const body = requester.studentId
+    ? { type: "student_progress", format: "csv" }
+    : { type: "course_performance", format: "csv", courseId: await newCourse(requester) };
+  const requested = await campus.request("POST", "/api/reports", { token: requester.token, body });
+  await expectStatus(requested, 202, "request report");
+  await eventually(async () => {
+    const report = await campus.request("GET", `/api/reports/${requested.body.id}`, {
+      token: admin.token,
+    });
+    if (report.body.status !== "succeeded") throw new Error(`report ${report.body.status}`);
+  }, 20000);
+  return requested.body.id as string;
+}
 
 const IN_A_WEEK = () => new Date(Date.now() + 7 * 24 * 60 * 60 * 1000).toISOString();
 

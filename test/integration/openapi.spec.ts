@@ -228,6 +228,14 @@ describe("every documented operation over HTTP", () => {
         "gradebook.studentGrades",
         () => ({ path: { id: ids.registeredStudent }, query: `?courseId=${ids.course}` }),
       ],
+      [
+        "reports.request",
+        () => ({ body: { type: "course_performance", format: "pdf", courseId: ids.course } }),
+      ],
+      ["reports.list", () => ({ query: "?page=1&pageSize=5" })],
+      ["reports.get", () => ({ path: { id: ids.report } })],
+      ["reports.download", () => ({ path: { id: ids.report } })],
+      ["reports.regenerate", () => ({ path: { id: ids.report } })],
       ["assignments.remove", () => ({ path: { id: ids.assignment } })],
       ["quizzes.create", () => ({ path: { id: ids.course } })],
       ["quizzes.listOfCourse", () => ({ path: { id: ids.course } })],
@@ -310,6 +318,15 @@ describe("every documented operation over HTTP", () => {
           ids.notification = page.body.rows[0].id;
         });
       }
+      if (operationId === "reports.download") {
+        // The worker makes the report in the background.
+        await eventually(async () => {
+          const report = await campus.request("GET", `/api/reports/${ids.report}`, {
+            token: admin,
+          });
+          expect(report.body.status).toBe("succeeded");
+        });
+      }
       if (operationId === "assignments.create") {
         // The registered student (who has a token) joins the course to submit its work.
         const enrolled = await campus.request("POST", `/api/courses/${ids.course}/students`, {
@@ -356,6 +373,7 @@ describe("every documented operation over HTTP", () => {
       if (operationId === "schedule.createLesson") ids.lesson = answer.body.id;
       if (operationId === "schedule.createFeed") ids.feedToken = answer.body.url.split("/").pop();
       if (operationId === "quizzes.create") ids.quiz = answer.body.id;
+      if (operationId === "reports.request") ids.report = answer.body.id;
       if (operationId === "quizzes.startAttempt") ids.attempt = answer.body.id;
     }
   });

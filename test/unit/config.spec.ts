@@ -63,6 +63,7 @@ describe("loadConfig defaults (empty environment)", () => {
       gradebook: null,
       quizzes: null,
       profiles: null,
+      reports: null,
     });
   });
 
@@ -166,7 +167,24 @@ describe("loadConfig reads the environment", () => {
       gradebook: url,
       quizzes: url,
       profiles: url,
+      reports: url,
     });
+  });
+
+  it("reads the report workers' lease, sweep and test-only row delay", () => {
+    const env = { LOG_FORMAT: "json" };
+    expect(loadConfig(env).reports).toEqual({ leaseSeconds: 60, sweepSeconds: 30, rowDelayMs: 0 });
+    expect(
+      loadConfig({
+        ...env,
+        REPORTS_LEASE_SECONDS: "3",
+        REPORTS_SWEEP_SECONDS: "1",
+        REPORTS_ROW_DELAY_MS: "50",
+      }).reports,
+    ).toEqual({ leaseSeconds: 3, sweepSeconds: 1, rowDelayMs: 50 });
+    expect(() => loadConfig({ ...env, REPORTS_LEASE_SECONDS: "0" })).toThrow(
+      "REPORTS_LEASE_SECONDS must be an integer from 1 to 3600",
+    );
   });
 
   it("a per-service URL overrides DATABASE_URL for that service only", () => {
@@ -186,6 +204,7 @@ describe("loadConfig reads the environment", () => {
       gradebook: "postgres://shared/db",
       quizzes: "postgres://shared/db",
       profiles: "postgres://shared/db",
+      reports: "postgres://shared/db",
     });
   });
 
@@ -349,7 +368,7 @@ describe("parseServices", () => {
   it("rejects an unknown name and says which", () => {
     expect(() => parseServices("api,billing")).toThrow(
       new ConfigError(
-        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook, quizzes, profiles",
+        "SERVICES has unknown service(s): billing; known: api, students, courses, users, notifications, schedule, assignments, gradebook, quizzes, profiles, reports",
       ),
     );
   });

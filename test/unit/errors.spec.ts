@@ -368,7 +368,8 @@ describe("toHttpError: anything else is a 500 that reveals nothing", () => {
 describe("toHttpError: the body name is a status name, never a library class name", () => {
   const cases: [string, string, unknown][] = [
     ["MoleculerClientError", "BadRequest", new MoleculerClientError("Bad input", 400, "BAD_INPUT")],
-    ["MoleculerClientError 410", "BadRequest", new MoleculerClientError("Gone", 410, "GONE")],
+    ["MoleculerClientError 418", "BadRequest", new MoleculerClientError("Teapot", 418, "TEAPOT")],
+    ["MoleculerClientError 410", "Gone", new MoleculerClientError("Gone", 410, "GONE")],
     ["MoleculerClientError 403", "Forbidden", forbidden()],
     ["MoleculerError 500", "InternalServerError", new MoleculerError("x", 500)],
     [

@@ -7,11 +7,11 @@ import {
   gradeFor,
   gradingProblems,
   itemPercent,
-  neutraliseFormula,
   standing,
   toPolicy,
   type GradebookItem,
 } from "../../services/gradebook/gradebook";
+import { neutraliseFormula } from "../../lib/csv";
 import { gradebookCsv } from "../../services/gradebook/gradebook.service";
 
 describe("itemPercent", () => {

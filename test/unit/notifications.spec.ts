@@ -5,6 +5,8 @@ import {
   droppedDraft,
   enrolledDraft,
   promotedDraft,
+  reportFailedDraft,
+  reportReadyDraft,
   inBatches,
   lessonCancelledDraft,
   lessonRescheduledDraft,
@@ -139,6 +141,22 @@ describe("notification drafts", () => {
       courseTitle: "T".repeat(200),
     });
     expect(long.title).toHaveLength(MAX_TITLE_LENGTH);
+  });
+
+  it("tells who asked that their report is ready, with its download path, or why it failed", () => {
+    const event = { reportId: "r-1", userId: "u-1", type: "course_performance", format: "pdf" };
+    expect(reportReadyDraft(event)).toEqual({
+      type: "report_ready",
+      title: "Report ready: course performance report (PDF)",
+      body: "Your course performance report (PDF) is ready to download for 7 days.",
+      data: { reportId: "r-1", download: "/api/reports/r-1/download" },
+    });
+    expect(reportFailedDraft({ ...event, error: "Course not found" })).toEqual({
+      type: "report_failed",
+      title: "Report failed: course performance report (PDF)",
+      body: "Your course performance report (PDF) could not be made: Course not found.",
+      data: { reportId: "r-1" },
+    });
   });
 
   it("keeps a title within the column's 200 characters for the longest code and title", () => {

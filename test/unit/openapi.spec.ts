@@ -18,6 +18,7 @@ import assignmentsService from "../../services/assignments/assignments.service";
 import gradebookService from "../../services/gradebook/gradebook.service";
 import quizzesService from "../../services/quizzes/quizzes.service";
 import profilesService from "../../services/profiles/profiles.service";
+import reportsService from "../../services/reports/reports.service";
 import studentsService from "../../services/students/students.service";
 import usersService from "../../services/users/users.service";
 
@@ -201,6 +202,7 @@ describe("the document of the real services", () => {
     gradebookService,
     quizzesService,
     profilesService,
+    reportsService,
   ].map(
     (service) => broker.createService(service(config) as unknown as ServiceSchema).schema,
   ) as never as Parameters<typeof restAliases>[0];

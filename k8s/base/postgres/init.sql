@@ -12,3 +12,4 @@ CREATE DATABASE assignments;
 CREATE DATABASE gradebook;
 CREATE DATABASE quizzes;
 CREATE DATABASE profiles;
+CREATE DATABASE reports;
