@@ -3,6 +3,7 @@
  * when there is no transporter, so both run the same publishing and consuming code.
  */
 import { randomUUID } from "crypto";
+import { Adapters } from "@moleculer/channels";
 import type { CampusConfig } from "./config";
 
 /** Every domain event Campus publishes; their streams are created at start by every node. */
@@ -66,11 +67,72 @@ export function natsConnectionOptions(url: string): {
   return { servers: urls.map((u) => u.host), ...credentials };
 }
 
+/**
+ * True for the error JetStream gives the loser when two replicas create the same durable consumer
+ * at the same instant: the consumer exists by then, so subscribing again binds to it.
+ */
+export function isConsumerCreationRace(err: unknown): boolean {
+  return /consumer name already in use|consumer already exists/i.test(
+    (err as Error | undefined)?.message ?? "",
+  );
+}
+
+/** Runs `attempt` again (after `delayMs`, up to `attempts` times in all) while `retryable` says so. */
+export async function retryWhile<T>(
+  attempt: () => Promise<T>,
+  retryable: (err: unknown) => boolean,
+  attempts: number,
+  delayMs: number,
+): Promise<T> {
+  for (let tried = 1; ; tried += 1) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (tried >= attempts || !retryable(err)) throw err;
+      await new Promise((done) => setTimeout(done, delayMs * tried));
+    }
+  }
+}
+
+const SUBSCRIBE_ATTEMPTS = 5;
+const SUBSCRIBE_RETRY_DELAY_MS = 200;
+
+type ChannelSubscriber = {
+  subscribe(chan: { id: string }, svc?: unknown): Promise<void>;
+  activeMessages: Map<string, unknown[]>;
+};
+const NatsChannelAdapter = Adapters.NATS as unknown as new (options?: object) => ChannelSubscriber;
+
+/**
+ * The JetStream adapter, except that a replica which loses the race to create a durable consumer
+ * subscribes again (and binds to the consumer the other replica created) instead of failing its
+ * start: replicas of one service may start at the same moment.
+ */
+class ReplicaSafeNatsAdapter extends NatsChannelAdapter {
+  override subscribe(chan: { id: string }, svc?: unknown): Promise<void> {
+    return retryWhile(
+      () => {
+        // A failed attempt leaves the channel's (empty) in-flight list behind; the next one makes it again.
+        this.activeMessages.delete(chan.id);
+        return super.subscribe(chan, svc);
+      },
+      isConsumerCreationRace,
+      SUBSCRIBE_ATTEMPTS,
+      SUBSCRIBE_RETRY_DELAY_MS,
+    );
+  }
+}
+const REPLICA_SAFE_NATS = "ReplicaSafeNATS";
+(Adapters as unknown as { register(name: string, adapter: unknown): void }).register(
+  REPLICA_SAFE_NATS,
+  ReplicaSafeNatsAdapter,
+);
+
 /** The channels adapter for this node: JetStream next to a NATS transporter, else in-process. */
 export function channelsAdapter(config: CampusConfig): unknown {
   if (!config.transporter?.startsWith("nats://")) return "Fake";
   return {
-    type: "NATS",
+    type: REPLICA_SAFE_NATS,
     options: {
       maxRetries: MAX_DELIVERIES,
       maxInFlight: 10,

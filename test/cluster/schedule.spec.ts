@@ -38,20 +38,17 @@ function addLesson(courseId: string, body: Record<string, unknown>) {
 
 beforeAll(async () => {
   await cluster.createDatabases();
-  // Both schedule replicas start at once: their migrations serialize on an advisory lock.
+  // The replicas start at once: the schedule migrations serialize on an advisory lock, and the
+  // courses replica that loses the race to create a durable consumer binds to the winner's.
   const workers = await Promise.all([
     cluster.start("schedule-1", "schedule"),
     cluster.start("users", "users"),
     cluster.start("students", "students"),
     cluster.start("courses-1", "courses"),
+    cluster.start("courses-2", "courses"),
     cluster.start("notifications", "notifications"),
     cluster.start("schedule-2", "schedule"),
   ]);
-  // The second courses replica joins once the first is ready: two replicas creating the same
-  // JetStream durable consumer at the same instant can fail with "consumer name already in use"
-  // (a known start-up race, see the issue note).
-  await cluster.ready(workers.find((node) => node.name === "courses-1")!);
-  workers.push(await cluster.start("courses-2", "courses"));
   const gateway = await cluster.start("api", "api");
   await Promise.all([...workers, gateway].map((node) => cluster.ready(node)));
   base = cluster.gateway("api");

@@ -1,5 +1,11 @@
 import { loadConfig } from "../../lib/config";
-import { channelsAdapter, envelope, natsConnectionOptions } from "../../lib/domain-events";
+import {
+  channelsAdapter,
+  envelope,
+  isConsumerCreationRace,
+  natsConnectionOptions,
+  retryWhile,
+} from "../../lib/domain-events";
 
 describe("natsConnectionOptions", () => {
   it("takes user and password from the URL", () => {
@@ -38,7 +44,8 @@ describe("channelsAdapter", () => {
     });
 
     expect(channelsAdapter(config)).toMatchObject({
-      type: "NATS",
+      // JetStream's adapter, made safe for replicas that create the same durable consumer at once.
+      type: "ReplicaSafeNATS",
       options: {
         deadLettering: { enabled: true },
         nats: {
@@ -56,5 +63,41 @@ describe("envelope", () => {
 
     expect(first.eventId).not.toBe(second.eventId);
     expect(first).toMatchObject({ a: 1, occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+});
+
+describe("subscribing while another replica creates the same durable consumer", () => {
+  it("recognises JetStream's answer to the losing replica, and nothing else", () => {
+    expect(isConsumerCreationRace(new Error("consumer name already in use"))).toBe(true);
+    expect(isConsumerCreationRace(new Error("stream not found"))).toBe(false);
+    expect(isConsumerCreationRace(undefined)).toBe(false);
+  });
+
+  it("tries again while the error is retryable, up to the number of attempts", async () => {
+    let calls = 0;
+    const raceTwice = () => {
+      calls += 1;
+      return calls <= 2
+        ? Promise.reject(new Error("consumer name already in use"))
+        : Promise.resolve("bound");
+    };
+    await expect(retryWhile(raceTwice, isConsumerCreationRace, 5, 1)).resolves.toBe("bound");
+    expect(calls).toBe(3);
+
+    calls = 0;
+    await expect(retryWhile(raceTwice, isConsumerCreationRace, 2, 1)).rejects.toThrow(
+      "already in use",
+    );
+    expect(calls).toBe(2);
+  });
+
+  it("gives up at once on any other error", async () => {
+    let calls = 0;
+    const broken = () => {
+      calls += 1;
+      return Promise.reject(new Error("stream not found"));
+    };
+    await expect(retryWhile(broken, isConsumerCreationRace, 5, 1)).rejects.toThrow("stream");
+    expect(calls).toBe(1);
   });
 });
