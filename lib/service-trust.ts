@@ -60,6 +60,11 @@ export function verifyServiceCall(
 const identityText = (identity: Identity) =>
   `user|${identity.id}|${identity.role}|${identity.studentId ?? ""}`;
 
+/** The same user, role and student: a copy of an identity (e.g. from a merged answer) counts. */
+export function sameIdentity(a: Identity, b: Identity): boolean {
+  return identityText(a) === identityText(b);
+}
+
 export function signIdentity(keys: TrustKeys, identity: Identity): string {
   return mac(keys.current, identityText(identity));
 }

@@ -18,6 +18,7 @@ import { unexpectedNulls } from "../lib/http-input";
 import { assertPermitted, type Identity } from "../lib/permissions";
 import {
   signIdentity,
+  sameIdentity,
   signServiceCall,
   verifyIdentity,
   verifyServiceCall,
@@ -72,8 +73,11 @@ export function createPermissionsMiddleware(keys: TrustKeys): Middleware {
         if (meta[SERVICE_CALL_MARK] && packet.payload.action) {
           signed[SERVICE_CALL_META] = signServiceCall(keys, packet.payload.action);
         }
-        if (meta.user && meta[VOUCHED_IDENTITY] === meta.user) {
-          signed[IDENTITY_SIGNATURE_META] = signIdentity(keys, meta.user);
+        // By value: a remote answer's meta is merged into the caller's, so after one call (and
+        // for its retry) `meta.user` is an equal copy of the identity the gateway vouched for.
+        const vouched = meta[VOUCHED_IDENTITY];
+        if (meta.user && vouched && sameIdentity(meta.user, vouched)) {
+          signed[IDENTITY_SIGNATURE_META] = signIdentity(keys, vouched);
         }
         packet.payload.meta = signed;
         return next(packet);
@@ -99,7 +103,8 @@ export function createPermissionsMiddleware(keys: TrustKeys): Middleware {
       }
       return function (this: unknown, ctx: Context<unknown, TrustMeta>) {
         const user = ctx.meta.user ?? undefined;
-        if (user && ctx.meta[VOUCHED_IDENTITY] !== user) {
+        const vouched = ctx.meta[VOUCHED_IDENTITY];
+        if (user && !(vouched && sameIdentity(vouched, user))) {
           if (!verifyIdentity(keys, user, ctx.meta[IDENTITY_SIGNATURE_META])) {
             throw unauthorized("Unverified caller identity", "INVALID_TOKEN");
           }

@@ -61,6 +61,19 @@ beforeAll(async () => {
       localViaService(ctx: Context) {
         return ctx.call("outer.local");
       },
+      async whoamiTwiceAsGateway(ctx: Context<unknown, Record<string | symbol, unknown>>) {
+        // A remote answer's meta is merged into the caller's: `meta.user` becomes an equal copy.
+        // The second call (a retry does the same) must still carry the identity.
+        const meta = { user: admin, [VOUCHED_IDENTITY]: admin };
+        await ctx.call("inner.whoami", {}, { meta });
+        meta.user = { ...admin };
+        return ctx.call("inner.whoami", {}, { meta });
+      },
+      whoamiAsOther(ctx: Context<unknown, Record<string | symbol, unknown>>) {
+        // Code that puts another user in meta after the gateway vouched: not signed.
+        const other = { ...admin, id: "0b7e7d2f-1c3a-4f7e-9d55-3c1b2a4e5f60" };
+        return ctx.call("inner.whoami", {}, { meta: { user: other, [VOUCHED_IDENTITY]: admin } });
+      },
       whoamiAsGateway(ctx: Context<unknown, Record<string | symbol, unknown>>) {
         // What the gateway's authenticate does: the identity, vouched for in this process.
         return ctx.call("inner.whoami", {}, { meta: { user: admin, [VOUCHED_IDENTITY]: admin } });
@@ -90,6 +103,14 @@ it("refuses a bare call on the bus, locally and across nodes", async () => {
 
 it("turns the gateway's mark into an identity signature the other node verifies", async () => {
   await expect(a.call("outer.whoamiAsGateway")).resolves.toBe(admin.id);
+});
+
+it("signs the vouched identity again for a second call after a remote answer replaced meta.user with a copy", async () => {
+  await expect(a.call("outer.whoamiTwiceAsGateway")).resolves.toBe(admin.id);
+});
+
+it("does not sign a user other than the one vouched for", async () => {
+  await expect(a.call("outer.whoamiAsOther")).rejects.toMatchObject({ code: 401 });
 });
 
 it("refuses a foreign node's forged identity and service call (no valid signature)", async () => {
