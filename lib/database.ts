@@ -39,6 +39,9 @@ export interface SequelizeConnectionOptions {
   noSync: true;
 }
 
+/** Connections each service's pool opens at most. */
+export const POOL_MAX = 5;
+
 export function connectionOptions(url: string, schema: string): SequelizeConnectionOptions {
   const parsed = new URL(url);
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
@@ -53,7 +56,7 @@ export function connectionOptions(url: string, schema: string): SequelizeConnect
     username: decodeURIComponent(parsed.username) || "postgres",
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     logging: false,
-    pool: { max: 5, min: 0, idle: 10000, acquire: 10000 },
+    pool: { max: POOL_MAX, min: 0, idle: 10000, acquire: 10000 },
     define: { schema, underscored: true, timestamps: true },
     dialectOptions: { application_name: `campus-${schema}` },
     noSync: true,

@@ -5,6 +5,7 @@
 import { randomUUID } from "crypto";
 import { Adapters } from "@moleculer/channels";
 import type { CampusConfig } from "./config";
+import { IN_PROCESS_ADAPTER } from "./in-process-channels";
 
 /** Every domain event Campus publishes; their streams are created at start by every node. */
 export const DOMAIN_EVENTS = [
@@ -128,14 +129,22 @@ const REPLICA_SAFE_NATS = "ReplicaSafeNATS";
   ReplicaSafeNatsAdapter,
 );
 
+/** Handlers of one consumer group running at once on a node, on either adapter. */
+const MAX_IN_FLIGHT = 10;
+
 /** The channels adapter for this node: JetStream next to a NATS transporter, else in-process. */
 export function channelsAdapter(config: CampusConfig): unknown {
-  if (!config.transporter?.startsWith("nats://")) return "Fake";
+  if (!config.transporter?.startsWith("nats://")) {
+    return {
+      type: IN_PROCESS_ADAPTER,
+      options: { maxRetries: MAX_DELIVERIES, maxInFlight: MAX_IN_FLIGHT },
+    };
+  }
   return {
     type: REPLICA_SAFE_NATS,
     options: {
       maxRetries: MAX_DELIVERIES,
-      maxInFlight: 10,
+      maxInFlight: MAX_IN_FLIGHT,
       deadLettering: { enabled: true, queueName: DEAD_LETTER_QUEUE },
       nats: {
         connectionOptions: natsConnectionOptions(config.transporter),

@@ -13,6 +13,8 @@ import { join, resolve } from "path";
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { ALL_SERVICES } from "./config";
+import { POOL_MAX } from "./database";
 
 export interface EmbeddedPostgres {
   url: string;
@@ -120,8 +122,12 @@ export function socketUrl(socketDir: string): string {
   return `postgres://postgres@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(socketDir)}`;
 }
 
-/** Enough connections for every service's pool in one process. */
-const MAX_CONNECTIONS = 32;
+/**
+ * Every service's full pool in one process, plus each one's migration-lock connection: the server
+ * resets a connection beyond its limit, which reached a request as a 500 once eleven services
+ * shared a limit of 32. Connections cost a socket each; the one session serializes their work.
+ */
+export const MAX_CONNECTIONS = ALL_SERVICES.length * (POOL_MAX + 1);
 
 let running: Promise<EmbeddedPostgres> | null = null;
 let users = 0;

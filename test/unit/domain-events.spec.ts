@@ -33,7 +33,10 @@ describe("natsConnectionOptions", () => {
 
 describe("channelsAdapter", () => {
   it("keeps events in process without a transporter", () => {
-    expect(channelsAdapter(loadConfig({ LOG_FORMAT: "json" }))).toBe("Fake");
+    expect(channelsAdapter(loadConfig({ LOG_FORMAT: "json" }))).toEqual({
+      type: "InProcess",
+      options: { maxRetries: 5, maxInFlight: 10 },
+    });
   });
 
   it("uses JetStream next to a NATS transporter, with dead-lettering and replay for new groups", () => {

@@ -2,7 +2,10 @@ import { statSync } from "fs";
 import { connect, type Socket } from "net";
 import { Client } from "pg";
 import { serialize } from "pg-protocol";
+import { ALL_SERVICES } from "../../lib/config";
+import { POOL_MAX } from "../../lib/database";
 import {
+  MAX_CONNECTIONS,
   acquireEmbeddedPostgres,
   nextMessageIndex,
   releaseEmbeddedPostgres,
@@ -128,6 +131,31 @@ describe("the embedded server under concurrent parameterized queries", () => {
       expect((await clients[1].query("SELECT $1::int AS v", [7])).rows[0].v).toBe(7);
     } finally {
       await Promise.all(clients.map((client) => client.end()));
+      await releaseEmbeddedPostgres();
+    }
+  });
+});
+
+describe("the embedded server's connection limit", () => {
+  jest.setTimeout(60000);
+
+  it("takes every service's full pool at once (a connection beyond the limit is reset: a 500)", async () => {
+    const { url } = await acquireEmbeddedPostgres(null);
+    const clients = Array.from(
+      { length: ALL_SERVICES.length * POOL_MAX },
+      () => new Client({ connectionString: url }),
+    );
+    try {
+      await Promise.all(clients.map((client) => client.connect()));
+      const answers = await Promise.all(
+        clients.map(
+          async (client, i) => (await client.query("SELECT $1::int AS v", [i])).rows[0].v,
+        ),
+      );
+      expect(answers).toEqual(clients.map((_, i) => i));
+      expect(MAX_CONNECTIONS).toBeGreaterThan(clients.length);
+    } finally {
+      await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
       await releaseEmbeddedPostgres();
     }
   });
