@@ -43,7 +43,7 @@ describe(".github/workflows/ci.yml", () => {
   it("runs the npm commands of .ci/run, in the same order, on Node 22", () => {
     const ciRun = repoFile(".ci/run")
       .split("\n")
-      .map((line) => line.trim())
+      .map((line) => line.trim().replace(/^step /, ""))
       .filter((line) => line.startsWith("npm ") && !line.includes("--silent"));
     const workflowRuns = runs("test").filter((run) => run.startsWith("npm "));
     expect(workflowRuns.map((run) => run.replace(/ --if-present$/, ""))).toEqual(ciRun);
