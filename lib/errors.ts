@@ -62,6 +62,51 @@ export const gone = (message: string, type: string): Errors.MoleculerClientError
 export const unprocessable = (message: string, type: string): Errors.MoleculerClientError =>
   new MoleculerClientError(message, 422, type);
 
+/**
+ * 503: the database could not be reached or dropped the connection. Not retryable by the broker:
+ * a write whose connection broke may or may not have committed, so the client (told Retry-After)
+ * decides; reads fail over on their own.
+ */
+export const databaseUnavailable = (): Errors.MoleculerError =>
+  new MoleculerError("The database is unavailable", 503, "DATABASE_UNAVAILABLE");
+
+/** Node socket errors of a connection that could not be made or broke. */
+const CONNECTION_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+]);
+
+/**
+ * True when `err` says the database is out of reach, not that the statement was wrong: Sequelize's
+ * connection errors (refused, timed out acquiring, host not found), PostgreSQL's connection
+ * exceptions (SQLSTATE class 08) and shutdown codes (57P01-57P03), a socket error, or pg's
+ * "Connection terminated" when the server went away mid-query.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as Record<string, unknown> | undefined, depth = 0; e && depth < 3; depth += 1) {
+    const name = typeof e.name === "string" ? e.name : "";
+    const code = typeof e.code === "string" ? e.code : "";
+    const message = typeof e.message === "string" ? e.message : "";
+    if (
+      /^Sequelize(Connection\w*|HostNotFound|HostNotReachable|InvalidConnection)Error$/.test(name)
+    )
+      return true;
+    if (code.startsWith("08") || /^57P0[123]$/.test(code) || CONNECTION_ERRNOS.has(code))
+      return true;
+    if (
+      /Connection terminated|connection is closed|Client has encountered a connection error/i.test(
+        message,
+      )
+    )
+      return true;
+    e = (e.parent ?? e.original) as Record<string, unknown> | undefined;
+  }
+  return false;
+}
+
 export const invalid = (fields: FieldError[]): Errors.ValidationError =>
   new ValidationError("Validation failed", "VALIDATION_ERROR", fields);
 

@@ -13,7 +13,7 @@ import { QueryTypes, UniqueConstraintError } from "sequelize";
 import type { CampusConfig, DatabaseOwner } from "../lib/config";
 import { connectionOptions, migrate, type Migration } from "../lib/database";
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from "../lib/embedded-postgres";
-import { conflict } from "../lib/errors";
+import { conflict, databaseUnavailable, isDatabaseUnavailable } from "../lib/errors";
 import { traceQueries } from "../lib/tracing";
 
 export interface ModelDefinition {
@@ -129,11 +129,16 @@ export function DbMixin(
 
     hooks: {
       error: {
-        "*"(_ctx: Context, err: Error) {
+        "*"(this: { logger: Context["broker"]["logger"] }, _ctx: Context, err: Error) {
           if (err instanceof UniqueConstraintError) {
             const index = (err.parent as { constraint?: string } | undefined)?.constraint ?? "";
             const meaning = uniqueViolations[index];
             if (meaning) throw conflict(meaning.message, meaning.type);
+          }
+          // A database restart or outage is "retry later" (503), never a 500.
+          if (isDatabaseUnavailable(err)) {
+            this.logger.warn("Database unavailable:", err.message);
+            throw databaseUnavailable();
           }
           throw err;
         },
