@@ -1,5 +1,5 @@
 /**
- * Observability of a real cluster — api, 2× students, courses, users and notifications as node
+ * Observability of a real cluster — api, 2× students, and one node of every other service as node
  * processes over NATS, PostgreSQL and Redis — watched by a real Prometheus (Debian's binary) that
  * finds the nodes through the repository's Kubernetes scrape job and loads prometheus/alerts.yml,
  * with spans exported to a Zipkin collector. Proves: a client's X-Request-ID reaches the log
@@ -45,6 +45,7 @@ const NODES: [name: string, services: string][] = [
   ["schedule", "schedule"],
   ["quizzes", "quizzes"],
   ["profiles", "profiles"],
+  ["reports", "reports"],
 ];
 
 /** The JSON lines a node wrote (its stdout and stderr, as the harness keeps them). */
@@ -229,6 +230,18 @@ describe("under load, then with a students node killed", () => {
     expect((await enroll(small, b.studentId)).body.type).toBe("COURSE_FULL");
     expect((await enroll("00000000-0000-4000-8000-000000000000", b.studentId)).status).toBe(404);
     expect((await enroll(large, b.studentId)).status).toBe(201);
+
+    // A report made by the reports node (jobs by status, and its duration by format).
+    const requested = await send("POST", "/api/reports", {
+      type: "course_performance",
+      format: "csv",
+      courseId: large,
+    });
+    expect(requested.status).toBe(202);
+    await eventually(async () => {
+      const job = await send("GET", `/api/reports/${requested.body.id}`);
+      expect(job.body.status).toBe("succeeded");
+    }, 30000);
 
     // Failed logins, then the slow-down: after the 3rd, the next attempt answers 429.
     for (let i = 0; i < 3; i += 1) {
