@@ -8,7 +8,6 @@ import type { Context, Service } from "moleculer";
 import { DataTypes, QueryTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { csvTable } from "../../lib/csv";
-import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
@@ -18,7 +17,7 @@ import { isThatStudent, type Identity } from "../../lib/permissions";
 import type { Course } from "../courses/courses";
 import type { GradeItemChanged, GradeRecorded } from "../assignments/assignments";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { durableConsumer } from "../../mixins/domain-events.mixin";
+import { durableConsumer, type EventContext } from "../../mixins/domain-events.mixin";
 import {
   defaultPolicy,
   gradingProblems,
@@ -40,7 +39,6 @@ type Meta = {
   $responseType?: string;
   $responseHeaders?: Record<string, string>;
 };
-type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
 
 export interface CourseGradebook {
   items: GradebookItem[];
