@@ -10,7 +10,7 @@ import type { CampusConfig } from "../../lib/config";
 import { csvTable } from "../../lib/csv";
 import { forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
-import { isUuid } from "../../lib/ids";
+import { isUuid, uuidListParam } from "../../lib/ids";
 import { countGrade } from "../../lib/metrics";
 import { MAX_PAGE_SIZE } from "../../lib/paging";
 import { isThatStudent, type Identity } from "../../lib/permissions";
@@ -284,7 +284,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
         visibility: "public",
         params: {
           courseId: { type: "uuid" },
-          studentIds: { type: "array", items: { type: "uuid" }, max: 10000 },
+          studentIds: uuidListParam(10000),
         },
         async handler(
           this: GradebookThis,
