@@ -4,7 +4,6 @@
  * the base path is the API root. Roles are checked here; course staff and enrollment (object
  * level) by the actions, through `courses.access`.
  */
-import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
 import { courseItemRoutes, EVERYONE, route, routeTable, STAFF } from "../../lib/routes";
 import {
@@ -20,18 +19,10 @@ export const assignmentsRoutes = routeTable({
   actions: {
     ...courseItemRoutes("assignments", assignmentFields, assignmentPatchFields),
     submit: route("PUT /assignments/:id/submissions/me", ["student"], {
-      id: idParam,
       body: submissionBodyField,
     }),
-    submissions: route("GET /assignments/:id/submissions", STAFF, { id: idParam, ...pageParams }),
-    submission: route("GET /assignments/:id/submissions/:studentId", EVERYONE, {
-      id: idParam,
-      studentId: idParam,
-    }),
-    grade: route("POST /assignments/:id/submissions/:studentId/grade", STAFF, {
-      id: idParam,
-      studentId: idParam,
-      ...gradeFields,
-    }),
+    submissions: route("GET /assignments/:id/submissions", STAFF, pageParams),
+    submission: route("GET /assignments/:id/submissions/:studentId", EVERYONE),
+    grade: route("POST /assignments/:id/submissions/:studentId/grade", STAFF, gradeFields),
   },
 });

@@ -24,19 +24,16 @@ export const coursesRoutes = routeTable({
       courseFields,
       coursePatchFields,
     ),
-    setTeachers: route("PUT /:id/teachers", STAFF, { id: idParam, teacherIds: teacherIdsField }),
-    students: route("GET /:id/students", STAFF, { id: idParam, ...pageParams }),
-    enroll: route("POST /:id/students", EVERYONE, { id: idParam, studentId: idParam }),
-    drop: route("DELETE /:id/students/:studentId", EVERYONE, { id: idParam, studentId: idParam }),
-    waitlist: route("GET /:id/waitlist", STAFF, { id: idParam, ...pageParams }),
-    complete: route("POST /:id/complete", STAFF, { id: idParam }),
+    setTeachers: route("PUT /:id/teachers", STAFF, { teacherIds: teacherIdsField }),
+    students: route("GET /:id/students", STAFF, pageParams),
+    enroll: route("POST /:id/students", EVERYONE, { studentId: idParam }),
+    drop: route("DELETE /:id/students/:studentId", EVERYONE),
+    waitlist: route("GET /:id/waitlist", STAFF, pageParams),
+    complete: route("POST /:id/complete", STAFF),
     // An enrollment's own path (the pair of ids), outside the courses' base path.
     history: {
       restBase: "/enrollments",
-      ...route("GET /:courseId/:studentId/history", EVERYONE, {
-        courseId: idParam,
-        studentId: idParam,
-      }),
+      ...route("GET /:courseId/:studentId/history", EVERYONE),
     },
   },
 });

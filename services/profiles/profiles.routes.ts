@@ -2,7 +2,6 @@
  * The profiles service's HTTP face. Every signed-in user has a profile (`/profiles/me`) and may
  * read anyone's achievements; the PATCH body is checked field by field (unknown fields refused).
  */
-import { idParam } from "../../lib/ids";
 import { EVERYONE, route, routeTable } from "../../lib/routes";
 import { profilePatchFields } from "./profiles";
 
@@ -17,6 +16,6 @@ export const profilesRoutes = routeTable({
       // Not stripped: an unknown field is refused by name (profilePatchProblems).
       params: { ...profilePatchFields },
     },
-    achievements: route("GET /:userId/achievements", EVERYONE, { userId: idParam }),
+    achievements: route("GET /:userId/achievements", EVERYONE),
   },
 });

@@ -4,7 +4,6 @@
  * building the service, so a gateway-only node loads no database code. Quizzes are created under
  * their course (`/courses/:id/quizzes`) and then live under `/quizzes/:id`.
  */
-import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
 import { courseItemRoutes, EVERYONE, route, routeTable, STAFF } from "../../lib/routes";
 import { answersField, quizFields, quizPatchFields } from "./quizzes";
@@ -22,17 +21,12 @@ export const quizzesRoutes = routeTable({
   actions: {
     ...quizRoutes,
     listOfCourse,
-    publish: route("POST /quizzes/:id/publish", STAFF, { id: idParam }),
-    startAttempt: route("POST /quizzes/:id/attempts", ["student"], { id: idParam }),
+    publish: route("POST /quizzes/:id/publish", STAFF),
+    startAttempt: route("POST /quizzes/:id/attempts", ["student"]),
     submitAttempt: route("POST /quizzes/:id/attempts/:attemptId/submit", ["student"], {
-      id: idParam,
-      attemptId: idParam,
       answers: answersField,
     }),
-    attempts: route("GET /quizzes/:id/attempts", EVERYONE, { id: idParam, ...pageParams }),
-    attempt: route("GET /quizzes/:id/attempts/:attemptId", EVERYONE, {
-      id: idParam,
-      attemptId: idParam,
-    }),
+    attempts: route("GET /quizzes/:id/attempts", EVERYONE, pageParams),
+    attempt: route("GET /quizzes/:id/attempts/:attemptId", EVERYONE),
   },
 });

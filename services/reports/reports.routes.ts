@@ -2,7 +2,6 @@
  * The reports service's HTTP face. Who asked (and admins) see a report: checked by the actions
  * against the job's owner; course staff and "that student" at the request.
  */
-import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
 import { EVERYONE, route, routeTable } from "../../lib/routes";
 import { REPORT_FORMATS, REPORT_TYPES } from "./reports";
@@ -18,8 +17,8 @@ export const reportsRoutes = routeTable({
       studentId: { type: "uuid", optional: true },
     }),
     list: route("GET /", EVERYONE, pageParams),
-    get: route("GET /:id", EVERYONE, { id: idParam }),
-    download: route("GET /:id/download", EVERYONE, { id: idParam }),
-    regenerate: route("POST /:id/regenerate", EVERYONE, { id: idParam }),
+    get: route("GET /:id", EVERYONE),
+    download: route("GET /:id/download", EVERYONE),
+    regenerate: route("POST /:id/regenerate", EVERYONE),
   },
 });

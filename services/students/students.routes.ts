@@ -26,11 +26,10 @@ export const studentsRoutes = routeTable({
       studentPatchFields,
     ),
     courses: route("GET /:id/courses", EVERYONE, {
-      id: idParam,
       status: { type: "enum", values: [...ENROLLMENT_STATUSES], optional: true },
       ...pageParams,
     }),
-    enroll: route("POST /:id/courses", EVERYONE, { id: idParam, courseId: idParam }),
-    drop: route("DELETE /:id/courses/:courseId", EVERYONE, { id: idParam, courseId: idParam }),
+    enroll: route("POST /:id/courses", EVERYONE, { courseId: idParam }),
+    drop: route("DELETE /:id/courses/:courseId", EVERYONE),
   },
 });
