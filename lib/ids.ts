@@ -11,6 +11,11 @@ export function isUuid(value: unknown): value is string {
  */
 export const idParam = { type: "string", min: 1 } as const;
 
+/** A list of at most `max` uuids: the bound keeps one call's work (and its SQL `IN`) in check. */
+export function uuidListParam(max: number) {
+  return { type: "array", items: { type: "uuid" }, max } as const;
+}
+
 /** Parameter names that carry record ids: `id`, `…Id` and `…Ids` (lists). */
 const ID_NAME = /^(id|.+Id)$/;
 const ID_LIST_NAME = /^.+Ids$/;

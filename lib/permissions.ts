@@ -13,6 +13,16 @@ export interface Identity {
   studentId: string | null;
 }
 
+/** An Identity passed as an action's param (`courses.access` is told whose access to judge). */
+export const identityParam = {
+  type: "object",
+  props: {
+    id: { type: "uuid" },
+    role: { type: "string" },
+    studentId: { type: "uuid", nullable: true, optional: true },
+  },
+} as const;
+
 /** A role, or `$anyone` for endpoints open without a token (login, register). */
 export type Permission = Role | "$anyone";
 

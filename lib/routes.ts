@@ -32,13 +32,22 @@ export function routeTable<Actions extends Record<string, RouteAction>>(
   return table;
 }
 
-/** One route: its method and path, who may call it, and its params (unknown keys removed). */
+const PATH_PARAM = /:(\w+)/g;
+
+/**
+ * One route: its method and path, who may call it, and its params (unknown keys removed). Each
+ * `:name` of the path is an id (`idParam`) unless `params` says otherwise: a path param left
+ * undeclared would be removed before the action saw it.
+ */
 export function route(
   rest: string,
   permissions: readonly Permission[],
   params: ActionParams = {},
 ): RouteAction {
-  return { rest, permissions, params: { $$strict: "remove", ...params } };
+  const pathIds = Object.fromEntries(
+    [...rest.matchAll(PATH_PARAM)].map(([, name]) => [name, idParam]),
+  );
+  return { rest, permissions, params: { $$strict: "remove", ...pathIds, ...params } };
 }
 
 type ResourceAction = "list" | "create" | "get" | "replace" | "update" | "remove";
@@ -52,14 +61,13 @@ export function resourceRoutes(
   fields: ActionParams,
   patchFields: ActionParams,
 ): Record<ResourceAction, RouteAction> {
-  const id = { id: idParam };
   return {
     list: route("GET /", permissions.list, { ...pageParams, ...searchParams }),
     create: route("POST /", permissions.create, fields),
-    get: route("GET /:id", permissions.get, id),
-    replace: route("PUT /:id", permissions.replace, { ...id, ...fields }),
-    update: route("PATCH /:id", permissions.update, { ...id, ...patchFields }),
-    remove: route("DELETE /:id", permissions.remove, id),
+    get: route("GET /:id", permissions.get),
+    replace: route("PUT /:id", permissions.replace, fields),
+    update: route("PATCH /:id", permissions.update, patchFields),
+    remove: route("DELETE /:id", permissions.remove),
   };
 }
 
@@ -79,14 +87,13 @@ export function courseItemRoutes(
   fields: ActionParams,
   patchFields: ActionParams,
 ): Record<CourseItemAction, RouteAction> {
-  const id = { id: idParam };
   const items = `/courses/:id/${plural}`;
   return {
-    create: route(`POST ${items}`, STAFF, { ...id, ...fields }),
-    list: route(`GET ${items}`, EVERYONE, { ...id, ...pageParams }),
-    get: route(`GET /${plural}/:id`, EVERYONE, id),
-    update: route(`PATCH /${plural}/:id`, STAFF, { ...id, ...patchFields }),
-    remove: route(`DELETE /${plural}/:id`, STAFF, id),
+    create: route(`POST ${items}`, STAFF, fields),
+    list: route(`GET ${items}`, EVERYONE, pageParams),
+    get: route(`GET /${plural}/:id`, EVERYONE),
+    update: route(`PATCH /${plural}/:id`, STAFF, patchFields),
+    remove: route(`DELETE /${plural}/:id`, STAFF),
   };
 }
 

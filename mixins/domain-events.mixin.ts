@@ -10,7 +10,12 @@
 import type { Context, ServiceSchema } from "moleculer";
 // Types only: every node loads this module (moleculer.config.ts), a gateway-only node no database code.
 import type { QueryTypes, Transaction } from "sequelize";
-import { DOMAIN_EVENTS, envelope, type DomainEventName } from "../lib/domain-events";
+import {
+  DOMAIN_EVENTS,
+  envelope,
+  type DomainEventEnvelope,
+  type DomainEventName,
+} from "../lib/domain-events";
 import { requestScope } from "../lib/logging";
 import { observeEventLag } from "../lib/metrics";
 import { traceScope } from "../lib/tracing";
@@ -57,6 +62,9 @@ type RelayThis = DbServiceThis &
     relaying?: Promise<void> | null;
     relayAgain?: boolean;
   };
+
+/** What a channel consumer receives: the event's payload and (when it was enveloped) its envelope. */
+export type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
 
 /** A channel consumer run inside the request's log scope (its id travels with the message). */
 export function durableConsumer<TThis, TParams>(

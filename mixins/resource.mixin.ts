@@ -10,7 +10,7 @@ import { Op, type WhereOptions } from "sequelize";
 import { forbidden, notFound } from "../lib/errors";
 import { created, noContent } from "../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
-import { idParam, isUuid } from "../lib/ids";
+import { idParam, isUuid, uuidListParam } from "../lib/ids";
 import {
   containsPattern,
   findPage,
@@ -160,7 +160,7 @@ export function ResourceMixin<T extends { id: string }>(
       byIds: {
         ...FAST_FAILOVER,
         visibility: "public",
-        params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
+        params: { ids: uuidListParam(100) },
         cache: { keys: ["ids"] },
         nearCache: true,
         async handler(this: This<T>, ctx: Context<{ ids: string[] }>): Promise<T[]> {

@@ -4,9 +4,8 @@
  * the base path is the API root. Roles are checked here; course staff and enrollment (object
  * level) by the actions, through `courses.access`.
  */
-import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { courseItemRoutes, EVERYONE, routeTable, STAFF } from "../../lib/routes";
+import { courseItemRoutes, EVERYONE, route, routeTable, STAFF } from "../../lib/routes";
 import {
   assignmentFields,
   assignmentPatchFields,
@@ -19,25 +18,11 @@ export const assignmentsRoutes = routeTable({
   settings: { rest: "/" },
   actions: {
     ...courseItemRoutes("assignments", assignmentFields, assignmentPatchFields),
-    submit: {
-      rest: "PUT /assignments/:id/submissions/me",
-      permissions: ["student"],
-      params: { $$strict: "remove", id: idParam, body: submissionBodyField },
-    },
-    submissions: {
-      rest: "GET /assignments/:id/submissions",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam, ...pageParams },
-    },
-    submission: {
-      rest: "GET /assignments/:id/submissions/:studentId",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam, studentId: idParam },
-    },
-    grade: {
-      rest: "POST /assignments/:id/submissions/:studentId/grade",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam, studentId: idParam, ...gradeFields },
-    },
+    submit: route("PUT /assignments/:id/submissions/me", ["student"], {
+      body: submissionBodyField,
+    }),
+    submissions: route("GET /assignments/:id/submissions", STAFF, pageParams),
+    submission: route("GET /assignments/:id/submissions/:studentId", EVERYONE),
+    grade: route("POST /assignments/:id/submissions/:studentId/grade", STAFF, gradeFields),
   },
 });

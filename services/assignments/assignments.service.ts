@@ -11,7 +11,7 @@ import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
-import { isUuid } from "../../lib/ids";
+import { isUuid, uuidListParam } from "../../lib/ids";
 import { findPage, mapPage, type Page } from "../../lib/paging";
 import { isThatStudent } from "../../lib/permissions";
 import type { CourseAccess } from "../courses/courses";
@@ -472,7 +472,7 @@ export default function assignmentsService(
         visibility: "public",
         params: {
           studentId: { type: "uuid" },
-          courseIds: { type: "array", items: { type: "uuid" }, max: 1000 },
+          courseIds: uuidListParam(1000),
         },
         async handler(
           this: AssignmentsThis,

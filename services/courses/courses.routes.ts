@@ -5,7 +5,7 @@
  */
 import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { resourceRoutes, routeTable } from "../../lib/routes";
+import { EVERYONE, resourceRoutes, route, routeTable, STAFF } from "../../lib/routes";
 import { courseFields, coursePatchFields, teacherIdsField } from "./courses";
 
 export const coursesRoutes = routeTable({
@@ -14,52 +14,26 @@ export const coursesRoutes = routeTable({
   actions: {
     ...resourceRoutes(
       {
-        list: ["admin", "teacher", "student"],
-        create: ["admin", "teacher"],
-        get: ["admin", "teacher", "student"],
-        replace: ["admin", "teacher"],
-        update: ["admin", "teacher"],
+        list: EVERYONE,
+        create: STAFF,
+        get: EVERYONE,
+        replace: STAFF,
+        update: STAFF,
         remove: ["admin"],
       },
       courseFields,
       coursePatchFields,
     ),
-    setTeachers: {
-      rest: "PUT /:id/teachers",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", id: idParam, teacherIds: teacherIdsField },
-    },
-    students: {
-      rest: "GET /:id/students",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", id: idParam, ...pageParams },
-    },
-    enroll: {
-      rest: "POST /:id/students",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam, studentId: idParam },
-    },
-    drop: {
-      rest: "DELETE /:id/students/:studentId",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam, studentId: idParam },
-    },
-    waitlist: {
-      rest: "GET /:id/waitlist",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", id: idParam, ...pageParams },
-    },
-    complete: {
-      rest: "POST /:id/complete",
-      permissions: ["admin", "teacher"],
-      params: { $$strict: "remove", id: idParam },
-    },
+    setTeachers: route("PUT /:id/teachers", STAFF, { teacherIds: teacherIdsField }),
+    students: route("GET /:id/students", STAFF, pageParams),
+    enroll: route("POST /:id/students", EVERYONE, { studentId: idParam }),
+    drop: route("DELETE /:id/students/:studentId", EVERYONE),
+    waitlist: route("GET /:id/waitlist", STAFF, pageParams),
+    complete: route("POST /:id/complete", STAFF),
     // An enrollment's own path (the pair of ids), outside the courses' base path.
     history: {
       restBase: "/enrollments",
-      rest: "GET /:courseId/:studentId/history",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", courseId: idParam, studentId: idParam },
+      ...route("GET /:courseId/:studentId/history", EVERYONE),
     },
   },
 });

@@ -40,7 +40,7 @@ import { noContent } from "../../lib/responses";
 import { idParam, isUuid } from "../../lib/ids";
 import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
 import { findPage, mapPage, pageParams, type Page } from "../../lib/paging";
-import { canActForStudent, type Identity } from "../../lib/permissions";
+import { canActForStudent, identityParam, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { coursesMigrations } from "./courses.migrations";
 import {
@@ -557,14 +557,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         visibility: "public",
         params: {
           courseId: idParam,
-          user: {
-            type: "object",
-            props: {
-              id: { type: "uuid" },
-              role: { type: "string" },
-              studentId: { type: "uuid", nullable: true, optional: true },
-            },
-          },
+          user: identityParam,
         },
         async handler(
           this: CoursesThis,

@@ -1,4 +1,5 @@
 /** The course record: its fields, input rules (dates, capacity), its teachers and public shape. */
+import { uuidListParam } from "../../lib/ids";
 import type { FieldError } from "../../lib/errors";
 import type { Identity } from "../../lib/permissions";
 
@@ -292,11 +293,7 @@ export interface HistoryEntry {
 export const MAX_TEACHERS = 20;
 
 /** `PUT /courses/:id/teachers`: the whole list, replacing the old one. */
-export const teacherIdsField = {
-  type: "array",
-  items: { type: "uuid" },
-  max: MAX_TEACHERS,
-} as const;
+export const teacherIdsField = uuidListParam(MAX_TEACHERS);
 
 /** Ids in one (lower-case) form, each once, in the order given. */
 export function normaliseTeacherIds(ids: readonly string[]): string[] {

@@ -8,17 +8,16 @@ import type { Context, Service } from "moleculer";
 import { DataTypes, QueryTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { csvTable } from "../../lib/csv";
-import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { forbidden, invalid, notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
-import { isUuid } from "../../lib/ids";
+import { isUuid, uuidListParam } from "../../lib/ids";
 import { countGrade } from "../../lib/metrics";
 import { MAX_PAGE_SIZE } from "../../lib/paging";
 import { isThatStudent, type Identity } from "../../lib/permissions";
 import type { Course } from "../courses/courses";
 import type { GradeItemChanged, GradeRecorded } from "../assignments/assignments";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { durableConsumer } from "../../mixins/domain-events.mixin";
+import { durableConsumer, type EventContext } from "../../mixins/domain-events.mixin";
 import {
   defaultPolicy,
   gradingProblems,
@@ -40,7 +39,6 @@ type Meta = {
   $responseType?: string;
   $responseHeaders?: Record<string, string>;
 };
-type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
 
 export interface CourseGradebook {
   items: GradebookItem[];
@@ -286,7 +284,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
         visibility: "public",
         params: {
           courseId: { type: "uuid" },
-          studentIds: { type: "array", items: { type: "uuid" }, max: 10000 },
+          studentIds: uuidListParam(10000),
         },
         async handler(
           this: GradebookThis,

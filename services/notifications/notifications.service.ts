@@ -7,7 +7,6 @@ import type { Context, Service } from "moleculer";
 import { DataTypes, Op, QueryTypes, type WhereOptions } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { recordIdAttribute } from "../../lib/database";
-import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { notFound } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
@@ -44,15 +43,13 @@ import {
   type UserRegistered,
 } from "./notifications";
 import { findPage, mapPage, type Page } from "../../lib/paging";
-import type { Identity } from "../../lib/permissions";
 import { notificationsMigrations } from "./notifications.migrations";
 import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
-import { durableConsumer } from "../../mixins/domain-events.mixin";
+import { durableConsumer, type EventContext } from "../../mixins/domain-events.mixin";
 import { notificationsRoutes } from "./notifications.routes";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema } from "../../types/service";
 
-type Meta = { user?: Identity };
-type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
+type Meta = CampusMeta;
 type NotificationsThis = Service &
   DbServiceThis & {
     notifyStudents(

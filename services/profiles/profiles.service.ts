@@ -8,12 +8,10 @@
 import type { Context, Service } from "moleculer";
 import { DataTypes, QueryTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
-import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { invalid } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countAchievement } from "../../lib/metrics";
-import type { Identity } from "../../lib/permissions";
 import type { SubmissionTurnedIn } from "../assignments/assignments";
 import type { EnrollmentCompleted } from "../courses/courses";
 import type { QuizScored } from "../notifications/notifications";
@@ -22,9 +20,10 @@ import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
   durableConsumer,
+  type EventContext,
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
-import type { CampusServiceSchema } from "../../types/service";
+import type { CampusMeta, CampusServiceSchema } from "../../types/service";
 import {
   ACHIEVEMENTS,
   isFullAttendance,
@@ -44,8 +43,7 @@ import {
 import { profilesMigrations } from "./profiles.migrations";
 import { profilesRoutes } from "./profiles.routes";
 
-type Meta = { user?: Identity };
-type EventContext<T> = Context<T & Partial<DomainEventEnvelope>>;
+type Meta = CampusMeta;
 type ProfilesThis = Service &
   DbServiceThis &
   DomainEventsThis & {

@@ -4,9 +4,8 @@
  * building the service, so a gateway-only node loads no database code. Quizzes are created under
  * their course (`/courses/:id/quizzes`) and then live under `/quizzes/:id`.
  */
-import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { courseItemRoutes, EVERYONE, routeTable, STAFF } from "../../lib/routes";
+import { courseItemRoutes, EVERYONE, route, routeTable, STAFF } from "../../lib/routes";
 import { answersField, quizFields, quizPatchFields } from "./quizzes";
 
 // The quizzes of a course are listed by `listOfCourse` (its name in the OpenAPI document).
@@ -22,30 +21,12 @@ export const quizzesRoutes = routeTable({
   actions: {
     ...quizRoutes,
     listOfCourse,
-    publish: {
-      rest: "POST /quizzes/:id/publish",
-      permissions: STAFF,
-      params: { $$strict: "remove", id: idParam },
-    },
-    startAttempt: {
-      rest: "POST /quizzes/:id/attempts",
-      permissions: ["student"],
-      params: { $$strict: "remove", id: idParam },
-    },
-    submitAttempt: {
-      rest: "POST /quizzes/:id/attempts/:attemptId/submit",
-      permissions: ["student"],
-      params: { $$strict: "remove", id: idParam, attemptId: idParam, answers: answersField },
-    },
-    attempts: {
-      rest: "GET /quizzes/:id/attempts",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam, ...pageParams },
-    },
-    attempt: {
-      rest: "GET /quizzes/:id/attempts/:attemptId",
-      permissions: EVERYONE,
-      params: { $$strict: "remove", id: idParam, attemptId: idParam },
-    },
+    publish: route("POST /quizzes/:id/publish", STAFF),
+    startAttempt: route("POST /quizzes/:id/attempts", ["student"]),
+    submitAttempt: route("POST /quizzes/:id/attempts/:attemptId/submit", ["student"], {
+      answers: answersField,
+    }),
+    attempts: route("GET /quizzes/:id/attempts", EVERYONE, pageParams),
+    attempt: route("GET /quizzes/:id/attempts/:attemptId", EVERYONE),
   },
 });

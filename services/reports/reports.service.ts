@@ -13,7 +13,6 @@ import { randomUUID } from "crypto";
 import { Errors, type Context, type Service } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
-import type { DomainEventEnvelope } from "../../lib/domain-events";
 import { conflict, forbidden, gone, invalid, notFound, tooManyRequests } from "../../lib/errors";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
@@ -26,6 +25,7 @@ import { DbMixin, type DbServiceThis } from "../../mixins/db.mixin";
 import {
   DomainEventsMixin,
   durableConsumer,
+  type EventContext,
   type DomainEventsThis,
 } from "../../mixins/domain-events.mixin";
 import type { CampusServiceSchema } from "../../types/service";
@@ -366,7 +366,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
       "report.requested": {
         ...durableConsumer(async function (
           this: ReportsThis,
-          ctx: Context<{ reportId: string } & Partial<DomainEventEnvelope>>,
+          ctx: EventContext<{ reportId: string }>,
         ) {
           if (!isUuid(ctx.params.reportId)) return;
           await this.makeReport(ctx, ctx.params.reportId.toLowerCase());

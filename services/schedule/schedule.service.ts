@@ -13,7 +13,7 @@ import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
-import { isUuid } from "../../lib/ids";
+import { isUuid, uuidListParam } from "../../lib/ids";
 import { countScheduleConflict } from "../../lib/metrics";
 import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, type Identity } from "../../lib/permissions";
@@ -598,7 +598,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
         ...FAST_FAILOVER,
         visibility: "public",
         params: {
-          courseIds: { type: "array", items: { type: "uuid" }, max: 1000, optional: true },
+          courseIds: { ...uuidListParam(1000), optional: true },
           teacherId: { type: "uuid", optional: true },
           from: { type: "string" },
           to: { type: "string" },
@@ -749,7 +749,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
         visibility: "public",
         params: {
           courseId: { type: "uuid" },
-          courseIds: { type: "array", items: { type: "uuid" }, max: 1000 },
+          courseIds: uuidListParam(1000),
         },
         async handler(
           this: ScheduleThis,

@@ -5,7 +5,7 @@
  */
 import { idParam } from "../../lib/ids";
 import { pageParams } from "../../lib/paging";
-import { resourceRoutes, routeTable } from "../../lib/routes";
+import { EVERYONE, resourceRoutes, route, routeTable, STAFF } from "../../lib/routes";
 import { studentFields, studentPatchFields } from "./students";
 import { ENROLLMENT_STATUSES } from "../courses/courses";
 
@@ -15,9 +15,9 @@ export const studentsRoutes = routeTable({
   actions: {
     ...resourceRoutes(
       {
-        list: ["admin", "teacher"],
+        list: STAFF,
         create: ["admin"],
-        get: ["admin", "teacher", "student"],
+        get: EVERYONE,
         replace: ["admin", "student"],
         update: ["admin", "student"],
         remove: ["admin"],
@@ -25,25 +25,11 @@ export const studentsRoutes = routeTable({
       studentFields,
       studentPatchFields,
     ),
-    courses: {
-      rest: "GET /:id/courses",
-      permissions: ["admin", "teacher", "student"],
-      params: {
-        $$strict: "remove",
-        id: idParam,
-        status: { type: "enum", values: [...ENROLLMENT_STATUSES], optional: true },
-        ...pageParams,
-      },
-    },
-    enroll: {
-      rest: "POST /:id/courses",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam, courseId: idParam },
-    },
-    drop: {
-      rest: "DELETE /:id/courses/:courseId",
-      permissions: ["admin", "teacher", "student"],
-      params: { $$strict: "remove", id: idParam, courseId: idParam },
-    },
+    courses: route("GET /:id/courses", EVERYONE, {
+      status: { type: "enum", values: [...ENROLLMENT_STATUSES], optional: true },
+      ...pageParams,
+    }),
+    enroll: route("POST /:id/courses", EVERYONE, { courseId: idParam }),
+    drop: route("DELETE /:id/courses/:courseId", EVERYONE),
   },
 });

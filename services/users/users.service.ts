@@ -9,7 +9,7 @@ import { recordIdAttribute } from "../../lib/database";
 import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, invalid, notFound, tooManyRequests, unauthorized } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
-import { isUuid } from "../../lib/ids";
+import { isUuid, uuidListParam } from "../../lib/ids";
 import { countLogin, outcomeHooks } from "../../lib/metrics";
 import { containsPattern, findPage, mapPage } from "../../lib/paging";
 import { decoyPasswordHash, hashPassword, passwordProblems, verifyPassword } from "./passwords";
@@ -407,7 +407,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       teacherAccounts: {
         ...FAST_FAILOVER,
         visibility: "public",
-        params: { ids: { type: "array", items: { type: "uuid" }, max: 100 } },
+        params: { ids: uuidListParam(100) },
         async handler(this: UsersThis, ctx: Context<{ ids: string[] }>): Promise<string[]> {
           if (ctx.params.ids.length === 0) return [];
           const rows = await this.adapter.model.findAll({
@@ -445,7 +445,7 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       accountsOfStudents: {
         ...FAST_FAILOVER,
         visibility: "public",
-        params: { studentIds: { type: "array", items: { type: "uuid" }, max: 1000 } },
+        params: { studentIds: uuidListParam(1000) },
         async handler(
           this: UsersThis,
           ctx: Context<{ studentIds: string[] }>,

@@ -1,7 +1,9 @@
+import Validator from "fastest-validator";
 import { Errors } from "moleculer";
 import {
   assertPermitted,
   canActForStudent,
+  identityParam,
   studentUpdateDenial,
   type Identity,
 } from "../../lib/permissions";
@@ -109,5 +111,23 @@ describe("studentUpdateDenial", () => {
     expect(studentUpdateDenial(teacher, "student-bob", "bob@example.com", undefined)).toBe(
       "You may only change your own record",
     );
+  });
+});
+
+describe("identityParam (fastest-validator)", () => {
+  const check = new Validator().compile({ user: identityParam });
+  const id = "7f9c2b1e-4d3a-4c5b-9e8f-0a1b2c3d4e5f";
+
+  it("accepts an identity, with or without a student id", () => {
+    expect(check({ user: { id, role: "student", studentId: id } })).toBe(true);
+    expect(check({ user: { id, role: "teacher", studentId: null } })).toBe(true);
+    expect(check({ user: { id, role: "admin" } })).toBe(true);
+  });
+
+  it("refuses a missing identity, an id that is not a uuid and a missing role", () => {
+    expect(check({})).not.toBe(true);
+    expect(check({ user: { id: "user-1", role: "admin", studentId: null } })).not.toBe(true);
+    expect(check({ user: { id, studentId: null } })).not.toBe(true);
+    expect(check({ user: { id, role: "student", studentId: "student-1" } })).not.toBe(true);
   });
 });

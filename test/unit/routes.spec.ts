@@ -1,6 +1,7 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { loadConfig } from "../../lib/config";
-import { courseItemRoutes, EVERYONE, restAliases, STAFF } from "../../lib/routes";
+import { idParam } from "../../lib/ids";
+import { courseItemRoutes, EVERYONE, restAliases, route, STAFF } from "../../lib/routes";
 import { coursesRoutes } from "../../services/courses/courses.routes";
 import coursesService from "../../services/courses/courses.service";
 import { notificationsRoutes } from "../../services/notifications/notifications.routes";
@@ -71,6 +72,32 @@ describe("restAliases", () => {
     const schema = { name: "a", actions: { one: { rest: "GET /x" }, two: { rest: "GET /x/" } } };
 
     expect(() => restAliases([schema])).toThrow("Two actions claim GET /a/x");
+  });
+});
+
+describe("route", () => {
+  it("declares each path param as an id, before the params given, unknown keys removed", () => {
+    expect(
+      route("POST /quizzes/:id/attempts/:attemptId/submit", ["student"], { answers: "array" }),
+    ).toEqual({
+      rest: "POST /quizzes/:id/attempts/:attemptId/submit",
+      permissions: ["student"],
+      params: { $$strict: "remove", id: idParam, attemptId: idParam, answers: "array" },
+    });
+    expect(Object.keys(route("GET /:courseId/:studentId/history", EVERYONE).params!)).toEqual([
+      "$$strict",
+      "courseId",
+      "studentId",
+    ]);
+  });
+
+  it("keeps a path param's own rule when the params give one, and adds none without a path param", () => {
+    const token = { type: "string", min: 1 };
+    expect(route("GET /schedule/feed/:token", ["$anyone"], { token }).params).toEqual({
+      $$strict: "remove",
+      token,
+    });
+    expect(route("POST /schedule/feed", EVERYONE).params).toEqual({ $$strict: "remove" });
   });
 });
 
