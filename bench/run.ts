@@ -96,7 +96,7 @@ const settings: LoadSettings = {
 };
 const burstRounds = Math.max(1, intEnv("BENCH_BURST_ROUNDS", 3));
 const retrySeconds = intEnv("BENCH_RETRY_SECONDS", 120);
-const deadlineSeconds = intEnv("BENCH_DEADLINE_SECONDS", 480);
+const deadlineSeconds = intEnv("BENCH_DEADLINE_SECONDS", 900);
 const logLevel = process.env.BENCH_LOG_LEVEL || "info";
 const outDir = process.env.BENCH_OUT_DIR || join(ROOT, "docs/reports");
 
