@@ -20,16 +20,31 @@ export const ADMIN = { email: "admin@cluster.test", password: "cluster-admin-pas
 export const JWT_SECRET = "cluster-test-secret-that-is-long-enough-0123456789";
 export const ADMIN_DB_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * Ports below Linux's ephemeral range (32768–60999): a port picked there could be taken by one of
+ * the nodes' own outgoing connections (to NATS, PostgreSQL, Redis) before the node listens on it.
+ */
+const PORT_RANGE = { first: 20000, last: 32000 };
+/** Ports this process has handed out: two nodes started together never get the same one. */
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((answer) => {
     const server = createServer();
     server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
+    server.once("error", () => answer(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => answer(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port =
+      PORT_RANGE.first + Math.floor(Math.random() * (PORT_RANGE.last - PORT_RANGE.first));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await bindable(port)) return port;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {
