@@ -367,6 +367,9 @@ export function countRateLimited(broker: ServiceBroker, route: string): void {
   registry(broker)?.increment(METRICS.rateLimited, { route });
 }
 
+/** The HTTP series of each broker, by `method route status` and `method route`. */
+const httpSeries = new WeakMap<ServiceBroker, Map<string, SeriesItem>>();
+
 export function recordHttpRequest(
   broker: ServiceBroker,
   request: { method: string; route: string; status: number; seconds: number },
@@ -374,8 +377,75 @@ export function recordHttpRequest(
   const metrics = registry(broker);
   if (!metrics) return;
   const { method, route, status, seconds } = request;
-  metrics.increment(METRICS.httpRequests, { method, route, status: String(status) });
-  metrics.observe(METRICS.httpDuration, seconds, { method, route });
+  let series = httpSeries.get(broker);
+  if (!series) httpSeries.set(broker, (series = new Map()));
+  // Bounded keys: methods × route templates × statuses, like the series themselves.
+  const countKey = `${method} ${route} ${status}`;
+  let count = series.get(countKey);
+  if (!count) {
+    count = boundSeries(broker, METRICS.httpRequests, { method, route, status: String(status) });
+    series.set(countKey, count);
+  }
+  count.value += 1;
+  const timeKey = `${method} ${route}`;
+  let time = series.get(timeKey);
+  if (!time)
+    series.set(timeKey, (time = boundSeries(broker, METRICS.httpDuration, { method, route })));
+  observeInto(HTTP_BUCKETS, time, seconds);
+}
+
+/** What this file uses of a Moleculer metric and of one labelled series (an "item") of it. */
+export interface SeriesItem {
+  value: number;
+  sum: number;
+  count: number;
+  lastValue: number | null;
+  bucketValues?: Record<number, number>;
+  quantileValues?: { add(value: number): void };
+}
+export interface MetricInternals {
+  type: string;
+  labelNames: string[];
+  buckets?: number[];
+  values: Map<string, SeriesItem>;
+  hashingLabels(labels: Record<string, unknown>): string;
+  resetItem(item: { labels: Record<string, unknown> }, timestamp: number | null): SeriesItem;
+  setDirty(): void;
+}
+type Labels = Record<string, string | number | null>;
+
+/**
+ * The series of one metric with these labels, created as Moleculer would create it, so that the
+ * Prometheus reporter reads it like any other.
+ */
+export function boundSeries(broker: ServiceBroker, name: string, labels: Labels): SeriesItem {
+  const metric = broker.metrics.getMetric(name) as unknown as MetricInternals;
+  const hash = metric.hashingLabels(labels);
+  let item = metric.values.get(hash);
+  if (!item) {
+    const picked: Labels = {};
+    for (const label of metric.labelNames) picked[label] = labels[label] ?? null;
+    item =
+      metric.type === "histogram"
+        ? metric.resetItem({ labels: picked }, null)
+        : ({ value: 0, labels: picked, timestamp: Date.now() } as unknown as SeriesItem);
+    metric.values.set(hash, item);
+  }
+  return item;
+}
+
+/** Adds one observation to a histogram series (what `HistogramMetric.observe` does, unhashed). */
+export function observeInto(buckets: number[], item: SeriesItem, value: number): void {
+  item.sum += value;
+  item.count += 1;
+  item.lastValue = value;
+  const bucketValues = item.bucketValues;
+  if (bucketValues) {
+    for (let i = buckets.length - 1; i >= 0 && value <= buckets[i]; i -= 1) {
+      bucketValues[buckets[i]] += 1;
+    }
+  }
+  item.quantileValues?.add(value);
 }
 
 export function recordReadiness(
