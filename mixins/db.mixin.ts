@@ -40,10 +40,12 @@ export interface DbServiceThis {
   selectList: string;
   tableName: string;
   selectRows(name: string, text: string, values: unknown[]): Promise<Record<string, unknown>[]>;
+  /** `selectRows` with each row as an array of its columns: no object per row. */
+  selectArrays(name: string, text: string, values: unknown[]): Promise<unknown[][]>;
 }
 
 interface PooledClient {
-  query(query: { name?: string; text: string; values: unknown[] }): Promise<{
+  query(query: { name?: string; text: string; values: unknown[]; rowMode?: "array" }): Promise<{
     rows: Record<string, unknown>[];
   }>;
 }
@@ -101,6 +103,39 @@ class CampusSequelizeAdapter extends SequelizeAdapter {
   }
 }
 
+/**
+ * A hot read: a named (prepared once per connection) statement straight on a pooled connection,
+ * plain rows out. Sequelize's query path and model instances cost most of an uncached read's CPU
+ * (bench profile); writes keep Sequelize. Same pool, same type parsers. With tracing on, reads go
+ * through Sequelize so that each statement stays a span.
+ */
+async function readRows(
+  service: DbServiceThis & { broker: ServiceBroker },
+  name: string,
+  text: string,
+  values: unknown[],
+  arrays: boolean,
+): Promise<Record<string, unknown>[] | unknown[][]> {
+  if (service.broker.isTracingEnabled()) {
+    const rows: Record<string, unknown>[] = await service.adapter.db.query(text, {
+      bind: values,
+      type: QueryTypes.SELECT,
+    });
+    return arrays ? rows.map((row) => Object.values(row)) : rows;
+  }
+  const pool = service.adapter.db.connectionManager as unknown as ConnectionPool;
+  const client = await pool.getConnection({ type: "read" });
+  // The embedded database serves every pooled connection from one backend session, where a
+  // statement name can be prepared only once: there the statement stays unnamed.
+  const embedded = (service.adapter as unknown as CampusSequelizeAdapter).usesEmbedded;
+  try {
+    const query = embedded ? { text, values } : { name, text, values };
+    return (await client.query(arrays ? { ...query, rowMode: "array" } : query)).rows;
+  } finally {
+    await pool.releaseConnection(client);
+  }
+}
+
 export function DbMixin(
   owner: DatabaseOwner,
   config: CampusConfig,
@@ -151,31 +186,24 @@ export function DbMixin(
         await this.adapter.db.query("SELECT 1");
       },
 
-      /**
-       * A hot read: a named (prepared once per connection) statement straight on a pooled
-       * connection, plain rows out. Sequelize's query path and model instances cost most of an
-       * uncached read's CPU (bench profile); writes keep Sequelize. Same pool, same type parsers.
-       * With tracing on, reads go through Sequelize so that each statement stays a span.
-       */
+      /** A hot read as plain rows (`readRows`). */
       async selectRows(
         this: DbServiceThis & { broker: ServiceBroker },
         name: string,
         text: string,
         values: unknown[],
       ): Promise<Record<string, unknown>[]> {
-        if (this.broker.isTracingEnabled()) {
-          return this.adapter.db.query(text, { bind: values, type: QueryTypes.SELECT });
-        }
-        const pool = this.adapter.db.connectionManager as unknown as ConnectionPool;
-        const client = await pool.getConnection({ type: "read" });
-        // The embedded database serves every pooled connection from one backend session, where
-        // a statement name can be prepared only once: there the statement stays unnamed.
-        const embedded = (this.adapter as unknown as CampusSequelizeAdapter).usesEmbedded;
-        try {
-          return (await client.query(embedded ? { text, values } : { name, text, values })).rows;
-        } finally {
-          await pool.releaseConnection(client);
-        }
+        return readRows(this, name, text, values, false) as Promise<Record<string, unknown>[]>;
+      },
+
+      /** A hot read as arrays of columns: no object per row (`readRows`). */
+      async selectArrays(
+        this: DbServiceThis & { broker: ServiceBroker },
+        name: string,
+        text: string,
+        values: unknown[],
+      ): Promise<unknown[][]> {
+        return readRows(this, name, text, values, true) as Promise<unknown[][]>;
       },
     },
 

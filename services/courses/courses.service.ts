@@ -39,7 +39,7 @@ import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { noContent } from "../../lib/responses";
 import { idParam, isUuid } from "../../lib/ids";
 import { countEnrollment, countScheduleConflict, outcomeHooks } from "../../lib/metrics";
-import { findPage, mapPage, pageParams, type Page } from "../../lib/paging";
+import { findPage, mapPage, pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
 import { canActForStudent, identityParam, type Identity } from "../../lib/permissions";
 import type { Student } from "../students/students";
 import { coursesMigrations } from "./courses.migrations";
@@ -51,7 +51,7 @@ import {
 import { DbMixin } from "../../mixins/db.mixin";
 import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import { coursesRoutes } from "./courses.routes";
-import { KeyedQueue } from "./student-locks";
+import { KeyedQueue } from "../../lib/keyed-queue";
 import { ResourceMixin, type ResourceThis } from "../../mixins/resource.mixin";
 import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
@@ -592,14 +592,28 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           this: CoursesThis,
           ctx: Context<{ courseId: string; page?: number; pageSize?: number }>,
         ): Promise<Page<string>> {
-          const page = await findPage<EnrollmentRow>(this.models.enrollment, ctx.params, {
-            where: { courseId: ctx.params.courseId, status: SEATED },
-            order: [
-              ["enrolledAt", "ASC"],
-              ["studentId", "ASC"],
-            ],
-          });
-          return mapPage(page, (row) => row.studentId);
+          // Plain rows and the total in one statement: every course-scoped read of another
+          // service (gradebook, reports, schedule) pages through this roster.
+          const request = pageRequest(ctx.params);
+          const rows = await this.selectRows(
+            "courses.rosterIds",
+            `SELECT student_id, count(*) OVER () AS total FROM courses.enrollments
+             WHERE course_id = $1 AND status = ANY($2::text[])
+             ORDER BY enrolled_at, student_id LIMIT $3 OFFSET $4`,
+            [ctx.params.courseId, SEATED, request.pageSize, request.offset],
+          );
+          const total =
+            rows.length > 0 || request.offset === 0
+              ? Number(rows[0]?.total ?? 0)
+              : // A page past the end: its rows say nothing of the total.
+                await this.models.enrollment.count({
+                  where: { courseId: ctx.params.courseId, status: SEATED },
+                });
+          return toPage(
+            rows.map((row) => row.student_id as string),
+            total,
+            request,
+          );
         },
       },
 
