@@ -1,7 +1,10 @@
 /**
- * One enrollment of a student at a time within this process: each run for a key waits for the
- * previous one of that key to settle. Used where the database cannot serialize them itself (the
- * embedded PostgreSQL has one session; see `enroll`).
+ * One run per key at a time within this process: each run for a key waits for the previous one
+ * of that key to settle, without holding anything meanwhile (no pooled database connection).
+ * courses: one enrollment of a student at a time (the embedded PostgreSQL has one session and
+ * cannot serialize them itself; see `enroll`). quizzes: one scoring per student and quiz, so
+ * submits that the database would serialize on a row lock wait here instead of each holding a
+ * pooled connection while blocked.
  */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>();

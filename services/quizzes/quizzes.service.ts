@@ -51,6 +51,7 @@ import {
 } from "./quizzes";
 import { quizzesMigrations } from "./quizzes.migrations";
 import { quizzesRoutes } from "./quizzes.routes";
+import { KeyedQueue } from "../../lib/keyed-queue";
 
 type Meta = CampusMeta;
 type QuizzesThis = DbEventsThis &
@@ -247,6 +248,9 @@ function staffOnly(access: CourseAccess): void {
 }
 
 export default function quizzesService(config: CampusConfig): CampusServiceSchema<QuizzesThis> {
+  // A student's submits at one quiz are serialized by the scoring statement's row locks; here
+  // they queue first, so that a burst of them occupies one pooled connection, not all of them.
+  const scoringQueue = new KeyedQueue();
   return {
     name: "quizzes",
     mixins: [
@@ -659,26 +663,28 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
           // The student hears of the result through quiz.scored, not as a grading too.
           notify: false,
         });
-        const rows = await this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
-          replacements: {
-            id: attempt.id,
-            quizId: attempt.quizId,
-            studentId: attempt.studentId,
-            expired,
-            answers: JSON.stringify(answers),
-            score,
-            results: JSON.stringify(results),
-            scoredId: scoredEvent.id,
-            scoredName: scoredEvent.name,
-            scoredPayload: scoredEvent.payload,
-            gradeId: gradeEvent.id,
-            gradeName: gradeEvent.name,
-            gradePayload: gradeEvent.payload,
-            requestId: scoredEvent.requestId,
-            meta: scoredEvent.meta,
-          },
-          type: QueryTypes.SELECT,
-        });
+        const run = () =>
+          this.sequelize.query<AttemptSqlRow>(SCORE_ATTEMPT_SQL, {
+            replacements: {
+              id: attempt.id,
+              quizId: attempt.quizId,
+              studentId: attempt.studentId,
+              expired,
+              answers: JSON.stringify(answers),
+              score,
+              results: JSON.stringify(results),
+              scoredId: scoredEvent.id,
+              scoredName: scoredEvent.name,
+              scoredPayload: scoredEvent.payload,
+              gradeId: gradeEvent.id,
+              gradeName: gradeEvent.name,
+              gradePayload: gradeEvent.payload,
+              requestId: scoredEvent.requestId,
+              meta: scoredEvent.meta,
+            },
+            type: QueryTypes.SELECT,
+          });
+        const rows = await scoringQueue.run(`${attempt.quizId} ${attempt.studentId}`, run);
         if (rows.length === 0) return null;
         // Committed with the change: publish now (the relay's timer would catch it too).
         traceScope.exit(() => void this.relayEvents());

@@ -1,4 +1,4 @@
-import { KeyedQueue } from "../../services/courses/student-locks";
+import { KeyedQueue } from "../../lib/keyed-queue";
 
 function deferred() {
   let resolve!: () => void;
