@@ -66,6 +66,7 @@ type CoursesThis = DbEventsThis &
       studentId: string,
       transaction?: Transaction,
     ): Promise<void>;
+    refuseIfFull(courseId: string, studentId: string): Promise<void>;
     lockCourse(transaction: Transaction, courseId: string): Promise<LockedCourse | null>;
     recordHistory(transaction: Transaction, changes: StatusChange[]): Promise<void>;
     lockedWaitlist(transaction: Transaction, courseId: string): Promise<WaitlistEntry[]>;
@@ -187,6 +188,7 @@ function toPercent(value: unknown): number | null {
 export default function coursesService(config: CampusConfig): CampusServiceSchema<CoursesThis> {
   const embedded = !config.databaseUrls.courses;
   const studentQueue = new KeyedQueue();
+  const courseQueue = new KeyedQueue();
   return {
     name: "courses",
     mixins: [
@@ -279,37 +281,45 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           // transaction serializes them across every courses node, and the check runs inside it;
           // the embedded database (one process, one shared session that the schedule service's
           // queries would wait behind) checks before its transaction, under the in-process queue.
-          const enrollment = await studentQueue.run(studentId.toLowerCase(), async () => {
-            if (embedded) await this.assertNoScheduleConflict(ctx, course.id, studentId);
-            return this.sequelize.transaction(async (transaction) => {
-              if (!embedded) {
-                await this.sequelize.query(
-                  "SELECT pg_advisory_xact_lock(:lockClass, hashtext(lower(:studentId)))",
-                  { replacements: { lockClass: ENROLLMENT_LOCK_CLASS, studentId }, transaction },
-                );
-                await this.assertNoScheduleConflict(ctx, course.id, studentId, transaction);
-              }
-              // The course row is locked first by every change of seats (enroll, drop, capacity,
-              // complete): concurrent changes queue on it, so counts and positions stay exact.
-              const seats = await this.lockCourse(transaction, courseId);
-              if (!seats) throw notFound("Course");
-              const [existing] = await this.sequelize.query<{ status: EnrollmentStatus }>(
-                `SELECT status FROM courses.enrollments
+          //
+          // A course's enrollments also queue in this process before its transaction: the row
+          // lock would serialize them anyway, but each waiter would hold a pooled connection
+          // (five), starving every other read of the service. At its turn an enrollment into a
+          // course already full is refused by one plain read, with no transaction or lock:
+          // after the first 50 of a burst of 200 into 50 seats, the 150 others cost that read.
+          const enrollment = await studentQueue.run(studentId.toLowerCase(), () =>
+            courseQueue.run(course.id, async () => {
+              await this.refuseIfFull(course.id, studentId);
+              if (embedded) await this.assertNoScheduleConflict(ctx, course.id, studentId);
+              return this.sequelize.transaction(async (transaction) => {
+                if (!embedded) {
+                  await this.sequelize.query(
+                    "SELECT pg_advisory_xact_lock(:lockClass, hashtext(lower(:studentId)))",
+                    { replacements: { lockClass: ENROLLMENT_LOCK_CLASS, studentId }, transaction },
+                  );
+                  await this.assertNoScheduleConflict(ctx, course.id, studentId, transaction);
+                }
+                // The course row is locked first by every change of seats (enroll, drop, capacity,
+                // complete): concurrent changes queue on it, so counts and positions stay exact.
+                const seats = await this.lockCourse(transaction, courseId);
+                if (!seats) throw notFound("Course");
+                const [existing] = await this.sequelize.query<{ status: EnrollmentStatus }>(
+                  `SELECT status FROM courses.enrollments
                  WHERE course_id = :courseId AND student_id = :studentId FOR UPDATE`,
-                { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
-              );
-              const from = existing?.status ?? null;
-              if (from === "completed")
-                throw conflict("The student has completed this course", "ALREADY_COMPLETED");
-              // A student already seated or waiting is told so, not that the course is full.
-              if (!canTransition(from, "waitlisted"))
-                throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
-              const outcome = enrollmentOutcome(seats);
-              if (outcome === "full") throw conflict("The course is full", "COURSE_FULL");
-              const position = outcome === "waitlisted" ? seats.waitlistedCount + 1 : null;
-              // A dropped student's row comes back (one row per student and course).
-              const [row] = await this.sequelize.query<{ enrolledAt: Date }>(
-                `INSERT INTO courses.enrollments
+                  { replacements: { courseId, studentId }, type: QueryTypes.SELECT, transaction },
+                );
+                const from = existing?.status ?? null;
+                if (from === "completed")
+                  throw conflict("The student has completed this course", "ALREADY_COMPLETED");
+                // A student already seated or waiting is told so, not that the course is full.
+                if (!canTransition(from, "waitlisted"))
+                  throw conflict(ALREADY_ENROLLED.message, ALREADY_ENROLLED.type);
+                const outcome = enrollmentOutcome(seats);
+                if (outcome === "full") throw conflict("The course is full", "COURSE_FULL");
+                const position = outcome === "waitlisted" ? seats.waitlistedCount + 1 : null;
+                // A dropped student's row comes back (one row per student and course).
+                const [row] = await this.sequelize.query<{ enrolledAt: Date }>(
+                  `INSERT INTO courses.enrollments
                    (course_id, student_id, status, position, enrolled_at, status_changed_at)
                  VALUES (:courseId, :studentId, :status, :position, now(), now())
                  ON CONFLICT (course_id, student_id) DO UPDATE SET status = EXCLUDED.status,
@@ -317,39 +327,40 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
                    status_changed_at = EXCLUDED.status_changed_at,
                    final_percent = NULL, final_grade = NULL
                  RETURNING enrolled_at AS "enrolledAt"`,
-                {
-                  replacements: { courseId, studentId, status: outcome, position },
-                  type: QueryTypes.SELECT,
-                  transaction,
-                },
-              );
-              await this.sequelize.query(
-                outcome === "active"
-                  ? `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now() WHERE id = :courseId`
-                  : `UPDATE courses.courses SET waitlisted_count = waitlisted_count + 1, updated_at = now() WHERE id = :courseId`,
-                { replacements: { courseId }, transaction },
-              );
-              await this.recordHistory(transaction, [
-                {
-                  courseId,
-                  studentId,
-                  from,
-                  to: outcome,
-                  by: ctx.meta.user?.id ?? null,
-                  reason: outcome === "active" ? "enrolled" : "course full: joined the waitlist",
-                },
-              ]);
-              if (outcome === "active") {
-                await this.recordEvent(ctx, transaction, "enrollment.created", {
-                  courseId,
-                  studentId,
-                  courseCode: course.code,
-                  courseTitle: course.title,
-                });
-              }
-              return { enrolledAt: row.enrolledAt, status: outcome, position };
-            });
-          });
+                  {
+                    replacements: { courseId, studentId, status: outcome, position },
+                    type: QueryTypes.SELECT,
+                    transaction,
+                  },
+                );
+                await this.sequelize.query(
+                  outcome === "active"
+                    ? `UPDATE courses.courses SET enrolled_count = enrolled_count + 1, updated_at = now() WHERE id = :courseId`
+                    : `UPDATE courses.courses SET waitlisted_count = waitlisted_count + 1, updated_at = now() WHERE id = :courseId`,
+                  { replacements: { courseId }, transaction },
+                );
+                await this.recordHistory(transaction, [
+                  {
+                    courseId,
+                    studentId,
+                    from,
+                    to: outcome,
+                    by: ctx.meta.user?.id ?? null,
+                    reason: outcome === "active" ? "enrolled" : "course full: joined the waitlist",
+                  },
+                ]);
+                if (outcome === "active") {
+                  await this.recordEvent(ctx, transaction, "enrollment.created", {
+                    courseId,
+                    studentId,
+                    courseCode: course.code,
+                    courseTitle: course.title,
+                  });
+                }
+                return { enrolledAt: row.enrolledAt, status: outcome, position };
+              });
+            }),
+          );
 
           await this.invalidate(ctx, enrollmentKeys(courseId, studentId));
           ctx.meta.$statusCode = enrollment.status === "waitlisted" ? 202 : 201;
@@ -790,6 +801,28 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
           "SCHEDULE_CONFLICT",
           { lessons: [...lessons.values()], conflicts },
         );
+      },
+
+      /**
+       * 409 COURSE_FULL, read without a lock, when the course has neither a free seat nor room
+       * on its waitlist and the student holds no place in it (one already seated or waiting is
+       * told so by the locked path). A course read as not full goes on to the locked check,
+       * which decides; one read as full was full at that instant, as the locked check would
+       * have found had it run then.
+       */
+      async refuseIfFull(this: CoursesThis, courseId: string, studentId: string): Promise<void> {
+        const [row] = await this.selectRows(
+          "courses.seatsFor",
+          `SELECT c.capacity, c.enrolled_count AS "enrolledCount",
+             c.waitlist_capacity AS "waitlistCapacity", c.waitlisted_count AS "waitlistedCount",
+             (SELECT e.status FROM courses.enrollments e
+               WHERE e.course_id = c.id AND e.student_id = $2) AS status
+           FROM courses.courses c WHERE c.id = $1`,
+          [courseId, studentId],
+        );
+        if (!row || (row.status !== null && row.status !== "dropped")) return;
+        if (enrollmentOutcome(row as unknown as Seats) === "full")
+          throw conflict("The course is full", "COURSE_FULL");
       },
 
       async lockCourse(
