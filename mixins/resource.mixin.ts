@@ -9,6 +9,8 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { Op, type WhereOptions } from "sequelize";
 import { forbidden, notFound } from "../lib/errors";
 import { created, noContent } from "../lib/responses";
+import { rowLoader, type Row } from "../lib/row-loader";
+import type DataLoader from "dataloader";
 import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { idParam, isUuid, uuidListParam } from "../lib/ids";
 import {
@@ -61,7 +63,14 @@ export interface ResourceThis<T> {
   resourceKeys(id: string): string[];
 }
 
-type This<T> = Service & DbServiceThis & CacheCleanerThis & ResourceThis<T>;
+type This<T> = Service &
+  DbServiceThis &
+  CacheCleanerThis &
+  ResourceThis<T> & {
+    /** Single-row reads by (lower-case) id, batched (lib/row-loader.ts). */
+    rowById: DataLoader<string, Row | null>;
+    selectByIds(ids: string[]): Promise<Row[]>;
+  };
 
 export function ResourceMixin<T extends { id: string }>(
   declaration: ResourceDeclaration<T>,
@@ -147,11 +156,7 @@ export function ResourceMixin<T extends { id: string }>(
         nearCache: true,
         async handler(this: This<T>, ctx: Context<{ id: string }>): Promise<T> {
           if (!isUuid(ctx.params.id)) throw notFound(entity);
-          const [row] = await this.selectRows(
-            `${name}.byId`,
-            `SELECT ${this.selectList} FROM ${this.tableName} WHERE id = $1`,
-            [ctx.params.id],
-          );
+          const row = await this.rowById.load(ctx.params.id.toLowerCase());
           if (!row) throw notFound(entity);
           return toResource(row);
         },
@@ -165,11 +170,7 @@ export function ResourceMixin<T extends { id: string }>(
         nearCache: true,
         async handler(this: This<T>, ctx: Context<{ ids: string[] }>): Promise<T[]> {
           if (ctx.params.ids.length === 0) return [];
-          const rows = await this.selectRows(
-            `${name}.byIds`,
-            `SELECT ${this.selectList} FROM ${this.tableName} WHERE id = ANY($1::uuid[])`,
-            [ctx.params.ids],
-          );
+          const rows = await this.selectByIds(ctx.params.ids);
           const byId = new Map(rows.map((row) => [row.id as string, toResource(row)]));
           // In the order asked for; ids of deleted resources are left out.
           return ctx.params.ids.flatMap((id) => byId.get(id) ?? []);
@@ -206,7 +207,20 @@ export function ResourceMixin<T extends { id: string }>(
       },
     },
 
+    created(this: This<T>) {
+      this.rowById = rowLoader((ids) => this.selectByIds(ids));
+    },
+
     methods: {
+      /** The rows of these ids, in no particular order; unknown ids have none. */
+      selectByIds(this: This<T>, ids: string[]): Promise<Row[]> {
+        return this.selectRows(
+          `${name}.byIds`,
+          `SELECT ${this.selectList} FROM ${this.tableName} WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+      },
+
       findResource(ctx: Context, id: string): Promise<T> {
         return ctx.call(`${name}.byId`, { id });
       },

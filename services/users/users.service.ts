@@ -36,6 +36,8 @@ import {
 import { DbMixin } from "../../mixins/db.mixin";
 import { DomainEventsMixin, durableConsumer } from "../../mixins/domain-events.mixin";
 import { usersRoutes } from "./users.routes";
+import { rowLoader, type Row } from "../../lib/row-loader";
+import type DataLoader from "dataloader";
 import type { CampusMeta, CampusServiceSchema, DbEventsThis } from "../../types/service";
 
 type Meta = CampusMeta;
@@ -77,6 +79,8 @@ function toUser(row: UserRow): User {
 type UsersThis = DbEventsThis &
   CacheCleanerThis & {
     settings: { config: CampusConfig };
+    /** `users.account` reads, batched (lib/row-loader.ts): every request of an uncached gateway asks. */
+    accountById: DataLoader<string, Row | null>;
     findRow(id: string): Promise<UserRow>;
     issueToken(
       user: User,
@@ -393,13 +397,8 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
         cache: { keys: ["id"], ttl: 60 },
         nearCache: true,
         async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<AccountState | null> {
-          const [row] = await this.selectRows(
-            "users.account",
-            `SELECT id, role, student_id AS "studentId", disabled, token_version AS "tokenVersion"
-               FROM ${this.tableName} WHERE id = $1`,
-            [ctx.params.id],
-          );
-          return (row as unknown as AccountState | undefined) ?? null;
+          const row = await this.accountById.load(ctx.params.id.toLowerCase());
+          return row as unknown as AccountState | null;
         },
       },
 
@@ -539,6 +538,17 @@ export default function usersService(config: CampusConfig): CampusServiceSchema<
       accountKeys(id: string): string[] {
         return [cacheKeys.exact("users.account", id)];
       },
+    },
+
+    created(this: UsersThis) {
+      this.accountById = rowLoader((ids) =>
+        this.selectRows(
+          "users.accounts",
+          `SELECT id, role, student_id AS "studentId", disabled, token_version AS "tokenVersion"
+             FROM ${this.tableName} WHERE id = ANY($1::uuid[])`,
+          [ids],
+        ),
+      );
     },
 
     /** The bootstrap administrator, created once (a concurrent start may win the race). */
