@@ -5,6 +5,8 @@
 import type { CaseResult } from "./report";
 
 export const STUDENT = "GET /api/students/:id";
+export const RANDOM_STUDENT = "GET /api/students/:id, an id at random of 2,000";
+export const STUDENTS_PAGE = "GET /api/students?pageSize=20";
 export const STUDENT_COURSES = "GET /api/students/:id/courses (20 courses)";
 export const COURSE_STUDENTS = "GET /api/courses/:id/students?pageSize=100 (100 students)";
 export const MY_SCHEDULE = "GET /api/schedule/me (a student: 8 courses × 30 lessons; first 20)";
@@ -66,6 +68,14 @@ export function allCases(): CaseResult[] {
       notes: [],
     },
     ...twins("inproc.student", "1 process", ONE_PROCESS, STUDENT),
+    ...twins("inproc.random", "1 process, random student", ONE_PROCESS, RANDOM_STUDENT, {
+      uncached: ["inproc.student.uncached", "vs one student"],
+      cached: ["inproc.student.cached", "vs one student"],
+    }),
+    ...twins("inproc.page", "1 process, students page", ONE_PROCESS, STUDENTS_PAGE, {
+      uncached: ["inproc.student.uncached", "vs one student"],
+      cached: ["inproc.student.cached", "vs one student"],
+    }),
     {
       id: "inproc.gradebook.json",
       title: "course gradebook (JSON), cache off",
@@ -85,6 +95,10 @@ export function allCases(): CaseResult[] {
     ...twins("nats.student", "NATS JSON", `${CLUSTER} (JSON)`, STUDENT, {
       uncached: ["inproc.student.uncached", "vs 1 process"],
       cached: ["inproc.student.cached", "vs 1 process"],
+    }),
+    ...twins("nats.random", "NATS JSON, random student", `${CLUSTER} (JSON)`, RANDOM_STUDENT, {
+      uncached: ["inproc.random.uncached", "vs 1 process"],
+      cached: ["inproc.random.cached", "vs 1 process"],
     }),
     ...twins("notepack.student", "NATS Notepack", `${CLUSTER} (Notepack)`, STUDENT, {
       uncached: ["nats.student.uncached", "vs JSON"],

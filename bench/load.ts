@@ -38,6 +38,8 @@ export interface Measured {
 export interface Target {
   url: string;
   headers?: Record<string, string>;
+  /** When set, each request asks for one of these paths, picked at random (e.g. 2,000 ids). */
+  paths?: string[];
 }
 
 /** autocannon stops with requests still in flight on the server: let them finish first. */
@@ -62,6 +64,7 @@ export function summarize(rounds: Round[]): Round {
 }
 
 export async function round(target: Target, connections: number, seconds: number): Promise<Round> {
+  const paths = target.paths;
   const result = await autocannon({
     url: target.url,
     method: "GET",
@@ -69,6 +72,18 @@ export async function round(target: Target, connections: number, seconds: number
     connections,
     duration: seconds,
     timeout: 10,
+    ...(paths && paths.length > 0
+      ? {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                path: paths[Math.floor(Math.random() * paths.length)],
+              }),
+            },
+          ],
+        }
+      : {}),
   });
   return {
     reqPerSec: result.requests.average,

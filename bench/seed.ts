@@ -8,6 +8,8 @@
 import { http } from "../test/cluster/harness";
 
 export const STUDENTS = 200;
+/** Students read at random in the random-id cases (STUDENTS of them are the ones above). */
+export const RANDOM_POOL = 2000;
 export const COURSES = 20;
 export const ROSTER = 100;
 export const SCHEDULE_COURSES = 8;
@@ -16,6 +18,8 @@ export const LESSONS_PER_COURSE = 30;
 export interface Seed {
   studentIds: string[];
   courseIds: string[];
+  /** RANDOM_POOL student ids, the first STUDENTS of them `studentIds`. */
+  poolIds: string[];
   /** Enrolled in every course. */
   busyStudentId: string;
   /** Holds the first ROSTER students. */
@@ -63,6 +67,13 @@ export async function seed(base: string, token: string, runId: string): Promise<
       firstName: "Bench",
       lastName: `Student${String(i).padStart(3, "0")}`,
       email: `bench.${runId}.${i}@campus.test`,
+    }),
+  );
+  const more = await inParallel(indexes(RANDOM_POOL - STUDENTS), 10, (i) =>
+    created(base, token, "/api/students", {
+      firstName: "Bench",
+      lastName: `Pool${String(i).padStart(4, "0")}`,
+      email: `bench.${runId}.pool${i}@campus.test`,
     }),
   );
   const courses = await inParallel(indexes(COURSES), 10, (i) =>
@@ -121,6 +132,7 @@ export async function seed(base: string, token: string, runId: string): Promise<
   return {
     scheduleStudentToken: registered.body.accessToken as string,
     studentIds: students.map((s) => s.id),
+    poolIds: [...students, ...more].map((s) => s.id),
     courseIds: courses.map((c) => c.id),
     busyStudentId,
     fullCourseId,

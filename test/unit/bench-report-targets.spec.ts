@@ -106,3 +106,52 @@ describe("the bench report's WebSocket fan-out", () => {
     expect(fanoutTarget(report([]))).toBeUndefined();
   });
 });
+
+describe("the bench report's enrollment bursts", () => {
+  function burst(where: "1 process" | "NATS", perSec: number, correct = true) {
+    return {
+      where,
+      courseId: "c",
+      capacity: 50,
+      requests: 200,
+      created: correct ? 50 : 51,
+      full: correct ? 150 : 149,
+      other: [],
+      wallMs: 200_000 / perSec,
+      enrollmentsPerSec: perSec,
+      p50Ms: 10,
+      p99Ms: 20,
+      enrolledCount: correct ? 50 : 51,
+      rosterTotal: correct ? 50 : 51,
+      correct,
+    };
+  }
+  const burstTarget = (r: BenchReport, where: string) =>
+    targetRows(r).find((row) => row.target.startsWith(`enrollment burst (${where})`));
+
+  it("holds each topology to its own floor: 600/s in one process, 300/s over NATS", () => {
+    const r = report([]);
+    r.burst.rounds = [
+      burst("1 process", 650),
+      burst("1 process", 590),
+      burst("1 process", 700),
+      burst("NATS", 310),
+      burst("NATS", 290),
+      burst("NATS", 305),
+    ];
+    expect(burstTarget(r, "1 process")).toMatchObject({
+      measured: "median 650 requests/s; 3 of 3 rounds exact",
+      met: true,
+    });
+    expect(burstTarget(r, "NATS")).toMatchObject({ met: true });
+    r.burst.rounds[4] = burst("NATS", 400, false);
+    expect(burstTarget(r, "NATS")?.met).toBe(false);
+  });
+
+  it("says not measured, neither met nor missed, for a topology without rounds", () => {
+    expect(burstTarget(report([]), "1 process")).toMatchObject({
+      measured: "not measured",
+      met: null,
+    });
+  });
+});
