@@ -129,7 +129,8 @@ async function readRows(
   // statement name can be prepared only once: there the statement stays unnamed.
   const embedded = (service.adapter as unknown as CampusSequelizeAdapter).usesEmbedded;
   try {
-    const query = embedded ? { text, values } : { name, text, values };
+    // An empty name: a statement not worth preparing (its text varies).
+    const query = embedded || !name ? { text, values } : { name, text, values };
     return (await client.query(arrays ? { ...query, rowMode: "array" } : query)).rows;
   } finally {
     await pool.releaseConnection(client);

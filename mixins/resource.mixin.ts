@@ -6,7 +6,6 @@
  * capacity checks), and any action of its own.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { Op, type WhereOptions } from "sequelize";
 import { forbidden, notFound } from "../lib/errors";
 import { created, noContent } from "../lib/responses";
 import { rowLoader, type Row } from "../lib/row-loader";
@@ -15,11 +14,11 @@ import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
 import { idParam, isUuid, uuidListParam } from "../lib/ids";
 import {
   containsPattern,
-  findPage,
-  mapPage,
   pageParams,
+  pageRequest,
   parseSort,
   searchParams,
+  toPage,
   type Page,
   type SortOrder,
 } from "../lib/paging";
@@ -191,18 +190,36 @@ export function ResourceMixin<T extends { id: string }>(
             declaration.sort.fields,
             declaration.sort.default,
           );
-          let where: WhereOptions = {};
+          // Plain rows and the count, two statements side by side (no model instances). A
+          // window count beside each row would make PostgreSQL read every matching row before
+          // the LIMIT; the page alone walks an index. Prepared (named) for the default order
+          // only: other orders are a whitelist's permutations, too many to keep per connection.
+          const attributes = this.adapter.model.getAttributes();
+          const column = (attribute: string) => `"${attributes[attribute].field ?? attribute}"`;
+          const filter: unknown[] = [];
+          let where = "";
           if (ctx.params.search) {
-            const pattern = containsPattern(ctx.params.search);
-            where = {
-              [Op.or]: declaration.search.map((column) => ({ [column]: { [Op.iLike]: pattern } })),
-            };
+            filter.push(containsPattern(ctx.params.search));
+            where = `WHERE ${declaration.search.map((a) => `${column(a)} ILIKE $1`).join(" OR ")}`;
           }
-          const page = await findPage<Record<string, unknown>>(this.adapter.model, ctx.params, {
-            where,
-            order,
-          });
-          return mapPage(page, toResource);
+          const request = pageRequest(ctx.params);
+          const named = (statement: string) =>
+            ctx.params.sort ? "" : `${name}.${statement}${where ? ".search" : ""}`;
+          const [rows, [count]] = await Promise.all([
+            this.selectRows(
+              named("page"),
+              `SELECT ${this.selectList} FROM ${this.tableName} ${where}
+               ORDER BY ${order.map(([a, direction]) => `${column(a)} ${direction}`).join(", ")}
+               LIMIT $${filter.length + 1} OFFSET $${filter.length + 2}`,
+              [...filter, request.pageSize, request.offset],
+            ),
+            this.selectRows(
+              named("count"),
+              `SELECT count(*) AS total FROM ${this.tableName} ${where}`,
+              filter,
+            ),
+          ]);
+          return toPage(rows.map(toResource), Number(count.total), request);
         },
       },
     },
