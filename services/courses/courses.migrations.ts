@@ -76,4 +76,11 @@ export const coursesMigrations: Migration[] = [
           FROM "${schema}".enrollments;
       `,
   },
+  {
+    // The list's default order (code, id): a page walks the index, not a sort.
+    name: "005-index-default-order",
+    sql: (schema) => `
+        CREATE INDEX courses_code_order_idx ON "${schema}".courses (code, id);
+      `,
+  },
 ];

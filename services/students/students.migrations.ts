@@ -17,4 +17,11 @@ export const studentsMigrations: Migration[] = [
       `,
   },
   outboxMigration("002-create-outbox"),
+  {
+    // The list's default order (lastName, firstName, id): a page walks the index, not a sort.
+    name: "003-index-default-order",
+    sql: (schema) => `
+        CREATE INDEX students_name_idx ON "${schema}".students (last_name, first_name, id);
+      `,
+  },
 ];
