@@ -9,6 +9,7 @@
  * so a burst slows the outbox relay (whose rows stay in the database) and never grows memory.
  */
 import { Adapters } from "@moleculer/channels";
+import * as ChannelConstants from "@moleculer/channels/src/constants";
 
 /** A channel as @moleculer/channels hands it to an adapter (the fields this adapter reads). */
 interface Channel {
@@ -69,9 +70,11 @@ interface BaseAdapterShape {
 }
 const BaseAdapter = Adapters.Base as unknown as new (options?: object) => BaseAdapterShape;
 
-const METRIC_RETRIES = "moleculer.channels.messages.retries.total";
-const METRIC_ERRORS = "moleculer.channels.messages.errors.total";
-const METRIC_DEAD_LETTERED = "moleculer.channels.messages.deadLettering.total";
+const {
+  METRIC_CHANNELS_MESSAGES_RETRIES_TOTAL: METRIC_RETRIES,
+  METRIC_CHANNELS_MESSAGES_ERRORS_TOTAL: METRIC_ERRORS,
+  METRIC_CHANNELS_MESSAGES_DEAD_LETTERING_TOTAL: METRIC_DEAD_LETTERED,
+} = ChannelConstants;
 
 /** Pause before the n-th redelivery: 100 ms, 200 ms, 400 ms… at most 2 s. */
 export function redeliveryDelayMs(redelivered: number): number {
