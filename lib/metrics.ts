@@ -368,7 +368,7 @@ export function countRateLimited(broker: ServiceBroker, route: string): void {
 }
 
 /** The HTTP series of each broker, by `method route status` and `method route`. */
-const httpSeries = new WeakMap<ServiceBroker, Map<string, SeriesItem>>();
+const httpSeries = new WeakMap<ServiceBroker, Map<string, BoundSeries>>();
 
 export function recordHttpRequest(
   broker: ServiceBroker,
@@ -383,19 +383,19 @@ export function recordHttpRequest(
   const countKey = `${method} ${route} ${status}`;
   let count = series.get(countKey);
   if (!count) {
-    count = boundSeries(broker, METRICS.httpRequests, { method, route, status: String(status) });
+    count = BoundSeries.of(broker, METRICS.httpRequests, { method, route, status: String(status) });
     series.set(countKey, count);
   }
-  count.value += 1;
+  count.add();
   const timeKey = `${method} ${route}`;
   let time = series.get(timeKey);
   if (!time)
-    series.set(timeKey, (time = boundSeries(broker, METRICS.httpDuration, { method, route })));
-  observeInto(HTTP_BUCKETS, time, seconds);
+    series.set(timeKey, (time = BoundSeries.of(broker, METRICS.httpDuration, { method, route })));
+  time.observe(seconds);
 }
 
 /** What this file uses of a Moleculer metric and of one labelled series (an "item") of it. */
-export interface SeriesItem {
+interface SeriesItem {
   value: number;
   sum: number;
   count: number;
@@ -403,7 +403,7 @@ export interface SeriesItem {
   bucketValues?: Record<number, number>;
   quantileValues?: { add(value: number): void };
 }
-export interface MetricInternals {
+interface MetricInternals {
   type: string;
   labelNames: string[];
   buckets?: number[];
@@ -415,37 +415,55 @@ export interface MetricInternals {
 type Labels = Record<string, string | number | null>;
 
 /**
- * The series of one metric with these labels, created as Moleculer would create it, so that the
- * Prometheus reporter reads it like any other.
+ * One labelled series of a Moleculer metric, looked up (and created, as Moleculer would create
+ * it) once, then updated without hashing its labels again. Every update marks the metric dirty,
+ * as Moleculer's own updates do: the Prometheus reporter reuses a metric's last snapshot until
+ * then.
  */
-export function boundSeries(broker: ServiceBroker, name: string, labels: Labels): SeriesItem {
-  const metric = broker.metrics.getMetric(name) as unknown as MetricInternals;
-  const hash = metric.hashingLabels(labels);
-  let item = metric.values.get(hash);
-  if (!item) {
-    const picked: Labels = {};
-    for (const label of metric.labelNames) picked[label] = labels[label] ?? null;
-    item =
-      metric.type === "histogram"
-        ? metric.resetItem({ labels: picked }, null)
-        : ({ value: 0, labels: picked, timestamp: Date.now() } as unknown as SeriesItem);
-    metric.values.set(hash, item);
-  }
-  return item;
-}
+export class BoundSeries {
+  private constructor(
+    private readonly metric: MetricInternals,
+    private readonly item: SeriesItem,
+  ) {}
 
-/** Adds one observation to a histogram series (what `HistogramMetric.observe` does, unhashed). */
-export function observeInto(buckets: number[], item: SeriesItem, value: number): void {
-  item.sum += value;
-  item.count += 1;
-  item.lastValue = value;
-  const bucketValues = item.bucketValues;
-  if (bucketValues) {
-    for (let i = buckets.length - 1; i >= 0 && value <= buckets[i]; i -= 1) {
-      bucketValues[buckets[i]] += 1;
+  static of(broker: ServiceBroker, name: string, labels: Labels): BoundSeries {
+    const metric = broker.metrics.getMetric(name) as unknown as MetricInternals;
+    const hash = metric.hashingLabels(labels);
+    let item = metric.values.get(hash);
+    if (!item) {
+      const picked: Labels = {};
+      for (const label of metric.labelNames) picked[label] = labels[label] ?? null;
+      item =
+        metric.type === "histogram"
+          ? metric.resetItem({ labels: picked }, null)
+          : ({ value: 0, labels: picked, timestamp: Date.now() } as unknown as SeriesItem);
+      metric.values.set(hash, item);
     }
+    return new BoundSeries(metric, item);
   }
-  item.quantileValues?.add(value);
+
+  /** A counter or gauge: adds `by` (a negative `by` lowers a gauge). */
+  add(by = 1): void {
+    this.item.value += by;
+    this.metric.setDirty();
+  }
+
+  /** A histogram: one observation (what `HistogramMetric.observe` does). */
+  observe(value: number): void {
+    const item = this.item;
+    item.sum += value;
+    item.count += 1;
+    item.lastValue = value;
+    const buckets = this.metric.buckets;
+    const bucketValues = item.bucketValues;
+    if (buckets && bucketValues) {
+      for (let i = buckets.length - 1; i >= 0 && value <= buckets[i]; i -= 1) {
+        bucketValues[buckets[i]] += 1;
+      }
+    }
+    item.quantileValues?.add(value);
+    this.metric.setDirty();
+  }
 }
 
 export function recordReadiness(

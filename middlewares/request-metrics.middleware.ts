@@ -8,7 +8,7 @@
  */
 import * as Moleculer from "moleculer";
 import type { Context, Middleware, ServiceBroker } from "moleculer";
-import { boundSeries, observeInto, type MetricInternals, type SeriesItem } from "../lib/metrics";
+import { BoundSeries } from "../lib/metrics";
 
 /** Moleculer exports its built-in middlewares at run time; its typings do not declare them. */
 const builtInMetrics = (
@@ -24,9 +24,9 @@ const REQUEST_TIME = "moleculer.request.time";
 const REQUEST_LEVELS = "moleculer.request.levels";
 
 interface CallerSeries {
-  total: SeriesItem;
-  active: SeriesItem;
-  time: SeriesItem;
+  total: BoundSeries;
+  active: BoundSeries;
+  time: BoundSeries;
 }
 
 function actionHandler(
@@ -37,22 +37,18 @@ function actionHandler(
 ) {
   const service = action.service ? action.service.fullName : null;
   const actionName = action.name;
+  // Bound at the first call: the $node service's actions are wrapped before the series exist.
   const byCaller = new Map<string | null, CallerSeries>();
-  const byLevel: SeriesItem[] = [];
-  // Looked up at the first call: the $node service's actions are wrapped before the series exist.
-  let timeMetric: MetricInternals | null = null;
-  let buckets: number[] = [];
+  const byLevel: BoundSeries[] = [];
 
   const seriesOf = (caller: string | null): CallerSeries => {
     let series = byCaller.get(caller);
     if (!series) {
-      timeMetric ??= broker.metrics.getMetric(REQUEST_TIME) as unknown as MetricInternals;
-      buckets = timeMetric.buckets ?? [];
       const labels = { service, action: actionName, caller, type };
       series = {
-        total: boundSeries(broker, REQUEST_TOTAL, labels),
-        active: boundSeries(broker, REQUEST_ACTIVE, labels),
-        time: boundSeries(broker, REQUEST_TIME, labels),
+        total: BoundSeries.of(broker, REQUEST_TOTAL, labels),
+        active: BoundSeries.of(broker, REQUEST_ACTIVE, labels),
+        time: BoundSeries.of(broker, REQUEST_TIME, labels),
       };
       byCaller.set(caller, series);
     }
@@ -61,15 +57,14 @@ function actionHandler(
 
   return function requestMetrics(ctx: Context): Promise<unknown> {
     const series = seriesOf(ctx.caller ?? null);
-    series.total.value += 1;
-    series.active.value += 1;
+    series.total.add();
+    series.active.add();
     const level = ctx.level ?? 1;
-    (byLevel[level] ??= boundSeries(broker, REQUEST_LEVELS, { level })).value += 1;
+    (byLevel[level] ??= BoundSeries.of(broker, REQUEST_LEVELS, { level })).add();
     const started = performance.now();
     const done = () => {
-      observeInto(buckets, series.time, performance.now() - started);
-      timeMetric?.setDirty();
-      series.active.value -= 1;
+      series.time.observe(performance.now() - started);
+      series.active.add(-1);
     };
     return next(ctx).then(
       (result) => {

@@ -4,7 +4,7 @@
  */
 import { ServiceBroker, Errors, type Middleware } from "moleculer";
 import { RequestMetricsMiddleware } from "../../middlewares/request-metrics.middleware";
-import { boundSeries, observeInto } from "../../lib/metrics";
+import { BoundSeries } from "../../lib/metrics";
 
 const INTERNAL = [
   "ActionHook",
@@ -104,9 +104,10 @@ it("counts an observation in every bucket at or above it, as the histogram does"
     buckets: [1, 5, 10],
     quantiles: true,
   });
-  const item = boundSeries(broker, "test.time", { route: "/a" });
-  expect(boundSeries(broker, "test.time", { route: "/a" })).toBe(item);
-  for (const value of [0.5, 5, 7, 12]) observeInto([1, 5, 10], item, value);
+  const series = BoundSeries.of(broker, "test.time", { route: "/a" });
+  for (const value of [0.5, 5, 7]) series.observe(value);
+  // A second binding of the same labels is the same series.
+  BoundSeries.of(broker, "test.time", { route: "/a" }).observe(12);
   broker.metrics.observe("test.time", 5, { route: "/b" });
   const [a, b] = (
     broker.metrics.getMetric("test.time") as unknown as {
@@ -115,4 +116,24 @@ it("counts an observation in every bucket at or above it, as the histogram does"
   ).snapshot();
   expect(a).toMatchObject({ count: 4, sum: 24.5, buckets: { 1: 1, 5: 2, 10: 3 }, max: 12 });
   expect(b).toMatchObject({ count: 1, buckets: { 1: 0, 5: 1, 10: 1 } });
+});
+
+it("shows every update in the next snapshot (Moleculer reuses a snapshot until a change)", async () => {
+  const broker = brokerWith(true);
+  try {
+    await exercise(broker);
+    const total = () =>
+      (
+        broker.metrics.getMetric("moleculer.request.total") as unknown as {
+          snapshot(): { labels: { action: string }; value: number }[];
+        }
+      )
+        .snapshot()
+        .find((item) => item.labels.action === "courses.get")?.value;
+    expect(total()).toBe(7);
+    await broker.call("courses.get");
+    expect(total()).toBe(8);
+  } finally {
+    await broker.stop();
+  }
 });
