@@ -1,4 +1,5 @@
 import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
+import { idempotencyMigration } from "../../lib/idempotency";
 import { outboxMigration } from "../../lib/outbox";
 
 export const coursesMigrations: Migration[] = [
@@ -76,4 +77,5 @@ export const coursesMigrations: Migration[] = [
           FROM "${schema}".enrollments;
       `,
   },
+  idempotencyMigration("005-create-idempotent-writes"),
 ];

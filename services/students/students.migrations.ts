@@ -1,4 +1,5 @@
 import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
+import { idempotencyMigration } from "../../lib/idempotency";
 import { outboxMigration } from "../../lib/outbox";
 
 export const studentsMigrations: Migration[] = [
@@ -17,4 +18,5 @@ export const studentsMigrations: Migration[] = [
       `,
   },
   outboxMigration("002-create-outbox"),
+  idempotencyMigration("003-create-idempotent-writes"),
 ];
