@@ -26,6 +26,15 @@ export const NOT_RETRIED = { retryPolicy: { enabled: false } } as const;
 export const READ_TIMEOUT_MS = 750;
 export const FAST_FAILOVER = { timeout: READ_TIMEOUT_MS } as const;
 
+/**
+ * Reads that can take a second or more on a busy machine — a course's gradebook, a calendar, a
+ * report's file, a quiz with its questions — keep the former 2 s attempt: their services were not
+ * measured under the failover load, and a shorter attempt there would turn slow answers into
+ * retries. A node lost under them costs up to 2 s more.
+ */
+export const LONG_READ_TIMEOUT_MS = 2000;
+export const LONG_READ = { timeout: LONG_READ_TIMEOUT_MS } as const;
+
 /** One attempt of an exactly-once write, then a retry (same budget as a read). */
 export const WRITE_TIMEOUT_MS = 750;
 export const IDEMPOTENT_WRITE = { timeout: WRITE_TIMEOUT_MS } as const;
