@@ -19,7 +19,7 @@ import { metricsMiddleware } from "./middlewares/metrics.middleware";
 import { HOST_IDENTITY_METRICS } from "./lib/metrics";
 import { createNearCacheMiddleware } from "./middlewares/near-cache.middleware";
 import { localFirstMiddleware } from "./middlewares/local-first.middleware";
-import { writeKeyMiddleware } from "./lib/idempotency";
+import { writeKeyMiddleware } from "./lib/write-key";
 
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
 function isRetryable(err: Error): boolean {
