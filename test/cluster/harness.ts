@@ -384,6 +384,11 @@ export class Cluster {
     return node.exited;
   }
 
+  /** SIGSTOP: the node hangs — its process and connections stay, it answers nothing. */
+  freeze(name: string): void {
+    this.nodes.get(name)?.process.kill("SIGSTOP");
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((name) => this.stop(name, "SIGTERM")));
   }
