@@ -2,7 +2,8 @@
  * The broker configuration of every Campus node — the only one. Values come from `lib/config.ts`
  * (the environment); the README explains each fault-tolerance number.
  */
-import type { BrokerOptions, Errors } from "moleculer";
+import type { BrokerOptions, Errors, Middleware } from "moleculer";
+import { RetryBudget } from "./lib/fault-tolerance";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { CacherConfig, CampusConfig, TracingConfig } from "./lib/config";
 import { channelsAdapter } from "./lib/domain-events";
@@ -17,6 +18,8 @@ import RequestScopeMiddleware from "./middlewares/request-scope.middleware";
 import { metricsMiddleware } from "./middlewares/metrics.middleware";
 import { HOST_IDENTITY_METRICS } from "./lib/metrics";
 import { createNearCacheMiddleware } from "./middlewares/near-cache.middleware";
+import { localFirstMiddleware } from "./middlewares/local-first.middleware";
+import { writeKeyMiddleware } from "./lib/write-key";
 import { RequestMetricsMiddleware } from "./middlewares/request-metrics.middleware";
 
 /**
@@ -44,6 +47,19 @@ const INTERNAL_MIDDLEWARES = [
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
 function isRetryable(err: Error): boolean {
   return Boolean((err as Errors.MoleculerRetryableError).retryable);
+}
+
+/** Counts this node's calls for its retry budget (lib/fault-tolerance.ts). */
+function retryBudgetMiddleware(budget: RetryBudget): Middleware {
+  return {
+    name: "RetryBudget",
+    call(next: (...args: unknown[]) => Promise<unknown>) {
+      return (...args: unknown[]) => {
+        budget.recordCall();
+        return next(...args);
+      };
+    },
+  } as unknown as Middleware;
 }
 
 /**
@@ -79,6 +95,7 @@ function cacherOption(cacher: CacherConfig): BrokerOptions["cacher"] {
 }
 
 export function brokerOptions(config: CampusConfig): BrokerOptions {
+  const retryBudget = new RetryBudget();
   return {
     namespace: config.namespace,
     nodeID: config.nodeID ?? undefined,
@@ -89,8 +106,12 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
 
     logger: loggerConfig(config.log.level, config.log.format),
 
-    // Fault tolerance (see README "Fault tolerance"): bounded waits, retries only for
-    // retryable transport-level failures, per-endpoint breaker, and a bulkhead per action.
+    // Fault tolerance (README "Fault tolerance"): over NATS, NATS queue groups pick the node of
+    // each call — a node whose connection is gone (killed) has no subscription left, so no call
+    // reaches it — and Moleculer's registry only says whether a service exists. Each attempt
+    // is bounded (the actions' timeouts, lib/fault-tolerance.ts); reads and exactly-once writes
+    // are retried, other writes never.
+    disableBalancer: config.balancer === "nats",
     requestTimeout: config.requestTimeoutMs,
     retryPolicy: {
       enabled: true,
@@ -98,10 +119,13 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       delay: 100,
       maxDelay: 1000,
       factor: 2,
-      check: isRetryable,
+      // Retryable, and within the node's retry budget (no retry storm after an outage).
+      check: (err: Error) => isRetryable(err) && retryBudget.allowRetry(),
     },
+    // The breaker steers Moleculer's balancer away from failing endpoints; with NATS balancing
+    // it would count failures against an endpoint that did not serve the call: off there.
     circuitBreaker: {
-      enabled: true,
+      enabled: config.balancer === "moleculer",
       threshold: 0.5,
       minRequestCount: 20,
       windowTime: 60,
@@ -134,6 +158,11 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
     validator: true,
     internalMiddlewares: false,
     middlewares: [
+      // First, so its call hook is the innermost: a call to this node's own action stays here.
+      localFirstMiddleware(),
+      // Every call chain gets the write key that makes retried writes run once.
+      writeKeyMiddleware(),
+      retryBudgetMiddleware(retryBudget),
       RequestScopeMiddleware,
       createPermissionsMiddleware(trustKeys(config.jwt.secret, config.jwt.previousSecrets)),
       // Durable domain events; typings target Moleculer 0.14, hence the cast.

@@ -27,11 +27,31 @@ export const DATABASE_OWNERS = ALL_SERVICES.filter((name): name is DatabaseOwner
 export const DEV_ADMIN_EMAIL = "admin@campus.local";
 export const DEV_ADMIN_PASSWORD = "campus-admin-dev";
 
+export type Balancer = "nats" | "moleculer";
+
+/** `BALANCER`: `nats` only means something over a NATS transporter; elsewhere Moleculer balances. */
+function parseBalancer(value: string | undefined, transporter: string | null): Balancer {
+  const overNats = transporter?.startsWith("nats://") ?? false;
+  const wanted = value?.trim() || (overNats ? "nats" : "moleculer");
+  if (wanted !== "nats" && wanted !== "moleculer") {
+    throw new ConfigError(`BALANCER must be "nats" or "moleculer", got "${wanted}"`);
+  }
+  if (wanted === "nats" && !overNats) {
+    throw new ConfigError("BALANCER=nats needs a NATS transporter (TRANSPORTER=nats://…)");
+  }
+  return wanted;
+}
+
 export interface CampusConfig {
   nodeEnv: string;
   port: number;
   services: ServiceName[];
   transporter: string | null;
+  /**
+   * Who picks the node for a call: `nats` (NATS queue groups; the default over NATS, see the README's
+   * fault tolerance) or `moleculer` (Moleculer's registry and RoundRobin strategy).
+   */
+  balancer: Balancer;
   cacher: CacherConfig;
   /** Seconds a node keeps other services' internal reads in its near cache; 0 turns it off. */
   nearCacheTtlSeconds: number;
@@ -224,6 +244,7 @@ export function loadConfig(env: Env = process.env): CampusConfig {
     port: intFrom(env, "PORT", 3000, 0, 65535),
     services: parseServices(env.SERVICES),
     transporter,
+    balancer: parseBalancer(env.BALANCER, transporter),
     cacher: parseCacher(env.CACHER),
     nearCacheTtlSeconds: intFrom(env, "NEAR_CACHE_TTL", 10, 0, 3600),
     serializer: parseSerializer(env.SERIALIZER),

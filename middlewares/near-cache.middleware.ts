@@ -9,8 +9,20 @@ import { countNearCacheLookup } from "../lib/metrics";
 import { NearCache } from "../lib/near-cache";
 
 export const NEAR_CACHE_SERVICE = "nearCache";
-/** How long a writer waits for one node to clean its near cache before it answers anyway. */
-const CLEAN_TIMEOUT_MS = 2000;
+/**
+ * How long a writer waits for one node to clean its near cache before it answers anyway. A
+ * healthy node answers in milliseconds; a killed one never does, and Moleculer's registry lists
+ * it until the heartbeat timeout (6–10 s), so this bounds what the writes right after a crash pay.
+ */
+export const CLEAN_TIMEOUT_MS = 300;
+/**
+ * A node that missed a clean is not waited for during this long (its cleans are still sent): the
+ * writes after the first miss do not each pay CLEAN_TIMEOUT_MS for a node that is gone. Any
+ * answer from it ends the wait-free period; by its end the registry has dropped a dead node.
+ */
+export const UNRESPONSIVE_MS = 10_000;
+/** Per broker: node → until when its cleans are not waited for. */
+const unresponsiveNodes = new WeakMap<object, Map<string, number>>();
 
 type CallOptions =
   | { parentCtx?: { service?: unknown }; meta?: Record<string, unknown>; nodeID?: string }
@@ -105,25 +117,37 @@ export function createNearCacheMiddleware(ttlMs: number, maxEntries = 10_000): M
  */
 export async function cleanNearCaches(ctx: Context, patterns: string[]): Promise<void> {
   const broker = ctx.broker;
+  let unresponsive = unresponsiveNodes.get(broker);
+  if (!unresponsive) unresponsiveNodes.set(broker, (unresponsive = new Map()));
   const nodeIDs = (
     broker.registry.getServiceList({ onlyAvailable: true }) as { name: string; nodeID: string }[]
   )
     .filter((service) => service.name === NEAR_CACHE_SERVICE)
     .map((service) => service.nodeID);
-  const results = await Promise.allSettled(
-    nodeIDs.map((nodeID) =>
-      ctx.call(
+  const now = Date.now();
+  const awaited: Promise<void>[] = [];
+  for (const nodeID of nodeIDs) {
+    const clean = ctx
+      .call(
         `${NEAR_CACHE_SERVICE}.clean`,
         { patterns },
         { nodeID, timeout: CLEAN_TIMEOUT_MS, retries: 0 },
-      ),
-    ),
-  );
-  results.forEach((result, i) => {
-    if (result.status === "rejected") {
-      broker.logger.warn(
-        `Near cache of node ${nodeIDs[i]} not cleaned (${(result.reason as Error).message}); its entries expire by themselves`,
+      )
+      .then(
+        () => {
+          unresponsive.delete(nodeID);
+        },
+        (err: Error) => {
+          if (!unresponsive.has(nodeID)) {
+            broker.logger.warn(
+              `Near cache of node ${nodeID} not cleaned (${err.message}); its entries expire by themselves, and its cleans are not waited for during ${UNRESPONSIVE_MS} ms`,
+            );
+          }
+          unresponsive.set(nodeID, Date.now() + UNRESPONSIVE_MS);
+        },
       );
-    }
-  });
+    const skipUntil = unresponsive.get(nodeID);
+    if (skipUntil === undefined || skipUntil <= now) awaited.push(clean);
+  }
+  await Promise.all(awaited);
 }

@@ -5,16 +5,24 @@
  * become Moleculer client errors here, at the source. With tracing on, each statement is a span
  * (lib/tracing.ts `traceQueries`).
  */
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import DbService from "moleculer-db";
 import SequelizeAdapter from "moleculer-db-adapter-sequelize";
-import type { ModelAttributes, ModelOptions, ModelStatic, Model, Sequelize } from "sequelize";
+import type {
+  ModelAttributes,
+  ModelOptions,
+  ModelStatic,
+  Model,
+  Sequelize,
+  Transaction,
+} from "sequelize";
 import { QueryTypes, UniqueConstraintError } from "sequelize";
 import type { CampusConfig, DatabaseOwner } from "../lib/config";
 import { connectionOptions, migrate, type Migration } from "../lib/database";
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from "../lib/embedded-postgres";
 import { conflict, databaseUnavailable, isDatabaseUnavailable } from "../lib/errors";
 import { traceQueries } from "../lib/tracing";
+import { forgetOldWriteKeys, once, writeKeyOf } from "../lib/idempotency";
 
 export interface ModelDefinition {
   name: string;
@@ -29,6 +37,11 @@ export interface DbMixinOptions {
   migrations: Migration[];
   /** Unique index name → the 409 it means. */
   uniqueViolations: Record<string, { message: string; type: string }>;
+  /**
+   * The service runs writes through `once()` (its migrations create `idempotent_writes`, see
+   * lib/idempotency.ts): old keys are then forgotten hourly.
+   */
+  idempotentWrites?: boolean;
 }
 
 /** What the mixin adds to a service's `this`. */
@@ -42,6 +55,8 @@ export interface DbServiceThis {
   selectRows(name: string, text: string, values: unknown[]): Promise<Record<string, unknown>[]>;
   /** `selectRows` with each row as an array of its columns: no object per row. */
   selectArrays(name: string, text: string, values: unknown[]): Promise<unknown[][]>;
+  /** Runs a write once per request (lib/idempotency.ts) inside `transaction`. */
+  once<T>(ctx: Context, transaction: Transaction, write: () => Promise<T>): Promise<T>;
 }
 
 interface PooledClient {
@@ -182,6 +197,15 @@ export function DbMixin(
     },
 
     methods: {
+      once<T>(
+        this: DbServiceThis,
+        ctx: Context,
+        transaction: Transaction,
+        write: () => Promise<T>,
+      ): Promise<T> {
+        return once(this.sequelize, owner, writeKeyOf(ctx as never), transaction, write);
+      },
+
       /** Readiness: the database answers a trivial query. */
       async checkDatabase(this: DbServiceThis): Promise<void> {
         await this.adapter.db.query("SELECT 1");
@@ -208,6 +232,19 @@ export function DbMixin(
       },
     },
 
+    started(this: Service & { sequelize: Sequelize; writeKeyTimer?: NodeJS.Timeout }) {
+      if (!options.idempotentWrites) return;
+      const forget = () =>
+        forgetOldWriteKeys(this.sequelize, owner).catch((err: Error) =>
+          this.logger.warn("Could not forget old write keys:", err.message),
+        );
+      this.writeKeyTimer = setInterval(forget, 60 * 60 * 1000).unref();
+    },
+
+    stopped(this: Service & { writeKeyTimer?: NodeJS.Timeout }) {
+      if (this.writeKeyTimer) clearInterval(this.writeKeyTimer);
+    },
+
     afterConnected(this: DbServiceThis) {
       this.sequelize = this.adapter.db;
       // The schema is cloned when mixins merge: read the models from the adapter the service holds.
@@ -218,5 +255,6 @@ export function DbMixin(
       this.tableName =
         typeof table === "string" ? `"${table}"` : `"${table.schema}"."${table.tableName}"`;
     },
-  } as Partial<ServiceSchema>;
+    // Lifecycle handlers are typed with the service's own `this`; the broker takes any schema.
+  } as unknown as Partial<ServiceSchema>;
 }

@@ -10,7 +10,7 @@ import { forbidden, notFound } from "../lib/errors";
 import { created, noContent } from "../lib/responses";
 import { rowLoader, type Row } from "../lib/row-loader";
 import type DataLoader from "dataloader";
-import { FAST_FAILOVER, NOT_RETRIED } from "../lib/fault-tolerance";
+import { FAST_FAILOVER, IDEMPOTENT_WRITE, NOT_RETRIED } from "../lib/fault-tolerance";
 import { idParam, isUuid, uuidListParam } from "../lib/ids";
 import {
   containsPattern,
@@ -50,6 +50,12 @@ export interface ResourceDeclaration<T extends { id: string }> {
   readable?(user: Identity, id: string): boolean;
   /** Why the caller may not make this write (a 403's message), or null. */
   writeDenial?(user: Identity, current: T, params: Params): string | null;
+  /**
+   * The service's `createResource` and `writeResource` run their write through `once()`
+   * (lib/idempotency.ts): create, replace and update may then be retried by the broker.
+   * Otherwise they are never retried.
+   */
+  idempotentWrites?: boolean;
 }
 
 /** What the service itself provides: its writes, with their real rules. */
@@ -76,6 +82,7 @@ export function ResourceMixin<T extends { id: string }>(
 ): Partial<ServiceSchema> {
   const { routes, entity, toResource } = declaration;
   const name = routes.name;
+  const writeRetries = declaration.idempotentWrites ? IDEMPOTENT_WRITE : NOT_RETRIED;
 
   async function write(this: This<T>, ctx: Context<Params, Meta>, changes: Partial<T>) {
     // A record the caller may not even read is refused before it is looked up: the same 403
@@ -102,7 +109,7 @@ export function ResourceMixin<T extends { id: string }>(
       },
 
       create: {
-        ...NOT_RETRIED,
+        ...writeRetries,
         ...routes.actions.create,
         async handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
           const resource = await this.createResource(ctx, ctx.params);
@@ -121,7 +128,7 @@ export function ResourceMixin<T extends { id: string }>(
       },
 
       replace: {
-        ...NOT_RETRIED,
+        ...writeRetries,
         ...routes.actions.replace,
         handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
           return write.call(this, ctx, declaration.replacement(ctx.params));
@@ -129,7 +136,7 @@ export function ResourceMixin<T extends { id: string }>(
       },
 
       update: {
-        ...NOT_RETRIED,
+        ...writeRetries,
         ...routes.actions.update,
         handler(this: This<T>, ctx: Context<Params, Meta>): Promise<T> {
           return write.call(this, ctx, declaration.changes(ctx.params));

@@ -10,7 +10,7 @@ import type { CampusConfig } from "../../lib/config";
 import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { LONG_READ, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid, uuidListParam } from "../../lib/ids";
 import { findPage, mapPage, type Page } from "../../lib/paging";
 import { isThatStudent } from "../../lib/permissions";
@@ -159,7 +159,7 @@ export default function assignmentsService(
       },
 
       list: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...assignmentsRoutes.actions.list,
         async handler(
           this: AssignmentsThis,
@@ -178,7 +178,7 @@ export default function assignmentsService(
       },
 
       get: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...assignmentsRoutes.actions.get,
         async handler(this: AssignmentsThis, ctx: Context<{ id: string }, Meta>) {
           return (await this.readableAssignment(ctx, ctx.params.id)).assignment;
@@ -358,7 +358,7 @@ export default function assignmentsService(
       },
 
       submissions: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...assignmentsRoutes.actions.submissions,
         async handler(
           this: AssignmentsThis,
@@ -377,7 +377,7 @@ export default function assignmentsService(
       },
 
       submission: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...assignmentsRoutes.actions.submission,
         async handler(
           this: AssignmentsThis,
@@ -448,7 +448,7 @@ export default function assignmentsService(
 
       /** The categories a course's assignments use (a grading policy must name each). */
       categoriesOf: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: { courseId: { type: "uuid" } },
         async handler(this: AssignmentsThis, ctx: Context<{ courseId: string }>) {
@@ -468,7 +468,7 @@ export default function assignmentsService(
        * not submitted), for the reports service.
        */
       submissionsOfStudent: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: {
           studentId: { type: "uuid" },

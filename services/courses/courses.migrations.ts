@@ -1,4 +1,5 @@
 import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
+import { idempotencyMigration } from "../../lib/idempotency";
 import { outboxMigration } from "../../lib/outbox";
 
 export const coursesMigrations: Migration[] = [
@@ -76,9 +77,10 @@ export const coursesMigrations: Migration[] = [
           FROM "${schema}".enrollments;
       `,
   },
+  idempotencyMigration("005-create-idempotent-writes"),
   {
     // The list's default order (code, id): a page walks the index, not a sort.
-    name: "005-index-default-order",
+    name: "006-index-default-order",
     sql: (schema) => `
         CREATE INDEX courses_code_order_idx ON "${schema}".courses (code, id);
       `,

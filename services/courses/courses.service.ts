@@ -197,6 +197,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         extraModels: [enrollmentModel],
         migrations: coursesMigrations,
         uniqueViolations: { courses_code_key: DUPLICATE_CODE, enrollments_pkey: ALREADY_ENROLLED },
+        idempotentWrites: true,
       }),
       CacheCleanerMixin,
       DomainEventsMixin,
@@ -209,6 +210,7 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         replacement: courseReplacement,
         changes: courseChanges,
         writeDenial: courseStaffDenial,
+        idempotentWrites: true,
       }),
     ],
     // campus_enrollments_total{result}: ok, full, duplicate, not_found.
@@ -725,12 +727,17 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         const values = courseReplacement(params);
         const problems = courseProblems({ ...values, enrolledCount: 0 });
         if (problems.length > 0) throw invalid(problems);
-        const row = await this.adapter.model.create({
-          ...values,
-          teacherIds: initialTeacherIds((ctx.meta as Meta).user!),
-        });
+        const course = await this.sequelize.transaction((transaction) =>
+          this.once(ctx, transaction, async () => {
+            const row = await this.adapter.model.create(
+              { ...values, teacherIds: initialTeacherIds((ctx.meta as Meta).user!) },
+              { transaction },
+            );
+            return toCourse(row.get({ plain: true }) as CourseRow);
+          }),
+        );
         await this.invalidate(ctx, [cacheKeys.all("courses.page")]);
-        return toCourse(row.get({ plain: true }) as CourseRow);
+        return course;
       },
 
       async removeResource(this: CoursesThis, ctx: Context, course: Course): Promise<void> {
@@ -1062,48 +1069,52 @@ export default function coursesService(config: CampusConfig): CampusServiceSchem
         const problems = courseProblems(next);
         if (problems.length > 0) throw invalid(problems);
         if (Object.keys(values).length === 0) return current;
-        const course = await this.sequelize.transaction(async (transaction) => {
-          // The capacity check is repeated in SQL so a concurrent enrollment cannot slip under it.
-          const [, rows] = await this.adapter.model.update(values, {
-            where: {
-              id: current.id,
-              ...(values.capacity != null ? { enrolledCount: { [Op.lte]: values.capacity } } : {}),
-            },
-            returning: true,
-            transaction,
-          });
-          if (rows.length === 0) {
-            throw invalid([
-              {
-                field: "capacity",
-                message: "must not be below the students already enrolled",
-                type: "capacityBelowEnrolled",
+        const course = await this.sequelize.transaction((transaction) =>
+          this.once(ctx, transaction, async () => {
+            // The capacity check is repeated in SQL so a concurrent enrollment cannot slip under it.
+            const [, rows] = await this.adapter.model.update(values, {
+              where: {
+                id: current.id,
+                ...(values.capacity != null
+                  ? { enrolledCount: { [Op.lte]: values.capacity } }
+                  : {}),
               },
-            ]);
-          }
-          // A raised capacity (or none) seats the first waitlisted students, in this transaction.
-          const promoted = await this.promoteWaitlisted(
-            ctx,
-            transaction,
-            current.id,
-            "a seat opened: the capacity was raised",
-          );
-          const updated =
-            promoted.length === 0
-              ? toCourse(rows[0].get({ plain: true }) as CourseRow)
-              : toCourse(
-                  (await this.adapter.model.findByPk(current.id, { transaction }))!.get({
-                    plain: true,
-                  }) as CourseRow,
-                );
-          await this.recordEvent(ctx, transaction, "course.updated", {
-            courseId: updated.id,
-            code: updated.code,
-            title: updated.title,
-            studentIds: await this.enrolledStudentIds(updated.id, transaction),
-          });
-          return updated;
-        });
+              returning: true,
+              transaction,
+            });
+            if (rows.length === 0) {
+              throw invalid([
+                {
+                  field: "capacity",
+                  message: "must not be below the students already enrolled",
+                  type: "capacityBelowEnrolled",
+                },
+              ]);
+            }
+            // A raised capacity (or none) seats the first waitlisted students, in this transaction.
+            const promoted = await this.promoteWaitlisted(
+              ctx,
+              transaction,
+              current.id,
+              "a seat opened: the capacity was raised",
+            );
+            const updated =
+              promoted.length === 0
+                ? toCourse(rows[0].get({ plain: true }) as CourseRow)
+                : toCourse(
+                    (await this.adapter.model.findByPk(current.id, { transaction }))!.get({
+                      plain: true,
+                    }) as CourseRow,
+                  );
+            await this.recordEvent(ctx, transaction, "course.updated", {
+              courseId: updated.id,
+              code: updated.code,
+              title: updated.title,
+              studentIds: await this.enrolledStudentIds(updated.id, transaction),
+            });
+            return updated;
+          }),
+        );
         await this.invalidate(ctx, [
           ...this.resourceKeys(course.id),
           cacheKeys.startingWith("courses.rosterIds", course.id),

@@ -9,7 +9,7 @@ import { DataTypes, QueryTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { csvTable } from "../../lib/csv";
 import { forbidden, invalid, notFound } from "../../lib/errors";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { LONG_READ, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid, uuidListParam } from "../../lib/ids";
 import { countGrade } from "../../lib/metrics";
 import { MAX_PAGE_SIZE } from "../../lib/paging";
@@ -137,7 +137,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
 
     actions: {
       courseGradebook: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...gradebookRoutes.actions.courseGradebook,
         async handler(
           this: GradebookThis,
@@ -172,7 +172,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
       },
 
       studentGrades: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...gradebookRoutes.actions.studentGrades,
         async handler(
           this: GradebookThis,
@@ -280,7 +280,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
 
       /** The category names of a course's grading policy, or null when it has none. */
       categories: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: { courseId: { type: "uuid" } },
         async handler(
@@ -297,7 +297,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
        * `POST /api/courses/:id/complete` records on the completed enrollments.
        */
       finalGrades: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: {
           courseId: { type: "uuid" },

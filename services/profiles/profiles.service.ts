@@ -9,7 +9,7 @@ import type { Context, Service } from "moleculer";
 import { DataTypes, QueryTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { invalid } from "../../lib/errors";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { LONG_READ, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countAchievement } from "../../lib/metrics";
 import type { SubmissionTurnedIn } from "../assignments/assignments";
@@ -83,7 +83,7 @@ export default function profilesService(config: CampusConfig): CampusServiceSche
 
     actions: {
       me: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...profilesRoutes.actions.me,
         handler(this: ProfilesThis, ctx: Context<unknown, Meta>): Promise<Profile> {
           return this.profileOf(ctx);
@@ -128,7 +128,7 @@ export default function profilesService(config: CampusConfig): CampusServiceSche
       },
 
       achievements: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...profilesRoutes.actions.achievements,
         async handler(
           this: ProfilesThis,

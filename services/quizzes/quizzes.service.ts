@@ -12,7 +12,7 @@ import type { CampusConfig } from "../../lib/config";
 import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { LONG_READ, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { countQuizSubmission, outcomeHooks } from "../../lib/metrics";
 import { findPage, mapPage, type Page } from "../../lib/paging";
@@ -296,7 +296,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
       },
 
       listOfCourse: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...quizzesRoutes.actions.listOfCourse,
         async handler(
           this: QuizzesThis,
@@ -316,7 +316,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
       },
 
       get: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...quizzesRoutes.actions.get,
         async handler(
           this: QuizzesThis,
@@ -517,7 +517,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
       },
 
       attempts: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...quizzesRoutes.actions.attempts,
         async handler(
           this: QuizzesThis,
@@ -546,7 +546,7 @@ export default function quizzesService(config: CampusConfig): CampusServiceSchem
       },
 
       attempt: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...quizzesRoutes.actions.attempt,
         async handler(
           this: QuizzesThis,

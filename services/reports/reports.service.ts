@@ -14,7 +14,7 @@ import { Errors, type Context, type Service } from "moleculer";
 import { DataTypes, QueryTypes, type Transaction } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { conflict, forbidden, gone, invalid, notFound, tooManyRequests } from "../../lib/errors";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { LONG_READ, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid } from "../../lib/ids";
 import { observeReportDuration, recordReportJobs } from "../../lib/metrics";
 import { MAX_PAGE_SIZE, pageRequest, toPage, type Page } from "../../lib/paging";
@@ -266,7 +266,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
       },
 
       list: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...reportsRoutes.actions.list,
         async handler(
           this: ReportsThis,
@@ -295,7 +295,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
       },
 
       get: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...reportsRoutes.actions.get,
         async handler(this: ReportsThis, ctx: Context<{ id: string }, Meta>): Promise<Report> {
           return toReport(await this.visibleJob(ctx, ctx.params.id));
@@ -303,7 +303,7 @@ export default function reportsService(config: CampusConfig): CampusServiceSchem
       },
 
       download: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...reportsRoutes.actions.download,
         async handler(this: ReportsThis, ctx: Context<{ id: string }, Meta>): Promise<Buffer> {
           const job = await this.visibleJob(ctx, ctx.params.id);

@@ -12,7 +12,7 @@ import type { CampusConfig } from "../../lib/config";
 import { recordIdAttribute } from "../../lib/database";
 import { conflict, forbidden, invalid, notFound, type FieldError } from "../../lib/errors";
 import { created, noContent } from "../../lib/responses";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { LONG_READ, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { isUuid, uuidListParam } from "../../lib/ids";
 import { countScheduleConflict } from "../../lib/metrics";
 import { pageParams, pageRequest, toPage, type Page } from "../../lib/paging";
@@ -265,7 +265,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       getLesson: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...scheduleRoutes.actions.getLesson,
         async handler(this: ScheduleThis, ctx: Context<{ id: string }, Meta>): Promise<Lesson> {
           const row = await this.findLesson(ctx.params.id);
@@ -408,7 +408,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       courseSchedule: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...scheduleRoutes.actions.courseSchedule,
         async handler(
           this: ScheduleThis,
@@ -425,7 +425,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       mySchedule: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...scheduleRoutes.actions.mySchedule,
         async handler(
           this: ScheduleThis,
@@ -495,7 +495,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       lessonAttendance: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...scheduleRoutes.actions.lessonAttendance,
         async handler(
           this: ScheduleThis,
@@ -508,7 +508,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       studentAttendance: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...scheduleRoutes.actions.studentAttendance,
         async handler(
           this: ScheduleThis,
@@ -540,7 +540,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       feed: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         ...scheduleRoutes.actions.feed,
         async handler(this: ScheduleThis, ctx: Context<{ token: string }, Meta>): Promise<string> {
           if (!isFeedToken(ctx.params.token)) throw notFound("Calendar feed");
@@ -595,7 +595,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
        * teacher. Cached; every lesson write cleans it (`lessonsChanged`).
        */
       lessonsPage: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: {
           courseIds: { ...uuidListParam(1000), optional: true },
@@ -644,7 +644,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
        * does; null without a record (profiles' `full_attendance`).
        */
       courseAttendanceOf: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: { studentId: { type: "uuid" }, courseId: { type: "uuid" } },
         async handler(
@@ -660,7 +660,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
       },
 
       attendanceOfLesson: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: { lessonId: { type: "uuid" } },
         async handler(
@@ -692,7 +692,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
 
       /** A course's lessons and every attendance record of them, for the reports service. */
       attendanceOfCourse: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: { courseId: { type: "uuid" } },
         async handler(
@@ -745,7 +745,7 @@ export default function scheduleService(config: CampusConfig): CampusServiceSche
        * non-cancelled lessons of `courseIds` (the student's other courses), in pairs.
        */
       enrollmentConflicts: {
-        ...FAST_FAILOVER,
+        ...LONG_READ,
         visibility: "public",
         params: {
           courseId: { type: "uuid" },

@@ -1,4 +1,5 @@
 import { RECORD_ID, RECORD_TIMESTAMPS, type Migration } from "../../lib/database";
+import { idempotencyMigration } from "../../lib/idempotency";
 import { outboxMigration } from "../../lib/outbox";
 
 export const studentsMigrations: Migration[] = [
@@ -17,9 +18,10 @@ export const studentsMigrations: Migration[] = [
       `,
   },
   outboxMigration("002-create-outbox"),
+  idempotencyMigration("003-create-idempotent-writes"),
   {
     // The list's default order (lastName, firstName, id): a page walks the index, not a sort.
-    name: "003-index-default-order",
+    name: "004-index-default-order",
     sql: (schema) => `
         CREATE INDEX students_name_idx ON "${schema}".students (last_name, first_name, id);
       `,

@@ -6,7 +6,7 @@ import type { Context } from "moleculer";
 import { DataTypes } from "sequelize";
 import type { CampusConfig } from "../../lib/config";
 import { recordIdAttribute } from "../../lib/database";
-import { FAST_FAILOVER, NOT_RETRIED } from "../../lib/fault-tolerance";
+import { FAST_FAILOVER, IDEMPOTENT_WRITE, NOT_RETRIED } from "../../lib/fault-tolerance";
 import { conflict, forbidden, notFound } from "../../lib/errors";
 import { idParam } from "../../lib/ids";
 import { canActForStudent, studentUpdateDenial } from "../../lib/permissions";
@@ -57,6 +57,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         model: studentModel,
         migrations: studentsMigrations,
         uniqueViolations: { students_email_key: DUPLICATE_EMAIL },
+        idempotentWrites: true,
       }),
       CacheCleanerMixin,
       DomainEventsMixin,
@@ -77,6 +78,7 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
         readable: canActForStudent,
         writeDenial: (user, current, params) =>
           studentUpdateDenial(user, current.id, current.email, params.email as string | undefined),
+        idempotentWrites: true,
       }),
     ],
 
@@ -121,13 +123,20 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
       // ---- Internal: called by other services; not published over HTTP ----
 
       createRecord: {
-        ...NOT_RETRIED,
+        // Once per request (a retry answers the first attempt's student): retried.
+        ...IDEMPOTENT_WRITE,
         visibility: "public",
         params: { $$strict: "remove", ...studentFields },
         async handler(this: StudentsThis, ctx: Context<Record<string, string>>): Promise<Student> {
-          const row = await this.adapter.model.create(studentChanges(ctx.params));
+          const student = await this.sequelize.transaction((transaction) =>
+            this.once(ctx, transaction, async () => {
+              const row = await this.adapter.model.create(studentChanges(ctx.params), {
+                transaction,
+              });
+              return toStudent(row.get({ plain: true }) as StudentRow);
+            }),
+          );
           await this.invalidate(ctx, [cacheKeys.all("students.page")]);
-          const student = toStudent(row.get({ plain: true }) as StudentRow);
           this.logger.info("Student created", { studentId: student.id });
           return student;
         },
@@ -175,23 +184,25 @@ export default function studentsService(config: CampusConfig): CampusServiceSche
           );
           if (taken) throw conflict("This email is already registered", "DUPLICATE_EMAIL");
         }
-        const student = await this.sequelize.transaction(async (transaction) => {
-          const [, rows] = await this.adapter.model.update(changes, {
-            where: { id: current.id },
-            returning: true,
-            transaction,
-          });
-          if (rows.length === 0) throw notFound("Student");
-          const updated = toStudent(rows[0].get({ plain: true }) as StudentRow);
-          if (updated.email !== current.email) {
-            // The linked account logs in with the student's email: users follows the change.
-            await this.recordEvent(ctx, transaction, "student.emailChanged", {
-              studentId: updated.id,
-              email: updated.email,
+        const student = await this.sequelize.transaction((transaction) =>
+          this.once(ctx, transaction, async () => {
+            const [, rows] = await this.adapter.model.update(changes, {
+              where: { id: current.id },
+              returning: true,
+              transaction,
             });
-          }
-          return updated;
-        });
+            if (rows.length === 0) throw notFound("Student");
+            const updated = toStudent(rows[0].get({ plain: true }) as StudentRow);
+            if (updated.email !== current.email) {
+              // The linked account logs in with the student's email: users follows the change.
+              await this.recordEvent(ctx, transaction, "student.emailChanged", {
+                studentId: updated.id,
+                email: updated.email,
+              });
+            }
+            return updated;
+          }),
+        );
         await this.invalidate(ctx, this.resourceKeys(current.id));
         return student;
       },

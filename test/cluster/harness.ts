@@ -3,9 +3,17 @@
  * Redis — or over a NATS or Redis server the test starts itself — and stops every process it
  * started by its PID. Only 127.0.0.1; every wait is bounded.
  */
-import { spawn, type ChildProcess } from "child_process";
+import { execFileSync, spawn, type ChildProcess } from "child_process";
 import { randomBytes } from "crypto";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "fs";
+import {
+  chownSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from "fs";
 import { connect as connectTcp, createServer } from "net";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
@@ -64,6 +72,8 @@ export interface CampusNode {
 export interface OwnedServer {
   port: number;
   url: string;
+  /** Its working directory (data, sockets), removable once it is stopped. */
+  dir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -95,21 +105,34 @@ async function ownedServer(
   command: string,
   args: (port: number, dir: string) => string[],
   scheme: string,
+  options: {
+    stopSignal?: NodeJS.Signals;
+    prepare?: (dir: string) => void;
+    /** Beyond the port accepting connections: when the server serves (e.g. a query answers). */
+    ready?: (url: string) => Promise<void>;
+    /** Credentials in the URL (`user@`). */
+    userinfo?: string;
+    /** Run as this user and group (PostgreSQL refuses to run as root). */
+    user?: { uid: number; gid: number };
+  } = {},
 ): Promise<OwnedServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `campus-${command.split("/").pop()}-`));
+  options.prepare?.(dir);
   let child: ChildProcess | null = null;
   const server: OwnedServer = {
     port,
-    url: `${scheme}://127.0.0.1:${port}`,
+    dir,
+    url: `${scheme}://${options.userinfo ?? ""}127.0.0.1:${port}`,
     async start() {
-      child = spawn(command, args(port, dir), { stdio: "ignore" });
+      child = spawn(command, args(port, dir), { stdio: "ignore", ...options.user });
       await waitForPort(port);
+      if (options.ready) await options.ready(server.url);
     },
     async stop() {
       if (!child) return;
       const exited = waitForExit(child);
-      child.kill("SIGTERM");
+      child.kill(options.stopSignal ?? "SIGTERM");
       await exited;
       child = null;
     },
@@ -146,9 +169,82 @@ export function startOwnedNats(): Promise<OwnedServer> {
   );
 }
 
+/** The newest PostgreSQL server binaries installed (Debian's layout). */
+function postgresBin(name: string): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, "bin", name)))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  return versions.length > 0 ? join(root, versions[0], "bin", name) : name;
+}
+
+/**
+ * A private PostgreSQL (initdb in a temp dir, trust auth for 127.0.0.1, user postgres) that the
+ * test may stop and restart. Stopped with SIGINT, PostgreSQL's fast shutdown: open connections are
+ * ended (as in a real restart) and everything committed is on disk.
+ */
+export function startOwnedPostgres(): Promise<OwnedServer> {
+  // As root, run it as the machine's `postgres` user, which then owns the data directory.
+  const user =
+    process.getuid?.() === 0
+      ? (() => {
+          const [uid, gid] = execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })
+            .trim()
+            .concat(" ", execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim())
+            .split(" ")
+            .map(Number);
+          return { uid, gid };
+        })()
+      : undefined;
+  return ownedServer(
+    postgresBin("postgres"),
+    (port, dir) => [
+      "-D",
+      join(dir, "data"),
+      "-p",
+      String(port),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "max_connections=300",
+      "-c",
+      "shared_buffers=32MB",
+    ],
+    "postgres",
+    {
+      stopSignal: "SIGINT",
+      userinfo: "postgres@",
+      // The port opens before recovery ends ("the database system is starting up").
+      ready: (url) =>
+        eventually(async () => {
+          const client = new Client({ connectionString: `${url}/postgres` });
+          await client.connect();
+          await client.query("SELECT 1").finally(() => client.end());
+        }, 20000),
+      user,
+      prepare: (dir) => {
+        if (user) chownSync(dir, user.uid, user.gid);
+        execFileSync(
+          postgresBin("initdb"),
+          ["-D", join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+          { stdio: "ignore", ...user },
+        );
+      },
+    },
+  );
+}
+
 export interface ClusterOptions {
   transporter?: string;
   cacher?: string;
+  /** The PostgreSQL server (`postgres://postgres@host:port`) the run's databases live on. */
+  postgres?: string;
+  /** Further environment for every node (e.g. BALANCER). */
+  env?: Record<string, string>;
 }
 
 /** One run: its own databases and namespace, and the node processes started in it. */
@@ -169,25 +265,37 @@ export class Cluster {
     return this.options.cacher ?? "redis://127.0.0.1:6379";
   }
 
+  get postgres(): string {
+    return this.options.postgres ?? "postgres://postgres@127.0.0.1:5432";
+  }
+
+  private get adminUrl(): string {
+    return this.options.postgres ? `${this.options.postgres}/postgres` : ADMIN_DB_URL;
+  }
+
   /** A fresh PostgreSQL database per service for this run. */
   async createDatabases(): Promise<void> {
     mkdirSync(this.logDir, { recursive: true });
-    const admin = new Client({ connectionString: ADMIN_DB_URL });
+    const admin = new Client({ connectionString: this.adminUrl });
     await admin.connect();
     try {
       for (const owner of DATABASE_OWNERS) {
         const name = `campus_${this.runId}_${owner}`;
         await admin.query(`CREATE DATABASE ${name}`);
-        this.databaseUrls[`${owner.toUpperCase()}_DATABASE_URL`] =
-          `postgres://postgres@127.0.0.1:5432/${name}`;
+        this.databaseUrls[`${owner.toUpperCase()}_DATABASE_URL`] = `${this.postgres}/${name}`;
       }
     } finally {
       await admin.end();
     }
   }
 
+  /** The URL of this run's database of one owner (e.g. `students`). */
+  databaseUrl(owner: string): string {
+    return `${this.postgres}/campus_${this.runId}_${owner}`;
+  }
+
   async dropDatabases(): Promise<void> {
-    const admin = new Client({ connectionString: ADMIN_DB_URL });
+    const admin = new Client({ connectionString: this.adminUrl });
     await admin.connect();
     try {
       for (const owner of DATABASE_OWNERS) {
@@ -230,6 +338,7 @@ export class Cluster {
         // Off like the rate limits: a test that wants the login backoff turns it on.
         LOGIN_BACKOFF_MS: "0",
         ...this.databaseUrls,
+        ...this.options.env,
         ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -273,6 +382,11 @@ export class Cluster {
     if (node.process.exitCode === null && node.process.signalCode === null)
       node.process.kill(signal);
     return node.exited;
+  }
+
+  /** SIGSTOP: the node hangs — its process and connections stay, it answers nothing. */
+  freeze(name: string): void {
+    this.nodes.get(name)?.process.kill("SIGSTOP");
   }
 
   async stopAll(): Promise<void> {

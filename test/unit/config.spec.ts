@@ -469,6 +469,38 @@ describe("CACHER=off", () => {
   });
 });
 
+describe("BALANCER (who picks the node of a call)", () => {
+  const env = { LOG_FORMAT: "json", JWT_SECRET: "x".repeat(40) };
+
+  it("is NATS queue groups over a NATS transporter, Moleculer's balancer otherwise", () => {
+    expect(loadConfig({ ...env, TRANSPORTER: "nats://127.0.0.1:4222" }).balancer).toBe("nats");
+    expect(loadConfig({ ...env, TRANSPORTER: "redis://127.0.0.1:6379" }).balancer).toBe(
+      "moleculer",
+    );
+    expect(loadConfig({ LOG_FORMAT: "json" }).balancer).toBe("moleculer");
+  });
+
+  it("may choose Moleculer's balancer over NATS, and refuses NATS balancing without NATS", () => {
+    expect(
+      loadConfig({ ...env, TRANSPORTER: "nats://127.0.0.1:4222", BALANCER: "moleculer" }).balancer,
+    ).toBe("moleculer");
+    expect(() => loadConfig({ ...env, BALANCER: "nats" })).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ ...env, TRANSPORTER: "nats://127.0.0.1:4222", BALANCER: "random" }),
+    ).toThrow(/BALANCER/);
+  });
+
+  it("disables Moleculer's balancer and circuit breaker under NATS balancing only", () => {
+    const nats = brokerOptions(loadConfig({ ...env, TRANSPORTER: "nats://127.0.0.1:4222" }));
+    expect([nats.disableBalancer, nats.circuitBreaker?.enabled]).toEqual([true, false]);
+    const moleculer = brokerOptions(
+      loadConfig({ ...env, TRANSPORTER: "nats://127.0.0.1:4222", BALANCER: "moleculer" }),
+    );
+    expect([moleculer.disableBalancer, moleculer.circuitBreaker?.enabled]).toEqual([false, true]);
+    expect(brokerOptions(loadConfig({ LOG_FORMAT: "json" })).disableBalancer).toBe(false);
+  });
+});
+
 describe("the profiles service", () => {
   it("PROFILES_DATABASE_URL overrides DATABASE_URL for profiles only", () => {
     const config = loadConfig({
