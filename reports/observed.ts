@@ -1164,14 +1164,13 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     .filter(([by], i, all) => all.findIndex(([other]) => other === by) === i)
     .sort((a, b) => a[1] - b[1]);
   const failedSamples = load.samples.filter((s) => s.status === 0 || s.status >= 400);
-  // The calls the balancer still sent to the dead node, as the calling nodes logged them.
+  // The calls the dead node had received when it died, as their callers logged them: NATS picks
+  // the node of each call (queue groups), so a caller's timeout names no node.
   const inPhase = (line: Line) => {
     const at = Date.parse(line.time);
     return at >= kill.killedAt && at <= kill.readyAt;
   };
-  const timeouts = lines.filter(
-    (l) => inPhase(l) && l.msg.includes("is timed out") && l.msg.includes(`'${nodeId}'`),
-  );
+  const timeouts = lines.filter((l) => inPhase(l) && l.msg.includes("is timed out"));
   const retries = lines.filter((l) => inPhase(l) && l.msg.startsWith("Retry to call"));
   const timeoutsBy = new Map<string, number>();
   for (const line of timeouts) {
@@ -1286,11 +1285,12 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     "",
     verdict,
     "",
-    `Until the other nodes dropped it, the balancer still chose \`${kill.node}\` for some calls: the`,
-    `calling nodes logged ${timeouts.length} request timeouts against it between the kill and its readiness`,
-    `(${[...timeoutsBy.entries()].map(([by, count]) => `${by}: ${count}`).join(", ") || "none"}) and ${retries.length} retries (\`Retry to call …\`),`,
-    "a retry asks the balancer again (RoundRobin), so it may land on the dead node again until",
-    "every caller has dropped it.",
+    'NATS picks the node of each call (queue groups, README "Fault tolerance"): the killed node\'s',
+    "subscriptions went the moment the NATS server saw its connection close, so no new call reached",
+    "it. The calls it had already received timed out on their callers after the per-attempt timeout:",
+    `${timeouts.length} request timeouts were logged between the kill and its readiness`,
+    `(${[...timeoutsBy.entries()].map(([by, count]) => `${by}: ${count}`).join(", ") || "none"}), and ${retries.length} retries (\`Retry to call …\`) sent`,
+    "them again through NATS, which offers only live subscribers.",
     ...(failedRows.length > 0
       ? [
           "The requests the gateway answered with 5xx in that phase, with the timeouts and retries",
