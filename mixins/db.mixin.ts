@@ -136,6 +136,7 @@ async function readRows(
       bind: values,
       type: QueryTypes.SELECT,
     });
+    // Columns in select order (each statement names its columns apart: an object keeps one).
     return arrays ? rows.map((row) => Object.values(row)) : rows;
   }
   const pool = service.adapter.db.connectionManager as unknown as ConnectionPool;

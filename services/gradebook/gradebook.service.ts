@@ -481,7 +481,7 @@ export default function gradebookService(config: CampusConfig): CampusServiceSch
           ),
           this.selectArrays(
             "gradebook.courseGradesByStudent",
-            `SELECT g.student_id, array_agg(i.ordinal), array_agg(g.points)
+            `SELECT g.student_id, array_agg(i.ordinal) AS ordinals, array_agg(g.points) AS points
              FROM gradebook.grades g
              JOIN (SELECT item_id, (row_number() OVER (
                             ORDER BY lower(category), title, item_id))::int - 1 AS ordinal

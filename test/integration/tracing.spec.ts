@@ -8,6 +8,7 @@ import { Sequelize } from "sequelize";
 import { zipkinId } from "../../lib/tracing";
 import { startZipkinCollector, type ZipkinCollector, type ZipkinSpan } from "../helpers/zipkin";
 import {
+  createTeacher,
   eventually,
   registerStudent,
   startCampus,
@@ -195,5 +196,73 @@ describe("tracing off", () => {
     } finally {
       await plain.stop();
     }
+  });
+});
+
+describe("reads with tracing on (through Sequelize, so that each statement is a span)", () => {
+  it("answers the course gradebook with every grade under its item", async () => {
+    const teacher = await createTeacher(campus);
+    const [alice, bob] = await Promise.all([registerStudent(campus), registerStudent(campus)]);
+    const course = await campus.request("POST", "/api/courses", {
+      token: teacher,
+      body: { code: `TRACED-${Date.now()}`, title: "Traced gradebook" },
+    });
+    expect(course.status).toBe(201);
+    const courseId = course.body.id as string;
+    for (const student of [alice, bob]) {
+      const enrolled = await campus.request("POST", `/api/courses/${courseId}/students`, {
+        token: admin,
+        body: { studentId: student.studentId },
+      });
+      expect(enrolled.status).toBe(201);
+    }
+    const dueAt = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
+    const items: string[] = [];
+    for (const title of ["B essay", "A essay"]) {
+      const created = await campus.request("POST", `/api/courses/${courseId}/assignments`, {
+        token: teacher,
+        body: { title, dueAt, maxPoints: 10, published: true },
+      });
+      expect(created.status).toBe(201);
+      items.push(created.body.id);
+    }
+    // alice: 4 on "B essay" only; bob: 9 on "A essay" only.
+    const graded: [string, { token: string; studentId: string }, number][] = [
+      [items[0], alice, 4],
+      [items[1], bob, 9],
+    ];
+    for (const [assignmentId, student, points] of graded) {
+      const submitted = await campus.request(
+        "PUT",
+        `/api/assignments/${assignmentId}/submissions/me`,
+        { token: student.token, body: { body: "My answer" } },
+      );
+      expect(submitted.status).toBeLessThan(300);
+      const result = await campus.request(
+        "POST",
+        `/api/assignments/${assignmentId}/submissions/${student.studentId}/grade`,
+        { token: teacher, body: { points } },
+      );
+      expect(result.status).toBeLessThan(300);
+    }
+    const book = await eventually(async () => {
+      const result = await campus.request("GET", `/api/courses/${courseId}/gradebook`, {
+        token: teacher,
+      });
+      expect(result.status).toBe(200);
+      const rows = result.body.rows as { studentId: string; scores: Record<string, unknown> }[];
+      expect(rows.filter((row) => Object.values(row.scores).some((v) => v !== null))).toHaveLength(
+        2,
+      );
+      return result.body;
+    }, 10000);
+    const scores = Object.fromEntries(
+      (book.rows as { studentId: string; scores: Record<string, number | null> }[]).map((row) => [
+        row.studentId,
+        row.scores,
+      ]),
+    );
+    expect(scores[alice.studentId]).toEqual({ [items[0]]: 4, [items[1]]: null });
+    expect(scores[bob.studentId]).toEqual({ [items[0]]: null, [items[1]]: 9 });
   });
 });
