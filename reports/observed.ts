@@ -1287,10 +1287,17 @@ async function killSection(observed: Observed, scenario: Scenario): Promise<stri
     "",
     'NATS picks the node of each call (queue groups, README "Fault tolerance"): the killed node\'s',
     "subscriptions went the moment the NATS server saw its connection close, so no new call reached",
-    "it. The calls it had already received timed out on their callers after the per-attempt timeout:",
-    `${timeouts.length} request timeouts were logged between the kill and its readiness`,
-    `(${[...timeoutsBy.entries()].map(([by, count]) => `${by}: ${count}`).join(", ") || "none"}), and ${retries.length} retries (\`Retry to call …\`) sent`,
-    "them again through NATS, which offers only live subscribers.",
+    ...(timeouts.length + retries.length === 0
+      ? [
+          "it. No call was in flight on it when it died: no request timeout and no retry was logged",
+          "between the kill and its readiness.",
+        ]
+      : [
+          "it. The calls it had already received timed out on their callers after the per-attempt",
+          `timeout: ${timeouts.length} request timeouts were logged between the kill and its readiness`,
+          `(${[...timeoutsBy.entries()].map(([by, count]) => `${by}: ${count}`).join(", ")}), and ${retries.length} retries (\`Retry to call …\`) sent`,
+          "them again through NATS, which offers only live subscribers.",
+        ]),
     ...(failedRows.length > 0
       ? [
           "The requests the gateway answered with 5xx in that phase, with the timeouts and retries",
