@@ -20,29 +20,7 @@ import { HOST_IDENTITY_METRICS } from "./lib/metrics";
 import { createNearCacheMiddleware } from "./middlewares/near-cache.middleware";
 import { localFirstMiddleware } from "./middlewares/local-first.middleware";
 import { writeKeyMiddleware } from "./lib/write-key";
-import { RequestMetricsMiddleware } from "./middlewares/request-metrics.middleware";
-
-/**
- * Moleculer's internal middlewares in Moleculer's own order (ServiceBroker INTERNAL_MIDDLEWARES),
- * with "Metrics" replaced by the lean request metrics (same series, labels looked up once per
- * action). Listed here because `internalMiddlewares: false` lets the list be replaced.
- */
-const INTERNAL_MIDDLEWARES = [
-  "ActionHook",
-  "Validator",
-  "Bulkhead",
-  "Cacher",
-  "ContextTracker",
-  "CircuitBreaker",
-  "Timeout",
-  "Retry",
-  "Fallback",
-  "ErrorHandler",
-  "Tracing",
-  RequestMetricsMiddleware,
-  "Debounce",
-  "Throttle",
-] as const;
+import { INTERNAL_MIDDLEWARES } from "./middlewares/request-metrics.middleware";
 
 /** Worth retrying: the callee's node vanished or timed out, not "the client asked wrongly". */
 function isRetryable(err: Error): boolean {
@@ -173,7 +151,7 @@ export function brokerOptions(config: CampusConfig): BrokerOptions {
       traceScopeMiddleware(),
       // Last, so it runs first: a near-cache hit costs no signature, context or hop.
       createNearCacheMiddleware(config.nearCacheTtlSeconds * 1000),
-      ...(INTERNAL_MIDDLEWARES as unknown as BrokerOptions["middlewares"] & unknown[]),
+      ...INTERNAL_MIDDLEWARES,
     ],
   };
 }

@@ -2,23 +2,9 @@
  * The lean request metrics record exactly what Moleculer's built-in "Metrics" middleware
  * records: the same calls on two brokers, one with each, give the same series.
  */
-import { ServiceBroker, Errors, type Middleware } from "moleculer";
-import { RequestMetricsMiddleware } from "../../middlewares/request-metrics.middleware";
+import { ServiceBroker, Errors } from "moleculer";
+import { INTERNAL_MIDDLEWARES } from "../../middlewares/request-metrics.middleware";
 import { BoundSeries } from "../../lib/metrics";
-
-const INTERNAL = [
-  "ActionHook",
-  "Validator",
-  "Bulkhead",
-  "Cacher",
-  "ContextTracker",
-  "CircuitBreaker",
-  "Timeout",
-  "Retry",
-  "Fallback",
-  "ErrorHandler",
-  "Tracing",
-];
 
 function brokerWith(lean: boolean): ServiceBroker {
   return new ServiceBroker({
@@ -27,7 +13,7 @@ function brokerWith(lean: boolean): ServiceBroker {
     ...(lean
       ? {
           internalMiddlewares: false,
-          middlewares: [...INTERNAL, RequestMetricsMiddleware as unknown as Middleware],
+          middlewares: INTERNAL_MIDDLEWARES,
         }
       : {}),
   });
